@@ -1,1 +1,56 @@
-"""probekit.models."""
+"""Model loading: one :class:`LoadedModel` for language, vision and sequence models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from probekit.models.base import MODEL_KINDS, LoadedModel
+from probekit.models.embedded import EMBEDDED_LANGUAGE_MODELS
+from probekit.models.language import load_language_model
+
+VISION_PREFIXES = ("torchvision:", "timm:", "efficientnet-lite")
+
+
+def is_vision_model(name: str) -> bool:
+    """True for vision specs: ``torchvision:``/``timm:`` names, embedded EfficientNet-Lite,
+    or a local folder whose config names an image-classification architecture."""
+    if name.startswith(VISION_PREFIXES):
+        return True
+    config = Path(name).expanduser() / "config.json"
+    if config.is_file():
+        import json
+
+        archs = json.loads(config.read_text()).get("architectures") or []
+        return any("ImageClassification" in a for a in archs)
+    return False
+
+
+def load_model(name: str, weights: str | None = None, **kwargs) -> LoadedModel:
+    """Load any supported model by name.
+
+    Dispatches to :func:`probekit.models.vision.load_vision_model` for vision specs
+    (see :func:`is_vision_model`) and to :func:`load_language_model` otherwise; keyword
+    arguments (``dtype``, ``device``, ``device_map``, ``trust_remote_code``,
+    ``padding_side``) pass through where they apply.
+
+    Raises
+    ------
+    ProbekitError
+        Unknown name or path, or options that do not apply (``weights`` for a language model).
+    """
+    from probekit.errors import ProbekitError
+
+    if is_vision_model(name):
+        from probekit.models.vision import load_vision_model
+
+        return load_vision_model(name, weights=weights, device=kwargs.get("device") or "cpu",
+                                 dtype=kwargs.get("dtype"))
+    if weights is not None:
+        raise ProbekitError("--weights applies to vision models (torchvision:NAME, ...); "
+                            f"{name!r} is loaded as a language model")
+    kwargs.pop("weights", None)
+    return load_language_model(name, **kwargs)
+
+
+__all__ = ["LoadedModel", "MODEL_KINDS", "EMBEDDED_LANGUAGE_MODELS", "load_model",
+           "load_language_model", "is_vision_model"]

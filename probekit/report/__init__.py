@@ -1,1 +1,7 @@
-"""probekit.report."""
+"""Tables, plots and Markdown reports."""
+
+from probekit.report.markdown import write_report
+from probekit.report.plots import plot_probe_scores
+from probekit.report.tables import RESULT_COLUMNS, write_results_csv, write_results_json
+
+__all__ = ["write_report", "plot_probe_scores", "write_results_csv", "write_results_json", "RESULT_COLUMNS"]

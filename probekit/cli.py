@@ -1,0 +1,193 @@
+"""Command line: a thin layer that fills typed configs and calls the library.
+
+Sub-commands: ``probe`` (the main job), ``list-modules``, ``extract``, ``predict``.
+Bad input prints one ``error:`` line to stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from probekit.errors import ProbekitError
+
+EPILOG = """examples:
+  probekit probe                                   # SmolLM2-135M on the built-in 'cities' set
+  probekit probe --model ./my-checkpoint --dataset my.csv --text-column statement --label-column label
+  probekit probe --model smollm2-135m --dataset world-places-lat
+  probekit list-modules --model smollm2-135m
+  probekit extract --model minilm-l6 --dataset cities --modules 'encoder.layer.*' --out acts/
+"""
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="smollm2-135m",
+                   help="embedded name (smollm2-135m, minilm-l6, efficientnet-lite0), local folder, "
+                        ".gguf file, torchvision:NAME, or hub id (default: %(default)s)")
+    p.add_argument("--weights", default=None, help="vision models: state-dict file or torchvision Weights name")
+    p.add_argument("--dtype", default=None, choices=["auto", "float32", "float16", "bfloat16"],
+                   help="model dtype (default float32)")
+    p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda:0")
+    p.add_argument("--device-map", default=None, help="accelerate device_map, e.g. auto")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub folder")
+    p.add_argument("--padding-side", default="right", choices=["left", "right"])
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default="cities",
+                   help="built-in (cities, world-places-lat, world-places-lon, number-agreement), "
+                        "a .csv/.jsonl/.parquet file, imagefolder:DIR, or a hub data set id "
+                        "(default: %(default)s)")
+    p.add_argument("--text-column", default=None)
+    p.add_argument("--label-column", default=None)
+    p.add_argument("--group-column", default=None, help="rows sharing a group never straddle train/test")
+    p.add_argument("--word-type-column", default=None, help="word types for Hewitt & Liang control tasks")
+    p.add_argument("--task", default=None, choices=["binary", "multiclass", "continuous"])
+    p.add_argument("--limit", type=int, default=None, help="use only the first N rows")
+    p.add_argument("--concept", default=None, help="image data: animal, brightness, class, ...")
+
+
+def _add_extract_args(p: argparse.ArgumentParser, default_modules: str) -> None:
+    p.add_argument("--modules", default=default_modules,
+                   help="comma-separated: resid | attn | mlp | hook point names/globs "
+                        "(blocks.*.resid_post) | module names/globs (model.layers.*) "
+                        "(default: %(default)s)")
+    p.add_argument("--token-selection", default="last", help="last | mean | all | positions:0,-1")
+    p.add_argument("--pooling", default="mean", help="image models: mean | max | flatten | cls")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--store-dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--no-stop-early", action="store_true", help="run the full forward pass")
+    p.add_argument("--overwrite", action="store_true", help="replace a store of another configuration")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="probekit", description="Probe what a pretrained model knows.",
+                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    probe = sub.add_parser("probe", help="probe every layer for a concept; write results, plot, report")
+    _add_model_args(probe)
+    _add_data_args(probe)
+    _add_extract_args(probe, "resid")
+    probe.add_argument("--n-splits", type=int, default=5, help="outer group-split folds")
+    probe.add_argument("--seed", type=int, default=0)
+    probe.add_argument("--out", default=None, help="output folder (default runs/<model>_<dataset>)")
+
+    lm = sub.add_parser("list-modules", help="list hook points and modules with output shapes")
+    _add_model_args(lm)
+    lm.add_argument("--all", action="store_true", help="every module, not only hook points and top levels")
+
+    ex = sub.add_parser("extract", help="extract activations to a store")
+    _add_model_args(ex)
+    _add_data_args(ex)
+    _add_extract_args(ex, "resid")
+    ex.add_argument("--out", required=True, help="store folder")
+
+    pr = sub.add_parser("predict", help="image models: top-5 classes for each image")
+    _add_model_args(pr)
+    pr.add_argument("--images", required=True, help="folder of images")
+    pr.add_argument("--top-k", type=int, default=5)
+    return parser
+
+
+def _configs(args):
+    from probekit.config import DatasetConfig, ModelConfig, ProbeConfig, RunConfig
+    from probekit.extract.runner import ExtractionConfig
+
+    model = ModelConfig(name=args.model, dtype=args.dtype, device=args.device, device_map=args.device_map,
+                        trust_remote_code=args.trust_remote_code, padding_side=args.padding_side,
+                        weights=args.weights)
+    dataset = DatasetConfig(name=args.dataset, text_column=args.text_column, label_column=args.label_column,
+                            group_column=args.group_column, word_type_column=args.word_type_column,
+                            task=args.task, limit=args.limit, concept=args.concept)
+    extraction = ExtractionConfig(modules=args.modules, token_selection=args.token_selection,
+                                  pooling=args.pooling, batch_size=args.batch_size,
+                                  max_length=args.max_length, store_dtype=args.store_dtype,
+                                  stop_early=not args.no_stop_early)
+    probe = ProbeConfig(n_splits=getattr(args, "n_splits", 5), seed=getattr(args, "seed", 0))
+    return RunConfig(model=model, dataset=dataset, extraction=extraction, probe=probe, out=args.out,
+                     overwrite=args.overwrite, progress=not args.quiet)
+
+
+def _load(args):
+    from probekit.models import load_model
+
+    return load_model(args.model, weights=args.weights, dtype=args.dtype, device=args.device,
+                      device_map=args.device_map, trust_remote_code=args.trust_remote_code,
+                      padding_side=args.padding_side)
+
+
+def cmd_probe(args) -> int:
+    from probekit.pipeline import run_probe
+
+    config = _configs(args)
+    rows = run_probe(config)
+    out = Path(config.output_dir())
+    best = max(rows, key=lambda r: r["score"])
+    print(f"{'hook point':<24} {'layer':>5} {rows[0]['metric']:>9} {'±':>6} {'control':>8} {'select.':>8}")
+    for r in rows:
+        print(f"{r['module']:<24} {r['layer']:>5} {r['score']:>9.3f} {r['score_std']:>6.3f} "
+              f"{r['control_score']:>8.3f} {r['selectivity']:>8.3f}")
+    print(f"\nbest: {best['module']} (layer {best['layer']}) {best['metric']} {best['score']:.3f}")
+    print(f"wrote {out}/results.csv, results.json, probe_scores.png, report.md")
+    return 0
+
+
+def cmd_extract(args) -> int:
+    from probekit.concepts import load_concept_dataset
+    from probekit.extract.runner import extract
+
+    config = _configs(args)
+    dataset = load_concept_dataset(args.dataset, text_column=args.text_column, label_column=args.label_column,
+                                   group_column=args.group_column, word_type_column=args.word_type_column,
+                                   task=args.task, limit=args.limit, concept=args.concept)
+    loaded = _load(args)
+    store, points = extract(loaded, dataset, config.extraction, args.out, overwrite=args.overwrite,
+                            progress=not args.quiet)
+    (Path(args.out) / "config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str))
+    print(f"wrote {store.n_rows} rows x {len(points)} hook points to {args.out}")
+    return 0
+
+
+def cmd_list_modules(args) -> int:
+    from probekit.extract.inspect import describe_modules
+
+    loaded = _load(args)
+    for line in describe_modules(loaded, all_modules=args.all):
+        print(line)
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from probekit.models.predict import predict_folder_report
+
+    loaded = _load(args)
+    for line in predict_folder_report(loaded, args.images, top_k=args.top_k):
+        print(line)
+    return 0
+
+
+COMMANDS = {"probe": cmd_probe, "extract": cmd_extract, "list-modules": cmd_list_modules,
+            "predict": cmd_predict}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``probekit`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ProbekitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; an unfinished activation store resumes when the same command runs again",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""One type for concept data: inputs plus labels, with groups for leak-free splits."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from probekit.errors import ProbekitError
+
+#: Label kinds a concept can have; decides the probe (logistic vs ridge) and metric.
+TASKS = ("binary", "multiclass", "continuous")
+
+
+@dataclass
+class ConceptDataset:
+    """Inputs paired with concept labels.
+
+    Attributes
+    ----------
+    inputs:
+        ``n_samples`` model inputs: strings for text models, image file paths (str) for
+        image models.
+    labels:
+        ``(n_samples,)`` labels; int64 for ``binary``/``multiclass``, float64 for
+        ``continuous``.
+    task:
+        One of :data:`TASKS`.
+    name:
+        Short name used in output paths and reports.
+    groups:
+        ``(n_samples,)`` group ids (strings or ints). Rows sharing a group (a true
+        statement and its false twin, the two members of a minimal pair) are never split
+        between train and test. Defaults to one group per row.
+    word_types:
+        ``(n_samples,)`` word type per row (e.g. the noun of a minimal pair), used for
+        Hewitt & Liang control tasks; ``None`` when the data has none.
+    label_names:
+        Class names, index = label value (classification only).
+    metadata:
+        Provenance (source path or hub id, column mapping, ...), saved with each run.
+
+    Raises
+    ------
+    ProbekitError
+        Empty data, length mismatch, NaN labels, a single class, or an unknown task.
+    """
+
+    inputs: list[Any]
+    labels: np.ndarray
+    task: str
+    name: str = "dataset"
+    groups: np.ndarray | None = None
+    word_types: np.ndarray | None = None
+    label_names: list[str] | None = None
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ProbekitError(f"unknown task {self.task!r}; valid: {', '.join(TASKS)}")
+        self.inputs = list(self.inputs)
+        n = len(self.inputs)
+        if n == 0:
+            raise ProbekitError(f"data set {self.name!r} is empty: it has no rows")
+        labels = np.asarray(self.labels)
+        if labels.shape != (n,):
+            raise ProbekitError(
+                f"data set {self.name!r}: labels have shape {labels.shape}, expected ({n},)"
+            )
+        if self.task == "continuous":
+            labels = labels.astype(np.float64)
+            bad = ~np.isfinite(labels)
+            if bad.any():
+                raise ProbekitError(
+                    f"data set {self.name!r}: {int(bad.sum())} label(s) are NaN or infinite "
+                    f"(first at row {int(np.flatnonzero(bad)[0])}); drop or fill them"
+                )
+            if np.ptp(labels) == 0:
+                raise ProbekitError(f"data set {self.name!r}: all {n} labels equal {labels[0]}")
+        else:
+            if labels.dtype.kind == "f" and np.isnan(labels).any():
+                bad = np.flatnonzero(np.isnan(labels))
+                raise ProbekitError(
+                    f"data set {self.name!r}: {len(bad)} label(s) are NaN (first at row {int(bad[0])})"
+                )
+            labels = labels.astype(np.int64)
+            classes = np.unique(labels)
+            if len(classes) < 2:
+                raise ProbekitError(
+                    f"data set {self.name!r}: labels have a single class ({classes[0]}); "
+                    "a probe needs at least two"
+                )
+        self.labels = labels
+        self.groups = np.arange(n) if self.groups is None else np.asarray(self.groups)
+        if self.groups.shape != (n,):
+            raise ProbekitError(f"data set {self.name!r}: groups have shape {self.groups.shape}, expected ({n},)")
+        if self.word_types is not None:
+            self.word_types = np.asarray(self.word_types)
+            if self.word_types.shape != (n,):
+                raise ProbekitError(
+                    f"data set {self.name!r}: word_types have shape {self.word_types.shape}, expected ({n},)"
+                )
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 (hex, 16 chars) of inputs, labels and task: identifies the data in stores."""
+        h = hashlib.sha256()
+        h.update(json.dumps([self.task, [str(x) for x in self.inputs]]).encode())
+        h.update(np.ascontiguousarray(self.labels).tobytes())
+        return h.hexdigest()[:16]
+
+    def subset(self, index: np.ndarray) -> "ConceptDataset":
+        """Rows ``index`` as a new data set (same name, task and metadata)."""
+        index = np.asarray(index)
+        return ConceptDataset(
+            inputs=[self.inputs[i] for i in index],
+            labels=self.labels[index],
+            task=self.task,
+            name=self.name,
+            groups=self.groups[index],
+            word_types=None if self.word_types is None else self.word_types[index],
+            label_names=self.label_names,
+            metadata=dict(self.metadata),
+        )

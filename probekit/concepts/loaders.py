@@ -1,0 +1,242 @@
+"""Load concept data sets from files, ``datasets.Dataset`` objects, hub names or built-ins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from probekit.concepts.dataset import TASKS, ConceptDataset
+from probekit.errors import ProbekitError, closest
+
+#: The project's own data folder (``data/`` at the repository root).
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+FILE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
+
+
+@dataclass(frozen=True)
+class BuiltinDataset:
+    """A data set the project ships in ``data/`` (see its data card)."""
+
+    file: str
+    text_column: str
+    label_column: str
+    task: str
+    group_column: str | None = None
+    word_type_column: str | None = None
+    card: str = ""
+
+
+BUILTIN_DATASETS = {
+    "cities": BuiltinDataset("cities.csv", "statement", "label", "binary", "group", None, "cities.md"),
+    "world-places-lat": BuiltinDataset("world_places.csv", "text", "latitude", "continuous", "group",
+                                       None, "world_places.md"),
+    "world-places-lon": BuiltinDataset("world_places.csv", "text", "longitude", "continuous", "group",
+                                       None, "world_places.md"),
+    "number-agreement": BuiltinDataset("number_agreement.csv", "text", "label", "binary", "group",
+                                       "word_type", "number_agreement.md"),
+}
+
+
+def load_concept_dataset(
+    spec,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    group_column: str | None = None,
+    word_type_column: str | None = None,
+    task: str | None = None,
+    split: str = "train",
+    limit: int | None = None,
+    concept: str | None = None,
+) -> ConceptDataset:
+    """Load a concept data set.
+
+    Parameters
+    ----------
+    spec:
+        A built-in name (``cities``, ``world-places-lat``, ``world-places-lon``,
+        ``number-agreement``), a file (``.csv``, ``.tsv``, ``.jsonl``, ``.json``,
+        ``.parquet``), ``imagefolder:DIR`` (image data; see ``concept``), a
+        ``datasets.Dataset``, or a hub data set name (needs network).
+    text_column, label_column:
+        Column names of the inputs and labels. Defaults: the built-in's columns, else
+        the first of ``statement``/``text``/``sentence``/``input`` and of ``label``/``labels``/``target``.
+    group_column:
+        Rows with the same group are never split between train and test.
+    word_type_column:
+        Word type per row, for Hewitt & Liang control tasks.
+    task:
+        ``binary``, ``multiclass`` or ``continuous``; inferred from the labels if omitted
+        (floats with more than 10 distinct values -> continuous).
+    split:
+        Split of a hub data set.
+    limit:
+        Keep the first ``limit`` rows (after loading).
+    concept:
+        For ``imagefolder:`` data: which concept to label (``animal``, ``brightness``, ...).
+
+    Returns
+    -------
+    ConceptDataset
+
+    Raises
+    ------
+    ProbekitError
+        Unknown name, missing file, unreadable format, missing column (available
+        columns listed), empty data, NaN labels, a single class.
+    """
+    name = "dataset"
+    builtin = None
+    if isinstance(spec, str) and spec.startswith("imagefolder:"):
+        from probekit.concepts.images import image_folder
+
+        return image_folder(spec.split(":", 1)[1], concept=concept or "class", limit=limit)
+    if isinstance(spec, str) and spec in BUILTIN_DATASETS:
+        builtin = BUILTIN_DATASETS[spec]
+        name = spec
+        table = _read_file(DATA_DIR / builtin.file)
+        text_column = text_column or builtin.text_column
+        label_column = label_column or builtin.label_column
+        group_column = group_column or builtin.group_column
+        word_type_column = word_type_column or builtin.word_type_column
+        task = task or builtin.task
+        source = str(DATA_DIR / builtin.file)
+    elif isinstance(spec, (str, Path)) and (Path(spec).suffix.lower() in FILE_SUFFIXES or Path(spec).exists()):
+        path = Path(spec).expanduser()
+        if not path.exists():
+            raise ProbekitError(f"data file {str(path)!r} does not exist")
+        name = path.stem
+        table = _read_file(path)
+        source = str(path.resolve())
+    elif isinstance(spec, str):
+        table, source = _from_hub(spec, split), spec
+        name = spec.split("/")[-1]
+    else:
+        table, source = _from_datasets(spec), "datasets.Dataset"
+        name = getattr(spec, "info", None) and spec.info.dataset_name or "dataset"
+    columns = list(table)
+    text_column = text_column or _first_present(columns, ("statement", "text", "sentence", "input", "prompt"), "text")
+    label_column = label_column or _first_present(columns, ("label", "labels", "target", "y"), "label")
+    for role, column in (("text", text_column), ("label", label_column), ("group", group_column),
+                         ("word type", word_type_column)):
+        if column is not None and column not in table:
+            raise ProbekitError(
+                f"{role} column {column!r} is not in the data set; available columns: {', '.join(columns)}"
+                f" (closest: {', '.join(closest(column, columns, n=3))})"
+            )
+    n = len(table[text_column])
+    stop = n if limit is None else min(limit, n)
+    texts = [str(t) for t in table[text_column][:stop]]
+    labels, task, label_names = _labels(np.asarray(table[label_column][:stop], dtype=object), task, name)
+    groups = np.asarray(table[group_column][:stop]).astype(str) if group_column else None
+    word_types = np.asarray(table[word_type_column][:stop]).astype(str) if word_type_column else None
+    return ConceptDataset(
+        inputs=texts, labels=labels, task=task, name=name, groups=groups, word_types=word_types,
+        label_names=label_names,
+        metadata={"source": source, "text_column": text_column, "label_column": label_column,
+                  "group_column": group_column, "word_type_column": word_type_column,
+                  "card": str(DATA_DIR / builtin.card) if builtin else None},
+    )
+
+
+def _first_present(columns: list[str], options: tuple[str, ...], role: str) -> str:
+    for option in options:
+        if option in columns:
+            return option
+    raise ProbekitError(
+        f"no {role} column found (looked for {', '.join(options)}); available columns: "
+        f"{', '.join(columns)}; name one with --{role}-column"
+    )
+
+
+def _labels(raw: np.ndarray, task: str | None, name: str):
+    """Convert raw label values to numbers and infer the task."""
+    if task is not None and task not in TASKS:
+        raise ProbekitError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
+    missing = [i for i, v in enumerate(raw) if v is None or (isinstance(v, float) and np.isnan(v))
+               or (isinstance(v, str) and not v.strip())]
+    if missing:
+        raise ProbekitError(
+            f"data set {name!r}: {len(missing)} label(s) are missing or NaN (first at row {missing[0]})"
+        )
+    values = list(raw)
+    if all(isinstance(v, str) for v in values):
+        lowered = {v.strip().lower() for v in values}
+        if lowered <= {"true", "false"}:
+            return np.array([v.strip().lower() == "true" for v in values], dtype=np.int64), task or "binary", ["false", "true"]
+        try:
+            values = [float(v) for v in values]
+        except ValueError:
+            names = sorted(set(values))
+            index = {v: i for i, v in enumerate(names)}
+            inferred = "binary" if len(names) == 2 else "multiclass"
+            if task == "continuous":
+                raise ProbekitError(f"data set {name!r}: labels are text ({names[:3]}...), not numbers") from None
+            return np.array([index[v] for v in values], dtype=np.int64), task or inferred, names
+    numbers = np.asarray(values, dtype=np.float64)
+    if task is None:
+        integral = np.all(numbers == np.round(numbers))
+        distinct = len(np.unique(numbers))
+        task = "continuous" if (not integral and distinct > 10) or distinct > 50 else (
+            "binary" if distinct == 2 else "multiclass")
+    if task == "continuous":
+        return numbers, task, None
+    classes = np.unique(numbers)
+    if task == "binary" and len(classes) > 2:
+        raise ProbekitError(f"data set {name!r}: task 'binary' but labels have {len(classes)} classes")
+    index = {v: i for i, v in enumerate(classes)}
+    label_names = [str(int(c)) if c == int(c) else str(c) for c in classes]
+    return np.array([index[v] for v in numbers], dtype=np.int64), task, label_names
+
+
+def _read_file(path: Path) -> dict:
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path)
+        elif suffix == ".tsv":
+            frame = pd.read_csv(path, sep="\t")
+        elif suffix == ".jsonl":
+            frame = pd.read_json(path, lines=True)
+        elif suffix == ".json":
+            frame = pd.read_json(path)
+        elif suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            raise ProbekitError(f"unsupported data file {str(path)!r}; use one of {', '.join(FILE_SUFFIXES)}")
+    except (ValueError, OSError) as e:
+        if isinstance(e, ProbekitError):
+            raise
+        raise ProbekitError(f"could not read {str(path)!r}: {e}") from None
+    return {c: frame[c].tolist() for c in frame.columns}
+
+
+def _from_datasets(dataset) -> dict:
+    try:
+        return {c: dataset[c] for c in dataset.column_names}
+    except AttributeError:
+        raise ProbekitError(
+            f"cannot load a concept data set from {type(dataset).__name__}; give a built-in name "
+            f"({', '.join(BUILTIN_DATASETS)}), a file path or a datasets.Dataset"
+        ) from None
+
+
+def _from_hub(name: str, split: str) -> dict:
+    if "/" not in name:
+        raise ProbekitError(
+            f"unknown data set {name!r}: not a built-in ({', '.join(BUILTIN_DATASETS)}; closest: "
+            f"{', '.join(closest(name, list(BUILTIN_DATASETS), n=2))}), not an existing file, "
+            "and not a hub data set id (owner/name)"
+        )
+    try:
+        import datasets
+
+        return _from_datasets(datasets.load_dataset(name, split=split))
+    except Exception as e:  # noqa: BLE001 - any hub failure is reported the same way
+        raise ProbekitError(
+            f"could not load hub data set {name!r} ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+            "offline, use a local file or a built-in data set"
+        ) from None

@@ -1,0 +1,88 @@
+"""Discover what can be recorded: hook points and modules with their output shapes."""
+
+from __future__ import annotations
+
+import torch
+
+from probekit.extract.hook_points import hook_points
+from probekit.extract.recorder import INPUT_SUFFIX, first_tensor, module_names
+from probekit.models.base import LoadedModel
+
+SAMPLE_TEXT = "The city of Paris is in France."
+
+
+def output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
+    """Output shape of every module (and of block 0's input) on one sample input.
+
+    Text models see ``SAMPLE_TEXT``; image models a grey image. Shapes are
+    ``(batch=1, ...)``; modules that did not run are absent.
+    """
+    model = loaded.model
+    shapes: dict[str, tuple[int, ...]] = {}
+    handles = []
+
+    def make(name):
+        def hook(module, args, output):
+            try:
+                shapes[name] = tuple(first_tensor(output).shape)
+            except TypeError:
+                pass
+        return hook
+
+    def pre(name):
+        def hook(module, args, kwargs):
+            source = args[0] if args else kwargs.get("hidden_states")
+            if source is not None:
+                shapes[name] = tuple(first_tensor(source).shape)
+        return hook
+
+    lookup = dict(model.named_modules())
+    try:
+        for name in module_names(model):
+            handles.append(lookup[name].register_forward_hook(make(name)))
+        for point in hook_points(model)[:1]:
+            target = point.module[: -len(INPUT_SUFFIX)]
+            handles.append(lookup[target].register_forward_pre_hook(pre(point.module), with_kwargs=True))
+        with torch.no_grad():
+            if loaded.kind == "image-classifier":
+                from PIL import Image
+
+                from probekit.extract.runner import model_device
+
+                pixels = loaded.preprocess(Image.new("RGB", (256, 256), (128, 128, 128)))
+                model(**{loaded.info.get("input_name", "x"): pixels.unsqueeze(0).to(model_device(model))})
+            else:
+                from probekit.extract.runner import encode_text
+
+                model(**encode_text(loaded, [SAMPLE_TEXT], 64))
+    finally:
+        for h in handles:
+            h.remove()
+    return shapes
+
+
+def describe_modules(loaded: LoadedModel, all_modules: bool = False) -> list[str]:
+    """Lines for ``probekit list-modules``: hook points, then modules with shapes.
+
+    Without ``all_modules``, modules deeper than the blocks' direct children are left out.
+    """
+    shapes = output_shapes(loaded)
+    model = loaded.model
+    lines = []
+    points = hook_points(model)
+    if points:
+        lines += ["# hook points (use with --modules; 'resid' = every resid point)",
+                  f"{'hook point':<26} {'layer':>5}  {'module':<40} shape"]
+        for p in points:
+            lines.append(f"{p.name:<26} {p.layer:>5}  {p.module:<40} {shapes.get(p.module, '?')}")
+        lines.append("")
+    lines += ["# modules (use names or globs with --modules, e.g. 'model.layers.*')",
+              f"{'module':<48} {'type':<28} shape"]
+    max_depth = None
+    if points and not all_modules:
+        max_depth = points[-1].module.count(".") + 1
+    for name, module in model.named_modules():
+        if not name or (max_depth is not None and name.count(".") > max_depth):
+            continue
+        lines.append(f"{name:<48} {type(module).__name__:<28} {shapes.get(name, '-')}")
+    return lines

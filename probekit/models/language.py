@@ -1,0 +1,194 @@
+"""Load Hugging Face language models: hub id, local folder, local ``.gguf``, embedded names."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+from probekit.errors import ProbekitError, closest
+from probekit.models.base import LoadedModel
+from probekit.models.embedded import EMBEDDED_LANGUAGE_MODELS, embedded_path
+from probekit.models.hashing import hash_files, hash_parameters, hash_weight_files
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def cache_dir() -> Path:
+    """Where probekit caches dequantized GGUF models.
+
+    ``$PROBEKIT_CACHE_DIR`` if set, else ``$HF_HOME/probekit`` if ``HF_HOME`` is set,
+    else the platform's user cache folder (``~/.cache/probekit`` on Linux).
+    """
+    if os.environ.get("PROBEKIT_CACHE_DIR"):
+        return Path(os.environ["PROBEKIT_CACHE_DIR"])
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]) / "probekit"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("probekit"))
+
+
+def load_language_model(
+    name: str,
+    dtype: str | None = None,
+    device: str | None = None,
+    device_map: str | dict | None = None,
+    trust_remote_code: bool = False,
+    padding_side: str = "right",
+) -> LoadedModel:
+    """Load a text model and its tokenizer, ready for extraction.
+
+    Parameters
+    ----------
+    name:
+        An embedded name (``smollm2-135m``, ``minilm-l6``), a local folder with
+        ``config.json``, a local ``.gguf`` file, or a Hugging Face hub id (needs network).
+    dtype:
+        ``float32`` (default), ``float16``, ``bfloat16`` or ``auto``; passed to transformers.
+    device:
+        Torch device to move the model to (``cpu``, ``cuda:0``); ignored with ``device_map``.
+    device_map:
+        Passed to ``from_pretrained`` (accelerate), e.g. ``"auto"``.
+    trust_remote_code:
+        Passed to transformers; off unless the user asks.
+    padding_side:
+        ``right`` or ``left``; extraction is correct with both.
+
+    Returns
+    -------
+    LoadedModel
+        ``kind`` is ``causal-lm`` for decoder models and ``encoder`` otherwise.
+
+    Raises
+    ------
+    ProbekitError
+        Unknown name or path (closest embedded names listed), a folder without a model,
+        a hub id that cannot be reached, or an unknown dtype.
+    """
+    if dtype not in (None, "auto", *DTYPES):
+        raise ProbekitError(f"unknown dtype {dtype!r}; valid: auto, {', '.join(DTYPES)}")
+    if padding_side not in ("left", "right"):
+        raise ProbekitError(f"padding_side must be 'left' or 'right', not {padding_side!r}")
+    kwargs = {"trust_remote_code": trust_remote_code}
+    if device_map is not None:
+        kwargs["device_map"] = device_map
+    torch_dtype = "auto" if dtype == "auto" else DTYPES[dtype or "float32"]
+
+    path = Path(name).expanduser()
+    if name in EMBEDDED_LANGUAGE_MODELS:
+        path = embedded_path(name)
+        source = str(path)
+    elif path.exists():
+        source = str(path.resolve())
+    elif HUB_ID.match(name) and not name.startswith((".", "/", "~")):
+        source = name
+        path = None
+    else:
+        valid = list(EMBEDDED_LANGUAGE_MODELS)
+        raise ProbekitError(
+            f"unknown model {name!r}: not an embedded name, an existing file or folder, or a hub id "
+            f"(owner/name). Embedded names: {', '.join(valid)}; closest: "
+            f"{', '.join(closest(name, valid, n=3))}"
+        )
+
+    if path is not None and path.is_file():
+        if path.suffix != ".gguf":
+            raise ProbekitError(
+                f"{str(path)!r} is a file but not a .gguf model; give a model folder "
+                "(with config.json), a .gguf file, an embedded name or a hub id"
+            )
+        folder, weights_hash = _dequantized_gguf(path)
+    elif path is not None:
+        if not (path / "config.json").exists():
+            raise ProbekitError(f"folder {str(path)!r} has no config.json: it is not a Hugging Face model folder")
+        folder, weights_hash = path, hash_weight_files(path)
+    else:
+        folder, weights_hash = name, None
+
+    model, tokenizer, kind = _from_pretrained(str(folder), torch_dtype, kwargs, name)
+    if device is not None and device_map is None:
+        model.to(device)
+    model.eval()
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    tokenizer.padding_side = padding_side
+    info = {
+        "architecture": type(model).__name__,
+        "model_type": model.config.model_type,
+        "n_parameters": sum(p.numel() for p in model.parameters()),
+        "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
+    }
+    return LoadedModel(
+        model=model, name=name, kind=kind, tokenizer=tokenizer,
+        weights_hash=weights_hash or hash_parameters(model), source=source, info=info,
+    )
+
+
+def _from_pretrained(folder: str, torch_dtype, kwargs: dict, name: str):
+    import transformers
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=kwargs["trust_remote_code"])
+    except OSError as e:
+        raise ProbekitError(
+            f"could not load model {name!r}: {str(e).splitlines()[0]} "
+            "(hub ids need network access; offline, use a local folder, a .gguf file, or an "
+            f"embedded name: {', '.join(EMBEDDED_LANGUAGE_MODELS)})"
+        ) from None
+    architectures = config.architectures or []
+    causal = any("CausalLM" in a or "LMHeadModel" in a for a in architectures) or (
+        not architectures and getattr(config, "is_decoder", False)
+    )
+    auto = AutoModelForCausalLM if causal else AutoModel
+    dtype_key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+    model = auto.from_pretrained(folder, **{dtype_key: torch_dtype}, **kwargs)
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=kwargs["trust_remote_code"])
+    return model, tokenizer, "causal-lm" if causal else "encoder"
+
+
+def _dequantized_gguf(gguf: Path) -> tuple[Path, str]:
+    """Dequantize a GGUF file once into a safetensors folder in :func:`cache_dir`.
+
+    Returns the cached folder and the GGUF file's hash. The folder is built in a
+    temporary directory and renamed into place, so an interrupted conversion never
+    leaves a half-written cache entry.
+    """
+    file_hash = hash_files([gguf])
+    target = cache_dir() / "gguf" / f"{gguf.stem}-{file_hash}"
+    if (target / "config.json").exists() and (target / "model.safetensors").exists():
+        return target, file_hash
+    import transformers
+    from safetensors.torch import save_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tqdm.auto import tqdm
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tqdm(total=1, desc=f"dequantizing {gguf.name} (once; cached in {target.parent})") as bar:
+        dtype_key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+        model = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, **{dtype_key: torch.float32}
+        )
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+        try:
+            model.config.save_pretrained(tmp)
+            if getattr(model, "generation_config", None) is not None:
+                model.generation_config.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            save_model(model, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        bar.update(1)
+    return target, file_hash

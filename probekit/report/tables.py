@@ -1,0 +1,32 @@
+"""Write probe results as CSV and JSON."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+RESULT_COLUMNS = ("module", "layer", "score", "score_std", "control_score", "selectivity", "metric",
+                  "n_train", "n_test", "shuffled_score", "control_task_score", "control", "n_folds")
+
+
+def write_results_csv(rows: list[dict], path: Path) -> None:
+    """One row per probed hook point with :data:`RESULT_COLUMNS`."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=RESULT_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _fmt(row.get(k)) for k in RESULT_COLUMNS})
+
+
+def write_results_json(rows: list[dict], config: dict, path: Path, extra: dict | None = None) -> None:
+    """Results plus the run configuration (the run record)."""
+    payload = {"config": config, "results": rows, **(extra or {})}
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=2, default=str)
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    return "" if value is None else value
