@@ -171,6 +171,14 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def _silence_libraries() -> None:
+    """No progress bars or load reports from transformers / datasets in quiet mode."""
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
 COMMANDS = {"probe": cmd_probe, "extract": cmd_extract, "list-modules": cmd_list_modules,
             "predict": cmd_predict}
 
@@ -178,6 +186,8 @@ COMMANDS = {"probe": cmd_probe, "extract": cmd_extract, "list-modules": cmd_list
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``probekit`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "quiet", False):
+        _silence_libraries()
     try:
         return COMMANDS[args.command](args)
     except ProbekitError as e:

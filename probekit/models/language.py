@@ -165,7 +165,7 @@ def _dequantized_gguf(gguf: Path) -> tuple[Path, str]:
     if (target / "config.json").exists() and (target / "model.safetensors").exists():
         return target, file_hash
     import transformers
-    from safetensors.torch import save_model
+    from safetensors.torch import save_file
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from tqdm.auto import tqdm
@@ -179,11 +179,12 @@ def _dequantized_gguf(gguf: Path) -> tuple[Path, str]:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
         try:
+            model.config.architectures = [type(model).__name__]
             model.config.save_pretrained(tmp)
             if getattr(model, "generation_config", None) is not None:
                 model.generation_config.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
-            save_model(model, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+            save_file(_unshared_state_dict(model), str(tmp / "model.safetensors"), metadata={"format": "pt"})
             if target.exists():
                 shutil.rmtree(target)
             os.replace(tmp, target)
@@ -192,3 +193,20 @@ def _dequantized_gguf(gguf: Path) -> tuple[Path, str]:
             raise
         bar.update(1)
     return target, file_hash
+
+
+def _unshared_state_dict(model) -> dict:
+    """State dict with each shared (tied) tensor kept once, under its first name.
+
+    Tied output embeddings (``lm_head.weight`` = ``model.embed_tokens.weight``) are
+    saved as the input embedding only, the Hugging Face convention; ``from_pretrained``
+    ties them again from ``tie_word_embeddings``.
+    """
+    seen, state = set(), {}
+    for name, tensor in model.state_dict().items():
+        key = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape))
+        if key in seen:
+            continue
+        seen.add(key)
+        state[name] = tensor.detach().contiguous()
+    return state

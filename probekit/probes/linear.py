@@ -7,6 +7,8 @@ when groups are given, so a tuned probe never sees a test group.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.linear_model import LogisticRegressionCV, RidgeCV
@@ -15,6 +17,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from probekit.errors import ProbekitError
+
+
+# Newer scikit-learn versions warn unless these are set explicitly (plain L2 penalty).
+_LOGISTIC_CV_EXTRA = {k: v for k, v in {"l1_ratios": (0.0,), "use_legacy_attributes": False}.items()
+                      if k in inspect.signature(LogisticRegressionCV).parameters}
 
 
 def _inner_splits(X, y, groups, cv, classification, random_state):
@@ -92,7 +99,7 @@ class LogisticProbe(ClassifierMixin, BaseEstimator):
         Z = self.scaler_.transform(X) if self.scaler_ is not None else X
         splits = _inner_splits(Z, y, groups, self.cv, True, self.random_state)
         self.classifier_ = LogisticRegressionCV(
-            Cs=list(self.Cs), cv=splits, max_iter=self.max_iter, scoring="accuracy",
+            Cs=list(self.Cs), cv=splits, max_iter=self.max_iter, scoring="accuracy", **_LOGISTIC_CV_EXTRA,
         ).fit(Z, y)
         self.classes_ = self.classifier_.classes_
         self.C_ = float(np.ravel(self.classifier_.C_)[0])

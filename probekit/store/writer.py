@@ -141,22 +141,19 @@ class StoreWriter:
         positions = torch.cat([b[2] for b in self._buffer])
         self._buffer = []
         start = self.examples_done
-        while True:
+        while len(examples):
             boundary = start + self.shard_examples
             cut = int(torch.searchsorted(examples, torch.tensor(boundary)))
-            if cut == len(examples) and not (final and len(examples)):
-                # shard not yet full: keep buffering
-                if len(examples):
-                    self._buffer = [(rows, examples, positions)]
+            shard_full = int(examples[cut - 1]) >= boundary - 1 if cut else False
+            if not shard_full and not final:
+                self._buffer = [(rows, examples, positions)]  # wait for the rest of the shard
                 return
-            end_example = boundary if cut < len(examples) else int(examples[-1]) + 1
+            end_example = boundary if shard_full else int(examples[-1]) + 1
             self._write_shard({k: v[:cut] for k, v in rows.items()}, examples[:cut],
                               positions[:cut], end_example)
             rows = {k: v[cut:] for k, v in rows.items()}
             examples, positions = examples[cut:], positions[cut:]
             start = end_example
-            if not len(examples):
-                return
 
     def _write_shard(self, rows, examples, positions, end_example: int) -> None:
         index = len(self.manifest["shards"])

@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent("""
         if len(self.manifest["shards"]) == kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
     writer_module.StoreWriter._write_shard = write_then_maybe_die
-    dataset = load_concept_dataset(data, group_column="pair")
+    dataset = load_concept_dataset(data, text_column="sentence", label_column="truth", group_column="pair")
     loaded = load_model(model_dir)
     config = ExtractionConfig(modules=["resid", "mlp"], batch_size=3, shard_examples=6, token_selection="all")
     extract(loaded, dataset, config, out, progress=False)

@@ -100,7 +100,7 @@ def test_sigkill_and_resume_gives_identical_store(tmp_path):
         ActivationStore(resumed)
     assert subprocess.run([sys.executable, str(script), str(resumed), "-1"]).returncode == 0
     a, b = ActivationStore(clean), ActivationStore(resumed)
-    assert a.n_rows == b.n_rows == 60
+    assert a.n_rows == b.n_rows == 30
     np.testing.assert_array_equal(a.numpy("a"), b.numpy("a"))
     np.testing.assert_array_equal(a.example_index(), b.example_index())
     for shard in a.manifest["shards"]:

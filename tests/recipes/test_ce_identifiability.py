@@ -1,0 +1,104 @@
+import csv
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "ce_identifiability.py"
+SHARED_IMAGES = Path(os.environ.get("PROBEKIT_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"),
+                     "imagenet-sample")
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("ce_identifiability_recipe", RECIPE)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_synthetic_tiny_writes_table_csv_png(tmp_path, capsys):
+    recipe = _load()
+    assert recipe.main(["synthetic", "--tiny", "--out", str(tmp_path), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "paper" in printed and "diet-norm" in printed and "supervised" in printed
+    assert "98.6" in printed and "99.8" in printed  # the paper's base-row figures, labelled as the paper's
+    out = tmp_path / "synthetic"
+    for name in ("runs.csv", "history.csv", "summary.csv", "results.json", "synthetic_r2.png"):
+        assert (out / name).stat().st_size > 0, name
+    runs = list(csv.DictReader(open(out / "runs.csv")))
+    assert {r["method"] for r in runs} == {"diet-norm", "diet", "supervised"}
+    for r in runs:
+        assert -1 < float(r["affine_r2"]) <= 1 and float(r["final_loss"]) > 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["summary"][0]["paper_r2_z"] == pytest.approx(0.986)
+
+
+def test_dsprites_tiny_probes_every_factor(tmp_path, capsys):
+    recipe = _load()
+    assert recipe.main(["dsprites", "--tiny", "--out", str(tmp_path), "--no-progress", "--n-images", "600",
+                        "--encoders", "pixels", "mlp"]) == 0
+    printed = capsys.readouterr().out
+    assert "posX" in printed and "paper" in printed
+    res = json.loads((tmp_path / "dsprites" / "results.json").read_text())
+    pix = next(r for r in res["runs"] if r["encoder"] == "pixels")
+    # raw pixels decode position well but shape poorly (Table 4's pattern)
+    assert pix["posX"] > 0.8 and pix["posY"] > 0.8
+    assert pix["shape"] < pix["posX"]
+    assert (tmp_path / "dsprites" / "dsprites_pearson.png").stat().st_size > 0
+
+
+def test_no_intercept_probe_recovers_linear_target():
+    recipe = _load()
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(400, 5))
+    y = f @ np.array([1.0, -2.0, 0.0, 0.5, 0.0])
+    assert recipe.no_intercept_probe(f[:300], y[:300], f[300:], y[300:]) > 0.999
+    assert abs(recipe.no_intercept_probe(f[:300], rng.normal(size=300), f[300:], rng.normal(size=100))) < 0.3
+
+
+def test_balanced_probe_is_at_chance_for_noise_and_high_for_signal():
+    recipe = _load()
+    rng = np.random.default_rng(1)
+    y = (rng.random(300) < 0.35).astype(np.int64)
+    noise = rng.normal(size=(300, 10))
+    signal = noise.copy()
+    signal[:, 0] += 3 * y
+    signal = np.abs(signal)  # positive units are kept
+    acc_noise = recipe.balanced_probe_accuracies(np.abs(noise), y, [0, 1, 2])
+    acc_signal = recipe.balanced_probe_accuracies(signal, y, [0, 1, 2])
+    assert np.mean(acc_signal) > 0.85 and abs(np.mean(acc_noise) - 0.5) < 0.12
+
+
+def test_imagenet_tiny_runs(tmp_path, capsys):
+    recipe = _load()
+    assert recipe.main(["imagenet", "--tiny", "--out", str(tmp_path), "--no-progress",
+                        "--data", str(SHARED_IMAGES), "--limit", "40"]) == 0
+    printed = capsys.readouterr().out
+    assert "trained" in printed and "pixel-projection" in printed
+    res = json.loads((tmp_path / "imagenet" / "results.json").read_text())
+    assert {r["model"] for r in res["rows"]} == {"trained", "random-init", "pixel-projection"}
+    assert all(0 <= r["accuracy_mean"] <= 1 for r in res["rows"])
+    assert res["feature_dims"]["trained"] == 1280
+    assert (tmp_path / "imagenet" / "imagenet_probes.png").stat().st_size > 0
+
+
+def test_bad_arguments_are_reported(tmp_path, capsys):
+    recipe = _load()
+    assert recipe.main(["synthetic", "--tiny", "--out", str(tmp_path), "--rows", "bogus", "--no-progress"]) == 2
+    assert "closest valid" in capsys.readouterr().err
+    assert recipe.main(["synthetic", "--tiny", "--out", str(tmp_path), "--steps", "0"]) == 2
+    assert "--steps" in capsys.readouterr().err
+    assert recipe.main(["imagenet", "--tiny", "--out", str(tmp_path), "--data", str(tmp_path / "nope")]) == 2
+    assert "--data" in capsys.readouterr().err

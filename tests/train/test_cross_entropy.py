@@ -1,0 +1,155 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from probekit.errors import ProbekitError
+from probekit.synthetic.generators import invertible_mlp
+from probekit.synthetic.sphere import ClusteredSphereLatents
+from probekit.train.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from probekit.train.cross_entropy import (
+    ClassifierConfig,
+    CrossEntropyConfig,
+    LinearHead,
+    evaluate_identifiability,
+    head_identifiability,
+    mlp_encoder,
+    train_classifier,
+    train_cross_entropy,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # tiny models: one thread avoids OpenMP spin-waiting on a shared CPU (much faster)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _setup(dim=3, n_classes=20, n_instances=40, kappa=10.0, seed=0):
+    lat = ClusteredSphereLatents(dim=dim, n_classes=n_classes, n_instances=n_instances, concentration=kappa,
+                                 seed=seed)
+    g = invertible_mlp(dim, n_layers=3, n_pool=200, seed=seed)
+    return lat, g
+
+
+def test_paper_encoder_shape():
+    enc = mlp_encoder(5)
+    widths = [m.out_features for m in enc if isinstance(m, nn.Linear)]
+    assert widths == [50, 250, 250, 250, 250, 50, 5]
+    assert sum(isinstance(m, nn.BatchNorm1d) for m in enc) == 6
+    assert isinstance(enc[-1], nn.Linear)
+    assert mlp_encoder(5)(torch.zeros(4, 5)).shape == (4, 5)
+
+
+def test_tiny_training_recovers_latents_far_better_than_untrained():
+    lat, g = _setup(n_classes=100, n_instances=100, kappa=3.0)
+    cfg = CrossEntropyConfig(task="supervised", steps=300, batch_size=128, lr=3e-3, hidden=(64, 64),
+                             eval_every=150, eval_samples=1024, seed=0, progress=False)
+    res = train_cross_entropy(lat, g, cfg)
+    init, final = res.history[0], res.final
+    assert [h["step"] for h in res.history] == [0, 150, 300]
+    assert init["loss"] is None and final["loss"] < np.log(100)
+    assert final["affine_r2"] > 0.85
+    assert final["affine_r2"] > init["affine_r2"] + 0.25
+    assert not res.encoder.training
+
+
+def test_diet_normalized_head_has_unit_rows_and_head_metric():
+    lat, g = _setup(n_instances=60)
+    cfg = CrossEntropyConfig(task="diet", normalize_head=True, steps=20, batch_size=64, hidden=(16,),
+                             eval_every=10, eval_samples=256, progress=False)
+    res = train_cross_entropy(lat, g, cfg)
+    assert res.head.weight.shape == (60, 3)
+    np.testing.assert_allclose(res.head.weight.norm(dim=1).detach().numpy(), 1.0, atol=1e-5)
+    assert res.final["head_r2"] is not None and -5 < res.final["head_r2"] <= 1
+    # supervised head over |C| = 4 rows is too small to fit a w -> v map: reported as None
+    assert head_identifiability(torch.randn(4, 3), lat.cluster_vectors, normalized=False) is None
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
+    lat, g = _setup()
+    kw = dict(task="diet", batch_size=32, hidden=(16, 16), eval_every=3, eval_samples=128, seed=1, progress=False)
+    straight = train_cross_entropy(lat, g, CrossEntropyConfig(steps=6, **kw))
+    ck = str(tmp_path / "ck")
+    first = train_cross_entropy(lat, g, CrossEntropyConfig(steps=3, checkpoint_dir=ck, **kw))
+    assert has_checkpoint(ck) and len(first.history) == 2
+    resumed = train_cross_entropy(lat, g, CrossEntropyConfig(steps=6, checkpoint_dir=ck, **kw))
+    assert [h["step"] for h in resumed.history] == [0, 3, 6]
+    for a, b in zip(straight.encoder.state_dict().values(), resumed.encoder.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(straight.head.weight, resumed.head.weight)
+    assert straight.final["affine_r2"] == pytest.approx(resumed.final["affine_r2"], abs=1e-6)
+    state = json.loads((tmp_path / "ck" / "state.json").read_text())
+    assert state["step"] == 6 and state["config"]["task"] == "diet"
+    with pytest.raises(ProbekitError, match="batch_size"):
+        train_cross_entropy(lat, g, CrossEntropyConfig(steps=8, checkpoint_dir=ck, **{**kw, "batch_size": 16}))
+
+
+def test_evaluate_identifiability_perfect_for_linear_encoder():
+    lat, g = _setup()
+    z = lat.sample(1000, np.random.default_rng(0))[0]
+
+    class Inverse(nn.Module):
+        def forward(self, x):
+            return (g.inverse(x) @ torch.tensor([[2.0, 0, 0], [0, 0, -1], [0, 3, 0]], dtype=torch.float64)).float()
+
+    out = evaluate_identifiability(Inverse(), g, z)
+    assert out["affine_r2"] > 0.9999 and out["linear_r2"] > 0.9999
+    assert out["sv_deviation"] > 0.1  # not an orthogonal map (scales 2, 1, 3)
+
+
+def test_config_validation():
+    with pytest.raises(ProbekitError, match="closest valid"):
+        CrossEntropyConfig(task="simclr")
+    with pytest.raises(ProbekitError, match="steps"):
+        CrossEntropyConfig(steps=0)
+    with pytest.raises(ProbekitError, match="batch_size"):
+        CrossEntropyConfig(batch_size=1)
+    with pytest.raises(ProbekitError, match="device"):
+        CrossEntropyConfig(device="tpu:banana")
+    with pytest.raises(ProbekitError, match="lr"):
+        ClassifierConfig(lr=0)
+
+
+def test_train_classifier_early_stops_on_separable_data(tmp_path):
+    gen = torch.Generator().manual_seed(0)
+    centers = torch.tensor([[3.0, 0.0], [-3.0, 0.0], [0.0, 3.0]])
+    y = torch.randint(0, 3, (600,), generator=gen)
+    x = centers[y] + 0.3 * torch.randn(600, 2, generator=gen)
+    enc = nn.Sequential(nn.Linear(2, 8), nn.ReLU())
+    cfg = ClassifierConfig(epochs=50, batch_size=64, lr=1e-2, target_val_accuracy=0.99, progress=False,
+                           checkpoint_dir=str(tmp_path / "clf"))
+    res = train_classifier(enc, 8, 3, x[:500], y[:500], x[500:], y[500:], cfg)
+    assert res.best_val_accuracy > 0.99
+    assert len(res.history) < 50
+    assert has_checkpoint(tmp_path / "clf")
+    with pytest.raises(ProbekitError, match="labels outside"):
+        train_classifier(enc, 8, 2, x[:500], y[:500], x[500:], y[500:], cfg)
+
+
+def test_checkpoint_roundtrip_with_optimizer(tmp_path):
+    torch.manual_seed(0)
+    head = LinearHead(3, 5)
+    opt = torch.optim.Adam(head.parameters(), lr=1e-2)
+    head(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    save_checkpoint(tmp_path / "c", {"head": head}, opt, {"step": 1, "note": "x"})
+    head2 = LinearHead(3, 5)
+    opt2 = torch.optim.Adam(head2.parameters(), lr=1e-2)
+    state = load_checkpoint(tmp_path / "c", {"head": head2}, opt2)
+    assert state == {"step": 1, "note": "x"}
+    torch.testing.assert_close(head.weight, head2.weight)
+    s1, s2 = opt.state_dict()["state"][0], opt2.state_dict()["state"][0]
+    torch.testing.assert_close(s1["exp_avg"], s2["exp_avg"])
+    assert opt2.param_groups[0]["betas"] == opt.param_groups[0]["betas"]
+    with pytest.raises(ProbekitError, match="reserved"):
+        save_checkpoint(tmp_path / "d", {"state": head})
+    with pytest.raises(ProbekitError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing", {"head": head})
+    with pytest.raises(ProbekitError, match="does not fit"):
+        load_checkpoint(tmp_path / "c", {"head": LinearHead(4, 5)})
