@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--n-splits", type=int, default=5, help="outer group-split folds")
     probe.add_argument("--seed", type=int, default=0)
     probe.add_argument("--out", default=None, help="output folder (default runs/<model>_<dataset>)")
+    probe.add_argument("--no-baselines", action="store_true",
+                       help="image models: skip the random-init and pixel-projection baselines")
 
     lm = sub.add_parser("list-modules", help="list hook points and modules with output shapes")
     _add_model_args(lm)
@@ -110,7 +112,8 @@ def _configs(args):
                                   stop_early=not args.no_stop_early)
     probe = ProbeConfig(n_splits=getattr(args, "n_splits", 5), seed=getattr(args, "seed", 0))
     return RunConfig(model=model, dataset=dataset, extraction=extraction, probe=probe, out=args.out,
-                     overwrite=args.overwrite, progress=not args.quiet)
+                     overwrite=args.overwrite, progress=not args.quiet,
+                     baselines=not getattr(args, "no_baselines", False))
 
 
 def _load(args):
@@ -127,10 +130,11 @@ def cmd_probe(args) -> int:
     config = _configs(args)
     rows = run_probe(config)
     out = Path(config.output_dir())
-    best = max(rows, key=lambda r: r["score"])
-    print(f"{'hook point':<24} {'layer':>5} {rows[0]['metric']:>9} {'±':>6} {'control':>8} {'select.':>8}")
+    best = max((r for r in rows if r["variant"] == "pretrained"), key=lambda r: r["score"])
+    print(f"{'variant':<17} {'hook point':<24} {'layer':>5} {rows[0]['metric']:>9} {'±':>6} {'control':>8} "
+          f"{'select.':>8}")
     for r in rows:
-        print(f"{r['module']:<24} {r['layer']:>5} {r['score']:>9.3f} {r['score_std']:>6.3f} "
+        print(f"{r['variant']:<17} {r['module']:<24} {r['layer']:>5} {r['score']:>9.3f} {r['score_std']:>6.3f} "
               f"{r['control_score']:>8.3f} {r['selectivity']:>8.3f}")
     print(f"\nbest: {best['module']} (layer {best['layer']}) {best['metric']} {best['score']:.3f}")
     print(f"wrote {out}/results.csv, results.json, probe_scores.png, report.md")

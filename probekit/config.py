@@ -67,6 +67,7 @@ class RunConfig:
     out: str | None = None
     overwrite: bool = False
     progress: bool = True
+    baselines: bool = True
 
     def output_dir(self) -> str:
         """``out`` if given, else ``runs/<model>_<dataset>[_<concept>]``."""

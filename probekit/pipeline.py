@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from probekit.config import RunConfig
 from probekit.errors import ProbekitError
 from probekit.extract.runner import extract
 from probekit.models import load_model
+from probekit.models.pixels import pixel_projection_model
 from probekit.probes.sweep import layer_sweep
 from probekit.report import plot_probe_scores, write_report, write_results_csv, write_results_json
 from probekit.store.writer import _make_writable_dir
@@ -24,7 +26,10 @@ def run_probe(config: RunConfig) -> list[dict]:
     ``probe_scores.png`` and ``report.md`` into the output folder.
 
     Activations go to ``OUT/activations`` (resumable; reused when the same
-    configuration runs again). Result files from an earlier run are removed first and
+    configuration runs again). For image classifiers the same probes also run, as
+    baselines, on the architecture at random initialisation
+    (``OUT/activations-random-init``) and on a fixed random projection of the pixels
+    (``OUT/activations-pixel-projection``); rows carry a ``variant`` column. Result files from an earlier run are removed first and
     written only once every probe has finished, so a failed run never leaves results
     that look complete.
 
@@ -53,16 +58,26 @@ def run_probe(config: RunConfig) -> list[dict]:
                         device=config.model.device, device_map=config.model.device_map,
                         trust_remote_code=config.model.trust_remote_code,
                         padding_side=config.model.padding_side)
+    variants = [("pretrained", loaded, config.extraction, out / "activations")]
+    if loaded.kind == "image-classifier" and config.baselines:
+        random_model = load_model(config.model.name, weights=config.model.weights, random_init=True,
+                                  dtype=config.model.dtype, device=config.model.device)
+        variants += [
+            ("random-init", random_model, config.extraction, out / "activations-random-init"),
+            ("pixel-projection", pixel_projection_model(loaded), replace(config.extraction, modules=["projection"]),
+             out / "activations-pixel-projection"),
+        ]
     t_load = time.perf_counter()
-    store, points = extract(loaded, dataset, config.extraction, out / "activations",
-                            overwrite=config.overwrite, progress=config.progress)
-    t_extract = time.perf_counter()
-    features = {p.name: store.numpy(p.name) for p in points}
-    layers = {p.name: p.layer for p in points}
-    example_index = store.example_index()
-    rows = [r.as_dict() for r in layer_sweep(features, layers, dataset, example_index,
-                                             n_splits=config.probe.n_splits, seed=config.probe.seed,
-                                             progress=config.progress)]
+    rows, points = [], []
+    for variant, model, extraction, store_dir in variants:
+        store, variant_points = extract(model, dataset, extraction, store_dir, overwrite=config.overwrite,
+                                        progress=config.progress)
+        features = {p.name: store.numpy(p.name) for p in variant_points}
+        layers = {p.name: p.layer for p in variant_points}
+        results = layer_sweep(features, layers, dataset, store.example_index(), n_splits=config.probe.n_splits,
+                              seed=config.probe.seed, progress=config.progress)
+        rows += [dict(r.as_dict(), variant=variant) for r in results]
+        points = points or variant_points
     t_probe = time.perf_counter()
     chance = None
     if dataset.task != "continuous":
@@ -73,9 +88,10 @@ def run_probe(config: RunConfig) -> list[dict]:
         "data set": f"{dataset.name}: {len(dataset)} rows, task {dataset.task}, "
                     f"{len(np.unique(dataset.groups))} groups (source {dataset.metadata.get('source')})",
         "hook points": f"{len(points)} ({points[0].name} … {points[-1].name})",
+        "variants": ", ".join(v[0] for v in variants),
         "token selection": config.extraction.token_selection,
         "chance (majority class)": f"{chance:.3f}" if chance is not None else "n/a (R²: 0 = predicting the mean)",
-        "time": f"load {t_load - t0:.1f} s, extract {t_extract - t_load:.1f} s, probe {t_probe - t_extract:.1f} s",
+        "time": f"load {t_load - t0:.1f} s, extract + probe {t_probe - t_load:.1f} s",
     }
     config_dict = config.to_dict()
     config_dict.update(model_name=loaded.name)
@@ -84,6 +100,6 @@ def run_probe(config: RunConfig) -> list[dict]:
     plot_probe_scores(rows, out / "probe_scores.png", f"{loaded.name} — {dataset.name}", chance)
     write_report(rows, flat, out / "report.md", facts)
     write_results_json(rows, config_dict, out / "results.json",
-                       {"facts": facts, "store": str(store.directory)})
+                       {"facts": facts, "stores": {v[0]: str(v[3]) for v in variants}})
     return rows
 

@@ -88,11 +88,23 @@ def residual_stream(model: nn.Module) -> list[HookPoint]:
     return [p for p in hook_points(model) if p.kind == "resid"]
 
 
+def stage_outputs(model: nn.Module) -> list[HookPoint]:
+    """For models without a block list (CNNs such as ResNet): the outputs of the root's
+    direct children, except a final ``nn.Linear`` classifier; ``layer`` = child index.
+
+    This is what the ``resid`` keyword means for such models.
+    """
+    children = list(model.named_children())
+    if children and isinstance(children[-1][1], nn.Linear):
+        children = children[:-1]
+    return [HookPoint(name, name, i, "stage") for i, (name, _) in enumerate(children)]
+
+
 def resolve_hook_points(model: nn.Module, patterns: list[str]) -> list[HookPoint]:
     """Turn user patterns into hook points.
 
     Each pattern is tried, in order, as (1) the keyword ``resid`` / ``residual`` (the
-    whole residual stream), ``attn`` or ``mlp``; (2) a hook point name or glob
+    whole residual stream; for models without blocks, :func:`stage_outputs`), ``attn`` or ``mlp``; (2) a hook point name or glob
     (``blocks.*.resid_post``); (3) a module name or glob (``model.layers.*``), recorded
     at that module's output (``:input`` suffix for its input). Module-level points get
     ``layer`` = their position among the chosen modules (0, 1, ...), unless the module is
@@ -113,6 +125,9 @@ def resolve_hook_points(model: nn.Module, patterns: list[str]) -> list[HookPoint
     for pattern in patterns:
         if pattern in kinds and points:
             chosen += [p for p in points if p.kind == kinds[pattern]]
+            continue
+        if kinds.get(pattern) == "resid" and not points:
+            chosen += stage_outputs(model)
             continue
         hits = [p for p in points if fnmatch.fnmatchcase(p.name, pattern)]
         if hits:

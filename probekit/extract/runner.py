@@ -89,7 +89,9 @@ def encode_images(loaded: LoadedModel, paths: list[str]) -> dict[str, torch.Tens
     for path in paths:
         with Image.open(path) as image:
             tensors.append(loaded.preprocess(image.convert("RGB")))
-    pixels = torch.stack(tensors).to(model_device(loaded.model))
+    reference = next(loaded.model.parameters(), None)
+    dtype = reference.dtype if reference is not None and reference.is_floating_point() else torch.float32
+    pixels = torch.stack(tensors).to(model_device(loaded.model), dtype)
     key = loaded.info.get("input_name", "x")
     return {key: pixels}
 

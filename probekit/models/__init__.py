@@ -8,7 +8,7 @@ from probekit.models.base import MODEL_KINDS, LoadedModel
 from probekit.models.embedded import EMBEDDED_LANGUAGE_MODELS
 from probekit.models.language import load_language_model
 
-VISION_PREFIXES = ("torchvision:", "timm:", "efficientnet-lite")
+VISION_PREFIXES = ("torchvision:", "timm:", "hf:", "efficientnet-lite")
 
 
 def is_vision_model(name: str) -> bool:
@@ -16,7 +16,12 @@ def is_vision_model(name: str) -> bool:
     or a local folder whose config names an image-classification architecture."""
     if name.startswith(VISION_PREFIXES):
         return True
-    config = Path(name).expanduser() / "config.json"
+    path = Path(name).expanduser()
+    if not path.exists():
+        import torchvision
+
+        return name in torchvision.models.list_models()
+    config = path / "config.json"
     if config.is_file():
         import json
 
@@ -25,13 +30,14 @@ def is_vision_model(name: str) -> bool:
     return False
 
 
-def load_model(name: str, weights: str | None = None, **kwargs) -> LoadedModel:
+def load_model(name: str, weights: str | None = None, random_init: bool = False, **kwargs) -> LoadedModel:
     """Load any supported model by name.
 
     Dispatches to :func:`probekit.models.vision.load_vision_model` for vision specs
     (see :func:`is_vision_model`) and to :func:`load_language_model` otherwise; keyword
     arguments (``dtype``, ``device``, ``device_map``, ``trust_remote_code``,
-    ``padding_side``) pass through where they apply.
+    ``padding_side``) pass through where they apply; ``random_init`` gives a vision
+    model's architecture at random initialisation (a baseline).
 
     Raises
     ------
@@ -44,7 +50,9 @@ def load_model(name: str, weights: str | None = None, **kwargs) -> LoadedModel:
         from probekit.models.vision import load_vision_model
 
         return load_vision_model(name, weights=weights, device=kwargs.get("device") or "cpu",
-                                 dtype=kwargs.get("dtype"))
+                                 dtype=kwargs.get("dtype"), random_init=random_init)
+    if random_init:
+        raise ProbekitError("random_init applies to vision models; load a language model from a config instead")
     if weights is not None:
         raise ProbekitError("--weights applies to vision models (torchvision:NAME, ...); "
                             f"{name!r} is loaded as a language model")

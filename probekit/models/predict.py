@@ -205,3 +205,40 @@ def top_k_accuracy(predictions: list[list[Prediction]], labels, k: int = 1) -> f
         raise ProbekitError(f"top-{k} accuracy needs at least {k} predictions per image; call predict(top_k={k})")
     hits = [int(y) in {p.index for p in preds[:k]} for preds, y in zip(predictions, labels)]
     return float(np.mean(hits))
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def predict_folder_report(loaded: LoadedModel, directory, top_k: int = 5, batch_size: int = 32,
+                          show_progress: bool = True) -> list[str]:
+    """Lines for ``probekit predict``: each image's top-k classes, then accuracy when the
+    file names are ImageNet-style (``n01440764_tench.JPEG``; class index = rank of the wnid
+    among the folder's sorted wnids, which is the ImageNet-1k order for a full sample).
+
+    Raises
+    ------
+    ProbekitError
+        ``directory`` is not a folder or holds no image files.
+    """
+    from probekit.concepts.imagenet import imagenet_wnids, parse_imagenet_name
+
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise ProbekitError(f"--images {str(folder)!r} is not a folder")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise ProbekitError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {str(folder)!r}")
+    predictions = predict(loaded, paths, top_k=top_k, batch_size=batch_size, show_progress=show_progress)
+    lines = []
+    for path, preds in zip(paths, predictions):
+        top = ", ".join(f"{p.name} ({p.probability:.2f})" for p in preds)
+        lines.append(f"{path.name}: {top}")
+    parsed = [parse_imagenet_name(p.name) for p in paths]
+    if all(parsed) and len({w for w, _ in parsed}) == 1000:
+        order = {w: i for i, w in enumerate(imagenet_wnids(folder))}
+        labels = [order[w] for w, _ in parsed]
+        lines.append(f"top-1 accuracy {top_k_accuracy(predictions, labels, 1):.3f}, "
+                     f"top-{min(top_k, 5)} accuracy {top_k_accuracy(predictions, labels, min(top_k, 5)):.3f} "
+                     f"on {len(paths)} images (labels from ImageNet file names)")
+    return lines

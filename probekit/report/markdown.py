@@ -8,31 +8,48 @@ from pathlib import Path
 def write_report(rows: list[dict], config: dict, path: Path, facts: dict) -> None:
     """Write ``report.md``: what was probed, the best layer, and the full table.
 
+    With baseline variants (image models), the table shows the pretrained model, the
+    random-init model and the pixel projection side by side.
+
     Parameters
     ----------
     rows:
         Results rows (see :mod:`probekit.report.tables`).
     config:
-        The run configuration (saved verbatim at the end).
+        ``{"model": ..., "dataset": ...}`` for the title.
     facts:
         Extra lines (model source, data set size, timings, chance level, ...).
     """
     metric = rows[0]["metric"] if rows else "score"
-    best = max(rows, key=lambda r: r["score"]) if rows else None
+    main = [r for r in rows if r.get("variant", "pretrained") == "pretrained"]
+    random_init = {r["module"]: r for r in rows if r.get("variant") == "random-init"}
+    pixels = [r for r in rows if r.get("variant") == "pixel-projection"]
+    best = max(main, key=lambda r: r["score"]) if main else None
     lines = [f"# Probe report: {config.get('model')} on {config.get('dataset')}", ""]
-    for key, value in facts.items():
-        lines.append(f"- **{key}**: {value}")
+    lines += [f"- **{key}**: {value}" for key, value in facts.items()]
     if best:
         lines += ["", f"**Best hook point**: `{best['module']}` (layer {best['layer']}): held-out "
                   f"{metric} {best['score']:.3f} ± {best['score_std']:.3f}, control "
                   f"{best['control_score']:.3f}, selectivity {best['selectivity']:.3f}.", ""]
-    lines += ["| hook point | layer | " + metric + " | ± | control | selectivity |",
-              "|---|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| `{r['module']}` | {r['layer']} | {r['score']:.3f} | {r['score_std']:.3f} | "
-                     f"{r['control_score']:.3f} | {r['selectivity']:.3f} |")
+    if pixels:
+        lines += [f"**Pixel baseline** (fixed random projection of pixels): {metric} "
+                  f"{pixels[0]['score']:.3f} ± {pixels[0]['score_std']:.3f}.", ""]
+    header = f"| hook point | layer | {metric} | ± | control | selectivity |"
+    rule = "|---|---:|---:|---:|---:|---:|"
+    if random_init:
+        header += f" random-init {metric} |" + (" pixels |" if pixels else "")
+        rule += "---:|" + ("---:|" if pixels else "")
+    lines += [header, rule]
+    for r in main:
+        line = (f"| `{r['module']}` | {r['layer']} | {r['score']:.3f} | {r['score_std']:.3f} | "
+                f"{r['control_score']:.3f} | {r['selectivity']:.3f} |")
+        if random_init:
+            other = random_init.get(r["module"])
+            line += f" {other['score']:.3f} |" if other else " – |"
+            line += f" {pixels[0]['score']:.3f} |" if pixels else ""
+        lines.append(line)
     lines += ["", "Scores are means over group-split outer folds (a group, e.g. a statement and its "
               "false twin, never spans train and test). The control is "
-              f"{rows[0]['control'] if rows else 'n/a'}; selectivity = score − control.",
+              f"{main[0]['control'] if main else 'n/a'}; selectivity = score − control.",
               "", "![probe scores](probe_scores.png)", ""]
     Path(path).write_text("\n".join(lines))

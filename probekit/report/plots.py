@@ -10,37 +10,50 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def _kind(module: str) -> str:
+    return module.rsplit(".", 1)[-1] if module.startswith("blocks.") else "resid_post"
+
+
 def plot_probe_scores(rows: list[dict], path: Path, title: str, chance: float | None = None) -> None:
-    """Line plot of probe score (± std over folds) and control score against layer.
+    """Probe score (± std over folds) and control score against layer.
+
+    One line per model variant (``pretrained``, ``random-init``) and hook point kind
+    (``resid_post``, ``attn_out``, ``mlp_out``); the control (dashed) is drawn for the
+    pretrained model; a single-point baseline (``pixel-projection``) is a horizontal line.
 
     Parameters
     ----------
     rows:
-        Results rows with ``layer``, ``score``, ``score_std``, ``control_score``, ``metric``, ``module``.
+        Results rows with ``variant``, ``layer``, ``score``, ``score_std``,
+        ``control_score``, ``metric``, ``module``, ``control``.
     path:
         PNG file to write.
     title:
         Plot title (model and data set).
     chance:
-        Horizontal reference line (e.g. majority-class accuracy); omitted if ``None``.
+        Horizontal reference line (majority-class accuracy); omitted if ``None``.
     """
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
-    groups: dict[str, list[dict]] = {}
+    lines: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
-        kind = row["module"].rsplit(".", 1)[-1] if row["module"].startswith("blocks.") else "resid_post"
-        groups.setdefault(kind, []).append(row)
-    for kind, items in groups.items():
+        lines.setdefault((row.get("variant", "pretrained"), _kind(row["module"])), []).append(row)
+    several_kinds = len({k for _, k in lines}) > 1
+    for (variant, kind), items in lines.items():
         items = sorted(items, key=lambda r: r["layer"])
+        label = variant + (f" ({kind})" if several_kinds else "")
+        if len(items) == 1 and len(lines) > 1:
+            ax.axhline(items[0]["score"], ls="-.", lw=1.2, color="tab:purple", label=f"{label}: {items[0]['module']}")
+            continue
         x = [r["layer"] for r in items]
-        y = [r["score"] for r in items]
-        err = [r["score_std"] for r in items]
-        label = "probe" if len(groups) == 1 else f"probe ({kind})"
-        ax.errorbar(x, y, yerr=err, marker="o", ms=3, capsize=2, label=label)
-        ax.plot(x, [r["control_score"] for r in items], ls="--", marker=".", label=f"control ({items[0].get('control', '')})" if len(groups) == 1 else f"control ({kind})")
+        ax.errorbar(x, [r["score"] for r in items], yerr=[r["score_std"] for r in items], marker="o", ms=3,
+                    capsize=2, label=label)
+        if variant == "pretrained":
+            ax.plot(x, [r["control_score"] for r in items], ls="--", marker=".",
+                    label=f"control: {items[0].get('control', '')}" + (f" ({kind})" if several_kinds else ""))
     if chance is not None:
         ax.axhline(chance, color="grey", lw=0.8, ls=":", label=f"chance ({chance:.2f})")
     metric = rows[0]["metric"] if rows else "score"
-    ax.set_xlabel("layer (0 = embeddings)")
+    ax.set_xlabel("layer (0 = embeddings / first stage)")
     ax.set_ylabel(f"held-out {metric}")
     ax.set_title(title)
     ax.grid(alpha=0.3)

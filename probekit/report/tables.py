@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-RESULT_COLUMNS = ("module", "layer", "score", "score_std", "control_score", "selectivity", "metric",
+RESULT_COLUMNS = ("variant", "module", "layer", "score", "score_std", "control_score", "selectivity", "metric",
                   "n_train", "n_test", "shuffled_score", "control_task_score", "control", "n_folds")
 
 

@@ -1,0 +1,45 @@
+"""The pixel baseline: a fixed random projection of (downsampled) pixels."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from probekit.models.base import LoadedModel
+from probekit.models.hashing import hash_parameters
+
+
+class PixelProjection(nn.Module):
+    """Downsample ``(batch, 3, H, W)`` images to ``side × side`` (area average), flatten,
+    and multiply by a fixed Gaussian matrix scaled by ``1/sqrt(3·side²)``.
+
+    The module ``projection`` outputs ``(batch, dim)``: the feature a probe reads.
+
+    References
+    ----------
+    Reizinger et al. (2025), "Cross-Entropy Is All You Need To Invert the Data Generating
+    Process", ICLR, Fig. 3: "a fixed random projection of pixels" as the baseline.
+    """
+
+    def __init__(self, dim: int = 1024, side: int = 64, seed: int = 0):
+        super().__init__()
+        self.downsample = nn.AdaptiveAvgPool2d(side)
+        generator = torch.Generator().manual_seed(seed)
+        n_in = 3 * side * side
+        self.projection = nn.Linear(n_in, dim, bias=False)
+        with torch.no_grad():
+            self.projection.weight.copy_(torch.randn(dim, n_in, generator=generator) / n_in ** 0.5)
+        self.projection.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.projection(self.downsample(x).flatten(1))
+
+
+def pixel_projection_model(like: LoadedModel, dim: int = 1024, side: int = 64, seed: int = 0) -> LoadedModel:
+    """A :class:`LoadedModel` for the pixel baseline, with ``like``'s preprocessing."""
+    model = PixelProjection(dim, side, seed).eval()
+    return LoadedModel(
+        model=model, name=f"pixel-projection({dim}, {side}px, seed {seed})", kind="image-classifier",
+        preprocess=like.preprocess, weights_hash=hash_parameters(model), source="random projection",
+        info={"input_name": "x", "architecture": "PixelProjection", "dim": dim, "side": side, "seed": seed},
+    )
