@@ -51,3 +51,22 @@ def test_animal_concept_trained_beats_random_init_and_pixels(tmp_path):
         assert trained >= 0.85 and trained > random_init + 0.1 and trained > pixels + 0.1
     report = (out / "report.md").read_text()
     assert "random-init" in report and "Pixel baseline" in report
+
+
+def test_cli_predict_and_list_modules(tmp_path, capsys):
+    import shutil
+
+    for name in ("n01440764_tench.JPEG", "n01530575_brambling.JPEG", "n01614925_bald_eagle.JPEG"):
+        shutil.copy(PHOTOS / name, tmp_path / name)
+    assert main(["predict", "--model", "efficientnet-lite0", "--images", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("n01440764_tench.JPEG: tench")
+    assert "bald eagle" in out[2].split(",")[0]
+    assert main(["list-modules", "--model", "efficientnet-lite0"]) == 0
+    listing = capsys.readouterr().out
+    assert "blocks.15.resid_post" in listing and "_conv_head" in listing and "(1, 1280, 7, 7)" in listing
+
+
+def test_cli_predict_bad_folder(tmp_path, capsys):
+    assert main(["predict", "--model", "efficientnet-lite0", "--images", str(tmp_path / "none")]) == 2
+    assert "not a folder" in capsys.readouterr().err
