@@ -52,7 +52,7 @@ def test_fnn_picks_at_least_three_dimensions_for_lorenz(lorenz):
     assert fnn[m - 1] < 0.05
     # a sine wave (a circle) needs only 2
     t = np.arange(2000) * 0.05
-    fnn_sine = false_nearest_neighbours(np.sin(t)[None], tau=first_minimum_mi(np.sin(t), max_lag=60) or 8,
+    fnn_sine = false_nearest_neighbours(np.sin(t)[None], tau=first_minimum_mi(np.sin(t), max_lag=60),
                                         max_dim=4, max_points=1000)
     assert choose_embedding_dimension(fnn_sine) <= 2
 

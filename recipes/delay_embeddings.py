@@ -1,0 +1,444 @@
+"""Recipe: do sequence models build delay embeddings of unobserved dynamics?
+
+Reproduces the set-up of Ostrow, Eisen & Fiete (2024), "Delay Embedding Theory of
+Neural Sequence Models" (arXiv 2406.11993): a 1-layer GPT and a 1-layer LRU are
+trained on next-step prediction of the noisy x coordinate of the Lorenz system;
+their hidden states (GPT: post-attention residual, hook ``block``; LRU: [Re, Im]
+of the state, hook ``recurrence``) are probed for the unobserved (y, z) at
+initialisation and during training:
+
+* decoding R² of (y, z), linear (ridge) and MLP, split by trajectory;
+* k-NN neighbour overlap (k = 20) of hidden states with the true (x, y, z);
+* MASE of the next-step prediction (vs the persistence forecast), multi-step rollouts;
+* a Takens delay-embedding baseline (tau from mutual information, m from FNN)
+  and an "x alone" baseline.
+
+Sweep: d in {10, 25, 50, 100} x {gpt, lru} x sigma in {0, 0.05}.
+
+Presets::
+
+    python recipes/delay_embeddings.py --tiny    --out /tmp/de   # seconds, for tests
+    python recipes/delay_embeddings.py           --out results/de  # --budget (default): <= 30 min on 2 CPU cores
+    python recipes/delay_embeddings.py --full    --out results/de  # the paper's data size and epochs (GPU, days on CPU)
+
+Outputs in ``--out``: ``results.csv`` (one row per model/d/sigma/phase),
+``history.csv`` (every evaluation during training), ``results.json`` (config,
+baselines, rows, the paper's numbers), ``decoding_vs_step.png``,
+``mase_vs_params.png``, ``delta_mase_noise.png``.
+
+Dtypes: trajectories float64, models and training float32, metrics float64.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from probekit.errors import ProbekitError
+from probekit.metrics.delay_embedding import (
+    decoding_r2,
+    flatten_trajectories,
+    mase,
+    rollout_error,
+    takens_embedding,
+)
+from probekit.metrics.neighbours import neighbour_overlap
+from probekit.models.sequence import build_sequence_model, count_parameters, hidden_states
+from probekit.synthetic.dynamical import DynamicalConfig, NextStepDataset, simulate
+from probekit.train.sequence import SequenceTrainConfig, train_sequence_model
+
+#: Increase in MASE from sigma = 0 to sigma = 0.05, per d = 10/25/50/100, as reported by
+#: Ostrow, Eisen & Fiete (2024) (figures computed from their code; see design/papers.md P3).
+PAPER_DELTA_MASE = {
+    "d": [10, 25, 50, 100],
+    "lru": [0.18, 0.20, 0.18, 0.20],
+    "gpt": [0.13, 0.11, 0.15, 0.17],
+    "gpt-nope": [0.07, 0.06, 0.09, 0.12],
+}
+
+MODEL_CHOICES = ("gpt", "lru", "gpt-nope")
+
+PRESETS = {
+    # seconds: used by the tests
+    "tiny": dict(d=[8], models=["gpt", "lru"], sigma=[0.0, 0.05], n_train=12, n_val=8, n_steps=200,
+                 steps=24, eval_every=12, batch_size=4, warmup=4, lr=1e-2, mlp_decoding=False, stride=2,
+                 start=20, max_train=2000, rollout_horizon=10, n_heads=2),
+    # <= 30 min on 2 CPU cores (measured: 12.5 CPU-minutes single-threaded; 25 min wall with other
+    # jobs loading the 2 cores). Deviations from the
+    # paper, for time: 250-step trajectories (paper 500), 200/40 trajectories (paper 2000/2000),
+    # 1000 optimiser steps at lr 1e-2 (the reference code's conf/config.yaml value; paper text 1e-3)
+    "budget": dict(d=[10, 25, 50, 100], models=["gpt", "lru"], sigma=[0.0, 0.05], n_train=200, n_val=40,
+                   n_steps=250, steps=1000, eval_every=200, batch_size=10, warmup=100, lr=1e-2,
+                   mlp_decoding=True, stride=2, start=50, max_train=8000, rollout_horizon=50, n_heads=5),
+    # the paper: 2000 + 2000 trajectories of 500 steps, batch 10, AdamW 1e-3; epochs from the
+    # reference code's config (conf/config.yaml: epochs 2000) -- GPU territory
+    "full": dict(d=[10, 25, 50, 100], models=["gpt", "lru", "gpt-nope"], sigma=[0.0, 0.05], n_train=2000,
+                 n_val=2000, n_steps=500, epochs=2000, eval_every=5000, batch_size=10, warmup=100, lr=1e-3,
+                 mlp_decoding=True, stride=10, start=50, max_train=20000, rollout_horizon=100, n_heads=5),
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--tiny", action="store_const", const="tiny", dest="preset", help="seconds; for tests")
+    size.add_argument("--budget", action="store_const", const="budget", dest="preset",
+                      help="default: <= 30 min on 2 CPU cores")
+    size.add_argument("--full", action="store_const", const="full", dest="preset",
+                      help="the paper's data size and epochs")
+    p.add_argument("--out", default="results/delay_embeddings", help="output directory")
+    p.add_argument("--system", default="lorenz", choices=["lorenz", "rossler"])
+    p.add_argument("--models", nargs="+", choices=MODEL_CHOICES, help="models to train")
+    p.add_argument("--d", nargs="+", type=int, help="model widths d_model (= LRU d_state)")
+    p.add_argument("--sigma", nargs="+", type=float, help="observation-noise standard deviations")
+    p.add_argument("--n-train", type=int, help="training trajectories")
+    p.add_argument("--n-val", type=int, help="validation trajectories (all metrics)")
+    p.add_argument("--n-steps", type=int, help="time steps per trajectory (after burn-in)")
+    p.add_argument("--steps", type=int, help="optimiser steps per model")
+    p.add_argument("--epochs", type=int, help="epochs per model (overrides --steps)")
+    p.add_argument("--eval-every", type=int, help="evaluate every K steps (and at step 0)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="peak learning rate (AdamW)")
+    p.add_argument("--n-heads", type=int, help="GPT attention heads (must divide every d)")
+    p.add_argument("--no-mlp", action="store_true", help="skip MLP decoding (faster)")
+    p.add_argument("--k", type=int, default=20, help="neighbours for the overlap")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoints", action="store_true", help="save resumable checkpoints under OUT/checkpoints")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    args = p.parse_args(argv)
+    preset = dict(PRESETS[args.preset or "budget"])
+    args.preset = args.preset or "budget"
+    for key in ("d", "models", "sigma", "n_train", "n_val", "n_steps", "steps", "eval_every", "batch_size",
+                "n_heads", "epochs", "lr"):
+        val = getattr(args, key, None)
+        if val is not None:
+            preset[key] = val
+    if args.epochs is not None:
+        preset.pop("steps", None)
+    if args.steps is not None:
+        preset.pop("epochs", None)
+    if args.no_mlp:
+        preset["mlp_decoding"] = False
+    args.settings = preset
+    return args
+
+
+def _steps(s: dict) -> int:
+    if "epochs" in s and s.get("epochs"):
+        return int(s["epochs"]) * max(1, s["n_train"] // s["batch_size"])
+    return int(s["steps"])
+
+
+def _model_kwargs(name: str, d: int, s: dict) -> tuple[str, dict]:
+    if name == "lru":
+        return "lru", {}
+    heads = s["n_heads"] if d % s["n_heads"] == 0 else 1
+    return "gpt", {"n_heads": heads, "context_length": s["n_steps"],
+                   "positional": "none" if name == "gpt-nope" else "learned"}
+
+
+class Evaluator:
+    """Hidden-state metrics on the validation trajectories at one training step."""
+
+    def __init__(self, val: NextStepDataset, states: np.ndarray, unobserved: tuple, s: dict, k: int,
+                 seed: int) -> None:
+        self.val, self.s, self.k, self.seed = val, s, k, seed
+        n_pos = val.inputs().shape[1]
+        self.t_idx = np.arange(s["start"], n_pos, s["stride"])
+        st = states[:, : n_pos]
+        self.true_state, self.groups = flatten_trajectories(st[:, self.t_idx], start=0)
+        self.targets = self.true_state[:, list(unobserved)]
+
+    def features(self, model) -> np.ndarray:
+        h = hidden_states(model, self.val.inputs())
+        return h[:, self.t_idx].reshape(-1, h.shape[-1]).astype(np.float64)
+
+    def __call__(self, model, step: int, mlp: bool = False) -> dict:
+        feats = self.features(model)
+        row = {"r2_linear": decoding_r2(feats, self.targets, self.groups, "linear",
+                                        max_train=self.s["max_train"], seed=self.seed).r2,
+               "overlap": neighbour_overlap(feats, self.true_state, k=self.k).score}
+        if mlp:
+            row["r2_mlp"] = decoding_r2(feats, self.targets, self.groups, "mlp",
+                                        max_train=self.s["max_train"], seed=self.seed).r2
+        with torch.no_grad():
+            dev = next(model.parameters()).device
+            pred = torch.cat([model(x.to(dev)).cpu() for x in self.val.inputs().split(64)]).numpy()
+        row["mase"] = mase(self.val.targets().numpy(), pred)
+        return row
+
+
+def baselines(val_obs: np.ndarray, states: np.ndarray, unobserved: tuple, s: dict, k: int, seed: int,
+              mlp: bool) -> dict:
+    """Takens delay vectors (automatic m, tau) and x-alone decoding of the unobserved coordinates."""
+    x = val_obs[..., 0]
+    emb = takens_embedding(x, max_lag=min(100, x.shape[1] // 3), max_dim=8, seed=seed)
+    start = max(s["start"], emb.start)
+    n_pos = x.shape[1] - 1  # the models see inputs 0..n_steps-2
+    t_idx = np.arange(start, n_pos, s["stride"])
+    vecs = emb.vectors[:, t_idx - emb.start]
+    st = states[:, t_idx]
+    xs = val_obs[:, t_idx]
+    v_flat, st_flat, x_flat, groups = flatten_trajectories(vecs, st, xs)
+    targets = st_flat[:, list(unobserved)]
+    out = {"m": emb.m, "tau": emb.tau, "fnn_fractions": emb.fnn_fractions.tolist()}
+    regs = ["linear", "mlp"] if mlp else ["linear"]
+    for reg in regs:
+        out[f"takens_r2_{reg}"] = decoding_r2(v_flat, targets, groups, reg, max_train=s["max_train"], seed=seed).r2
+        out[f"x_only_r2_{reg}"] = decoding_r2(x_flat, targets, groups, reg, max_train=s["max_train"], seed=seed).r2
+    out["takens_overlap"] = neighbour_overlap(v_flat, st_flat, k=k).score
+    out["x_only_overlap"] = neighbour_overlap(x_flat, st_flat, k=k).score
+    out["chance_overlap"] = k / (len(st_flat) - 1)
+    return out
+
+
+def run(args: argparse.Namespace) -> dict:
+    s = args.settings
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    n_steps_train = _steps(s)
+    for d in s["d"]:
+        if d < 1:
+            raise ProbekitError(f"--d values must be >= 1; got {d}")
+    t0 = time.time()
+    rows, history, base = [], [], {}
+    total_runs = len(s["sigma"]) * len(s["d"]) * len(s["models"])
+    run_i = 0
+    for si, sigma in enumerate(s["sigma"]):
+        common = dict(system=args.system, n_steps=s["n_steps"], noise_std=sigma)
+        train_traj = simulate(DynamicalConfig(n_trajectories=s["n_train"], seed=args.seed * 1000 + 2 * si, **common))
+        val_traj = simulate(DynamicalConfig(n_trajectories=s["n_val"], seed=args.seed * 1000 + 2 * si + 1, **common))
+        train_ds = NextStepDataset(train_traj.observations)
+        val_ds = NextStepDataset(val_traj.observations, mean=train_ds.mean, std=train_ds.std)
+        unobserved = train_traj.unobserved
+        base[str(sigma)] = baselines(val_traj.observations, val_traj.states, unobserved, s, args.k, args.seed,
+                                     s["mlp_decoding"])
+        print(f"[sigma={sigma}] Takens baseline: m={base[str(sigma)]['m']} tau={base[str(sigma)]['tau']} "
+              f"R2(linear)={base[str(sigma)]['takens_r2_linear']:.3f}"
+              + (f" R2(mlp)={base[str(sigma)]['takens_r2_mlp']:.3f}" if s["mlp_decoding"] else "")
+              + f" | x alone R2(linear)={base[str(sigma)]['x_only_r2_linear']:.3f}", flush=True)
+        evaluator = Evaluator(val_ds, val_traj.states, unobserved, s, args.k, args.seed)
+        for d in s["d"]:
+            for name in s["models"]:
+                run_i += 1
+                kind, kwargs = _model_kwargs(name, d, s)
+                torch.manual_seed(args.seed * 7919 + d * 31 + MODEL_CHOICES.index(name))
+                model = build_sequence_model(kind, d, **kwargs)
+                n_params = count_parameters(model)
+                ckpt = str(out / "checkpoints" / f"{name}_d{d}_sigma{sigma}") if args.checkpoints else None
+                cfg = SequenceTrainConfig(steps=n_steps_train, batch_size=s["batch_size"], lr=s["lr"],
+                                          warmup_steps=s["warmup"], eval_every=s["eval_every"],
+                                          checkpoint_dir=ckpt, seed=args.seed, device=args.device,
+                                          progress=not args.no_progress)
+                mlp_at = {0, n_steps_train} if s["mlp_decoding"] else set()
+                tstart = time.time()
+                res = train_sequence_model(model, train_ds, val_ds, cfg,
+                                           evaluate=lambda m, step: evaluator(m, step, mlp=step in mlp_at))
+                model = res.model.cpu()
+                if kind == "lru":
+                    model.mode = "scan"  # identical maths (tested), much faster for rollouts
+                roll = rollout_error(model, val_ds.data, context=s["n_steps"] - s["rollout_horizon"],
+                                     horizon=s["rollout_horizon"],
+                                     max_context=s["n_steps"] - 1 if kind == "gpt" else None)
+                if kind == "lru":
+                    model.mode = "auto"
+                for h in res.history:
+                    history.append({"model": name, "d": d, "sigma": sigma, "n_params": n_params, **h})
+                first, last = res.history[0], res.history[-1]
+                for phase, h in (("init", first), ("trained", last)):
+                    rows.append({
+                        "model": name, "d": d, "sigma": sigma, "n_params": n_params, "phase": phase,
+                        "step": h["step"], "r2_linear": h["r2_linear"], "r2_mlp": h.get("r2_mlp"),
+                        "overlap": h["overlap"], "chance_overlap": args.k / (len(evaluator.groups) - 1),
+                        "mase": h["mase"], "val_loss": h["val_loss"],
+                        "rollout_nrmse_h10": float(roll.nrmse[min(9, len(roll.nrmse) - 1)]) if phase == "trained" else None,
+                        "rollout_nrmse_end": float(roll.nrmse[-1]) if phase == "trained" else None,
+                        "persistence_nrmse_end": float(roll.persistence_nrmse[-1]) if phase == "trained" else None,
+                        "train_seconds": round(time.time() - tstart, 1) if phase == "trained" else None,
+                    })
+                print(f"[{run_i}/{total_runs}] {name:8s} d={d:<3d} sigma={sigma:<5} params={n_params:<6d} "
+                      f"R2lin {first['r2_linear']:.3f}->{last['r2_linear']:.3f} "
+                      f"overlap {first['overlap']:.3f}->{last['overlap']:.3f} "
+                      f"MASE {first['mase']:.3f}->{last['mase']:.3f} ({time.time() - tstart:.0f}s)", flush=True)
+    elapsed = time.time() - t0
+    result = {"settings": s, "train_steps": n_steps_train, "args": {k: v for k, v in vars(args).items()
+                                                                  if k != "settings"},
+              "baselines": base, "rows": rows, "paper_delta_mase": PAPER_DELTA_MASE,
+              "delta_mase": delta_mase(rows), "elapsed_seconds": round(elapsed, 1)}
+    write_outputs(out, result, history)
+    print_table(result)
+    print(f"done in {elapsed:.0f}s; outputs in {out}")
+    return result
+
+
+def delta_mase(rows: list) -> list:
+    """Trained MASE at the largest sigma minus at the smallest, per model and d."""
+    trained = [r for r in rows if r["phase"] == "trained"]
+    sig = sorted({r["sigma"] for r in trained})
+    if len(sig) < 2:
+        return []
+    lo, hi = sig[0], sig[-1]
+    out = []
+    for name in dict.fromkeys(r["model"] for r in trained):
+        for d in dict.fromkeys(r["d"] for r in trained):
+            a = [r["mase"] for r in trained if r["model"] == name and r["d"] == d and r["sigma"] == lo]
+            b = [r["mase"] for r in trained if r["model"] == name and r["d"] == d and r["sigma"] == hi]
+            if a and b:
+                out.append({"model": name, "d": d, "sigma_low": lo, "sigma_high": hi, "delta_mase": b[0] - a[0]})
+    return out
+
+
+def _fmt(v, spec=".3f") -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
+
+def print_table(result: dict) -> None:
+    rows = result["rows"]
+    print()
+    print("Hidden-state probes on validation trajectories (decoding of unobserved coordinates, "
+          "split by trajectory; overlap k=20 with the true state)")
+    hdr = (f"{'model':9s}{'d':>4s}{'sigma':>6s}{'params':>8s} | {'R2 lin init':>11s}{'trained':>8s} | "
+           f"{'R2 mlp init':>11s}{'trained':>8s} | {'overlap init':>12s}{'trained':>8s} | "
+           f"{'MASE init':>9s}{'trained':>8s} | {'rollout@end':>11s}")
+    print(hdr)
+    print("-" * len(hdr))
+    keys = list(dict.fromkeys((r["model"], r["d"], r["sigma"]) for r in rows))
+    for key in keys:
+        init = next(r for r in rows if (r["model"], r["d"], r["sigma"]) == key and r["phase"] == "init")
+        tr = next(r for r in rows if (r["model"], r["d"], r["sigma"]) == key and r["phase"] == "trained")
+        print(f"{key[0]:9s}{key[1]:>4d}{key[2]:>6.2f}{init['n_params']:>8d} | {_fmt(init['r2_linear']):>11s}"
+              f"{_fmt(tr['r2_linear']):>8s} | {_fmt(init['r2_mlp']):>11s}{_fmt(tr['r2_mlp']):>8s} | "
+              f"{_fmt(init['overlap']):>12s}{_fmt(tr['overlap']):>8s} | {_fmt(init['mase']):>9s}"
+              f"{_fmt(tr['mase']):>8s} | {_fmt(tr['rollout_nrmse_end']):>11s}")
+    for sigma, b in result["baselines"].items():
+        print(f"baselines sigma={sigma}: Takens (m={b['m']}, tau={b['tau']}) R2 lin {_fmt(b['takens_r2_linear'])} "
+              f"mlp {_fmt(b.get('takens_r2_mlp'))} overlap {_fmt(b['takens_overlap'])} | x alone R2 lin "
+              f"{_fmt(b['x_only_r2_linear'])} mlp {_fmt(b.get('x_only_r2_mlp'))} overlap {_fmt(b['x_only_overlap'])}"
+              f" | chance overlap {_fmt(b['chance_overlap'], '.4f')}")
+    if result["delta_mase"]:
+        print("Increase in trained MASE under observation noise (ours; paper's values for d=10/25/50/100 "
+              "in brackets, from Ostrow et al. 2024):")
+        for r in result["delta_mase"]:
+            paper = PAPER_DELTA_MASE.get(r["model"])
+            ref = ""
+            if paper and r["d"] in PAPER_DELTA_MASE["d"]:
+                ref = f" [paper {paper[PAPER_DELTA_MASE['d'].index(r['d'])]:.2f}]"
+            print(f"  {r['model']:9s} d={r['d']:<4d} dMASE = {r['delta_mase']:+.3f}{ref}")
+
+
+def _write_csv(path: Path, rows: list) -> None:
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def write_outputs(out: Path, result: dict, history: list) -> None:
+    _write_csv(out / "results.csv", result["rows"])
+    _write_csv(out / "history.csv", history)
+    (out / "results.json").write_text(json.dumps({**result, "history": history}, indent=1, default=float))
+    plot(out, result, history)
+
+
+def plot(out: Path, result: dict, history: list) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = {"lru": "tab:blue", "gpt": "tab:orange", "gpt-nope": "tab:green"}
+    sigmas = sorted({h["sigma"] for h in history})
+    ds = sorted({h["d"] for h in history})
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for name in dict.fromkeys(h["model"] for h in history):
+        for d in ds:
+            for sigma in sigmas:
+                hs = [h for h in history if h["model"] == name and h["d"] == d and h["sigma"] == sigma]
+                if not hs:
+                    continue
+                alpha = 0.35 + 0.65 * (ds.index(d) + 1) / len(ds)
+                ls = "-" if sigma == sigmas[0] else "--"
+                label = f"{name} d={d}" if sigma == sigmas[0] else None
+                steps = [h["step"] for h in hs]
+                axes[0].plot(steps, [h["r2_linear"] for h in hs], ls, color=colors.get(name), alpha=alpha,
+                             marker="o", ms=3, label=label)
+                axes[1].plot(steps, [h["overlap"] for h in hs], ls, color=colors.get(name), alpha=alpha,
+                             marker="o", ms=3, label=label)
+    b0 = result["baselines"].get(str(sigmas[0])) if sigmas else None
+    if b0:
+        axes[0].axhline(b0["takens_r2_linear"], color="k", lw=1, label="Takens delay vectors (linear)")
+        axes[0].axhline(b0["x_only_r2_linear"], color="gray", lw=1, ls=":", label="x alone (linear)")
+        axes[1].axhline(b0["takens_overlap"], color="k", lw=1, label="Takens delay vectors")
+        axes[1].axhline(b0["chance_overlap"], color="gray", lw=1, ls=":", label="chance k/(n-1)")
+    axes[0].set(xlabel="training step", ylabel="decoding R² of unobserved (y, z), linear",
+                title="Decoding from hidden states (solid: σ=%g, dashed: σ=%g)" % (sigmas[0], sigmas[-1]))
+    axes[1].set(xlabel="training step", ylabel="k-NN overlap with true state (k=20)",
+                title="Neighbour overlap with the true state")
+    axes[0].legend(fontsize=7, ncol=2)
+    axes[1].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out / "decoding_vs_step.png", dpi=120)
+    plt.close(fig)
+
+    trained = [r for r in result["rows"] if r["phase"] == "trained"]
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for name in dict.fromkeys(r["model"] for r in trained):
+        for sigma in sigmas:
+            rs = sorted([r for r in trained if r["model"] == name and r["sigma"] == sigma], key=lambda r: r["n_params"])
+            ax.plot([r["n_params"] for r in rs], [r["mase"] for r in rs], "-o" if sigma == sigmas[0] else "--s",
+                    color=colors.get(name), label=f"{name}, σ={sigma:g}")
+    ax.axhline(1.0, color="gray", ls=":", lw=1, label="persistence (MASE = 1)")
+    ax.set_xscale("log")
+    top = max([1.1] + [r["mase"] * 1.05 for r in trained])
+    ax.set_ylim(0, top)
+    ax.set(xlabel="trainable parameters", ylabel="validation MASE (next step)", title="MASE vs parameter count")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "mase_vs_params.png", dpi=120)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    dm = result["delta_mase"]
+    series = [(f"ours: {m}", {r["d"]: r["delta_mase"] for r in dm if r["model"] == m}, colors.get(m), None)
+              for m in dict.fromkeys(r["model"] for r in dm)]
+    series += [(f"paper (Ostrow et al. 2024): {m}", dict(zip(PAPER_DELTA_MASE["d"], PAPER_DELTA_MASE[m])),
+                colors.get(m), "//") for m in ("lru", "gpt", "gpt-nope")]
+    all_d = sorted({d for _, vals, _, _ in series for d in vals})
+    width = 0.8 / max(1, len(series))
+    for i, (label, vals, color, hatch) in enumerate(series):
+        xs = [all_d.index(d) + (i - len(series) / 2 + 0.5) * width for d in vals]
+        ax.bar(xs, list(vals.values()), width, color=color, alpha=0.45 if hatch else 0.9, hatch=hatch,
+               edgecolor="k", lw=0.5, label=label)
+    ax.set_xticks(range(len(all_d)), [str(d) for d in all_d])
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set(xlabel="d_model", ylabel="MASE(σ high) - MASE(σ low)",
+           title="Increase in MASE under observation noise (hatched: the paper's numbers)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "delta_mase_noise.png", dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    try:
+        args = parse_args(argv)
+        run(args)
+    except ProbekitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
