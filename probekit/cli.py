@@ -148,7 +148,8 @@ def cmd_extract(args) -> int:
     config = _configs(args)
     dataset = load_concept_dataset(args.dataset, text_column=args.text_column, label_column=args.label_column,
                                    group_column=args.group_column, word_type_column=args.word_type_column,
-                                   task=args.task, limit=args.limit, concept=args.concept)
+                                   task=args.task, limit=args.limit, concept=args.concept,
+                                   progress=not args.quiet)
     loaded = _load(args)
     store, points = extract(loaded, dataset, config.extraction, args.out, overwrite=args.overwrite,
                             progress=not args.quiet)

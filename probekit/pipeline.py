@@ -52,7 +52,7 @@ def run_probe(config: RunConfig) -> list[dict]:
         config.dataset.name, text_column=config.dataset.text_column,
         label_column=config.dataset.label_column, group_column=config.dataset.group_column,
         word_type_column=config.dataset.word_type_column, task=config.dataset.task,
-        limit=config.dataset.limit, concept=config.dataset.concept,
+        limit=config.dataset.limit, concept=config.dataset.concept, progress=config.progress,
     )
     loaded = load_model(config.model.name, weights=config.model.weights, dtype=config.model.dtype,
                         device=config.model.device, device_map=config.model.device_map,

@@ -49,6 +49,7 @@ def load_concept_dataset(
     split: str = "train",
     limit: int | None = None,
     concept: str | None = None,
+    progress: bool = True,
 ) -> ConceptDataset:
     """Load a concept data set.
 
@@ -75,6 +76,8 @@ def load_concept_dataset(
         Keep the first ``limit`` rows (after loading).
     concept:
         For ``imagefolder:`` data: which concept to label (``animal``, ``brightness``, ...).
+    progress:
+        Show a progress bar while reading images.
 
     Returns
     -------
@@ -91,7 +94,8 @@ def load_concept_dataset(
     if isinstance(spec, str) and spec.startswith("imagefolder:"):
         from probekit.concepts.images import image_folder
 
-        return image_folder(spec.split(":", 1)[1], concept=concept or "class", limit=limit)
+        return image_folder(spec.split(":", 1)[1], concept=concept or "class", limit=limit,
+                            show_progress=progress)
     if isinstance(spec, str) and spec in BUILTIN_DATASETS:
         builtin = BUILTIN_DATASETS[spec]
         name = spec

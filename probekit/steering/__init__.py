@@ -1,1 +1,29 @@
-"""probekit.steering."""
+"""probekit.steering: add vectors to activations (also per attention head) while a model runs."""
+
+from probekit.steering.directions import (
+    SteeringMatrix,
+    mass_mean_shift,
+    probe_weight_direction,
+    projection_std,
+    random_direction,
+    unit,
+)
+from probekit.steering.heads import HeadSite, attention_head_sites, head_interventions, split_heads
+from probekit.steering.hooks import Intervention, Steering, position_mask, steer
+
+__all__ = [
+    "HeadSite",
+    "Intervention",
+    "Steering",
+    "SteeringMatrix",
+    "attention_head_sites",
+    "head_interventions",
+    "mass_mean_shift",
+    "position_mask",
+    "probe_weight_direction",
+    "projection_std",
+    "random_direction",
+    "split_heads",
+    "steer",
+    "unit",
+]

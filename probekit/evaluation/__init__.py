@@ -1,0 +1,29 @@
+"""probekit.evaluation: benchmark evaluations of (steered) models."""
+
+from probekit.evaluation.head_probes import HeadProbes, fit_head_probes, top_k_heads
+from probekit.evaluation.truthfulqa import (
+    MCResult,
+    MCScores,
+    TruthfulQAItem,
+    TruthfulQAScorer,
+    language_model_side_effects,
+    load_truthfulqa,
+    mc_scores,
+    question_folds,
+    train_validation_split,
+)
+
+__all__ = [
+    "HeadProbes",
+    "MCResult",
+    "MCScores",
+    "TruthfulQAItem",
+    "TruthfulQAScorer",
+    "fit_head_probes",
+    "language_model_side_effects",
+    "load_truthfulqa",
+    "mc_scores",
+    "question_folds",
+    "top_k_heads",
+    "train_validation_split",
+]

@@ -1,0 +1,211 @@
+"""Steering directions: mass-mean shift, probe weight, random, steering matrix, scale σ.
+
+Each function works on one activation space (e.g. one attention head's output,
+``head_dim`` features). The intervention of Li et al. (2023) adds ``α · σ · θ`` with
+``θ`` a unit direction and ``σ`` the standard deviation of the (training) activations
+projected on ``θ`` (:func:`projection_std`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from probekit.errors import ProbekitError
+from probekit.metrics._validation import as_float_matrix
+
+__all__ = [
+    "SteeringMatrix",
+    "mass_mean_shift",
+    "probe_weight_direction",
+    "projection_std",
+    "random_direction",
+    "unit",
+]
+
+
+def unit(v: Any, axis: int = -1) -> np.ndarray:
+    """``v / ‖v‖`` along ``axis`` (float64).
+
+    Raises
+    ------
+    ProbekitError
+        A zero vector.
+    """
+    v = np.asarray(v, dtype=np.float64)
+    norm = np.linalg.norm(v, axis=axis, keepdims=True)
+    if np.any(norm == 0) or not np.all(np.isfinite(norm)):
+        raise ProbekitError("cannot normalise a zero (or non-finite) vector to unit length")
+    return v / norm
+
+
+def mass_mean_shift(x_true: Any, x_false: Any, normalize: bool = True) -> np.ndarray:
+    """Mass-mean shift ``mean(x_true) − mean(x_false)``.
+
+    Parameters
+    ----------
+    x_true, x_false : array-like, shapes (n_true, d_model), (n_false, d_model)
+    normalize : bool
+        Return a unit vector.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (d_model,)
+
+    Raises
+    ------
+    ProbekitError
+        Shape mismatch, NaN/inf, or equal means (with ``normalize``).
+
+    References
+    ----------
+    Li, Patel, Viégas, Pfister & Wattenberg (2023), "Inference-Time Intervention", NeurIPS,
+    Sec. 3.3 ("mass mean shift", Table 3).
+    """
+    a = as_float_matrix(x_true, "x_true", min_samples=1)
+    b = as_float_matrix(x_false, "x_false", min_samples=1)
+    if a.shape[1] != b.shape[1]:
+        raise ProbekitError(f"x_true has {a.shape[1]} features, x_false {b.shape[1]}")
+    v = a.mean(axis=0) - b.mean(axis=0)
+    return unit(v) if normalize else v
+
+
+def probe_weight_direction(coef: Any) -> np.ndarray:
+    """Unit direction of a linear probe's weight vector.
+
+    Parameters
+    ----------
+    coef : array-like, shape (d_model,) or (1, d_model)
+        E.g. ``LogisticRegression().coef_``.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (d_model,)
+
+    References
+    ----------
+    Li et al. (2023), "Inference-Time Intervention", NeurIPS, Table 3 ("probe weight direction").
+    """
+    return unit(np.asarray(coef, dtype=np.float64).reshape(-1))
+
+
+def random_direction(d: int, rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random unit vector of dimension ``d`` (normalised Gaussian), float64.
+
+    References
+    ----------
+    Li et al. (2023), "Inference-Time Intervention", NeurIPS, Table 3 ("random direction").
+    """
+    if int(d) < 1:
+        raise ProbekitError(f"d must be >= 1, got {d}")
+    return unit(rng.standard_normal(int(d)))
+
+
+def projection_std(x: Any, direction: Any) -> np.ndarray | float:
+    """Standard deviation of ``x`` projected on ``direction`` (one or many directions).
+
+    Parameters
+    ----------
+    x : array-like, shape (n_samples, d_model)
+    direction : array-like, shape (d_model,) or (n_directions, d_model)
+        Used as given (normalise first for the ITI ``σ``).
+
+    Returns
+    -------
+    float, or numpy.ndarray of float64 of shape (n_directions,)
+        ``sqrt(θᵀ Cov(x) θ)`` (population covariance, ddof=0).
+
+    References
+    ----------
+    Li et al. (2023), "Inference-Time Intervention", NeurIPS, Eq. (2) (``σ_l^h``).
+    """
+    xa = as_float_matrix(x, "x", min_samples=2)
+    d = np.asarray(direction, dtype=np.float64)
+    if d.shape[-1] != xa.shape[1]:
+        raise ProbekitError(f"direction has {d.shape[-1]} features, x has {xa.shape[1]}")
+    proj = (xa - xa.mean(axis=0)) @ np.atleast_2d(d).T
+    std = np.sqrt((proj ** 2).mean(axis=0))
+    return float(std[0]) if d.ndim == 1 else std
+
+
+class SteeringMatrix(BaseEstimator):
+    """Prompt-dependent steering direction ``θ(q) = W e(q) / ‖W e(q)‖``.
+
+    ``W = Σ_q (μ⁺_q − μ⁻_q) e(q)ᵀ`` (shape ``(d_model, d_embed)``), where ``μ⁺_q`` / ``μ⁻_q``
+    are the mean activations of the true / false answers of training question ``q`` and
+    ``e(q)`` a sentence embedding of the question; each row of ``W`` is then L2-normalised
+    (``normalize_rows``). At inference the direction for a new prompt ``p`` is
+    ``W e(p)`` normalised to unit length.
+
+    Parameters
+    ----------
+    normalize_rows : bool
+        L2-normalise the rows of ``W`` after summing (the paper's recipe).
+
+    Attributes
+    ----------
+    matrix_ : numpy.ndarray of float64, shape (d_model, d_embed)
+    n_questions_ : int
+
+    References
+    ----------
+    Rajendran, Buchholz, Aragam, Schölkopf & Ravikumar (2024), "From Causal to
+    Concept-Based Representation Learning", NeurIPS, Sec. 6 (LLM experiments: steering
+    matrices built from question-conditional mean shifts and question embeddings).
+    """
+
+    def __init__(self, normalize_rows: bool = True) -> None:
+        self.normalize_rows = normalize_rows
+
+    def fit(self, shifts: Any, embeddings: Any) -> "SteeringMatrix":
+        """Build ``W`` from per-question mean shifts and question embeddings.
+
+        Parameters
+        ----------
+        shifts : array-like, shape (n_questions, d_model)
+            ``μ⁺_q − μ⁻_q`` per question.
+        embeddings : array-like, shape (n_questions, d_embed)
+            ``e(q)`` per question.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ProbekitError
+            Different numbers of rows, NaN/inf, or an all-zero row of ``W``.
+        """
+        s = as_float_matrix(shifts, "shifts", min_samples=1)
+        e = as_float_matrix(embeddings, "embeddings", min_samples=1)
+        if s.shape[0] != e.shape[0]:
+            raise ProbekitError(f"shifts has {s.shape[0]} questions, embeddings {e.shape[0]}")
+        w = s.T @ e
+        if self.normalize_rows:
+            norms = np.linalg.norm(w, axis=1, keepdims=True)
+            norms[norms == 0] = 1.0
+            w = w / norms
+        self.matrix_ = w
+        self.n_questions_ = int(s.shape[0])
+        return self
+
+    def direction(self, embeddings: Any) -> np.ndarray:
+        """Unit steering directions for prompts.
+
+        Parameters
+        ----------
+        embeddings : array-like, shape (n_prompts, d_embed) or (d_embed,)
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (n_prompts, d_model) or (d_model,)
+        """
+        check_is_fitted(self, "matrix_")
+        e = np.asarray(embeddings, dtype=np.float64)
+        if e.shape[-1] != self.matrix_.shape[1]:
+            raise ProbekitError(f"embeddings have {e.shape[-1]} features; the matrix was fitted on "
+                                f"{self.matrix_.shape[1]}")
+        return unit(e @ self.matrix_.T)

@@ -1,0 +1,553 @@
+"""Recipe: concepts recovered from concept-conditioned data, and used to steer an LLM.
+
+Reproduces the two experiments of Rajendran, Buchholz, Aragam, Schölkopf & Ravikumar
+(2024), "From Causal to Concept-Based Representation Learning", NeurIPS (arXiv 2402.09236):
+
+``synthetic``
+    Settings S1–S3, linear and nonlinear (random MLP) mixing, 5 seeds. Data: a base set and
+    n + 1 concept-conditioned sets, sampled exactly (closed-form Gaussian-mixture
+    conditioning, :mod:`probekit.synthetic.concept_conditioned`). Estimator: the
+    contrastive concept estimator (:mod:`probekit.estimators.contrastive_concepts`;
+    linear encoder for linear mixing, MLP encoder for nonlinear mixing). Metrics on
+    5000 fresh base samples: R² of a linear regression from h(x) to the true valuations
+    Z·Aᵀ (in-sample, as the reference code; also a held-out affine R²), MCC-in (matching
+    and score on 2500 samples) and MCC-out (matching on 2500, score on the other 2500).
+    Baselines that know nothing of the concepts: PCA and FastICA with n components
+    fitted on the base set.
+
+``steer``
+    Inference-time intervention on SmolLM2-135M-Instruct (embedded) for TruthfulQA, 2-fold
+    cross-validation by question. Per-head activations (input of ``o_proj``) at the last
+    token of each question + answer, a logistic probe per head, top-K heads by validation
+    accuracy (20 % of each training fold). Directions per head: mass-mean shift, probe
+    weight, random (same norm as the mass-mean vector), and the steering matrix
+    ``W = Σ_q (μ⁺_q − μ⁻_q) e(q)ᵀ`` with MiniLM question embeddings (prompt-dependent
+    direction ``W e(prompt)``). Intervention ``α σ θ`` on each selected head, on the last
+    prompt token and the answer tokens. Metrics: MC1, MC2 (TruthfulQA), CE and KL to the
+    unsteered model on held-out text (true statements of geometry-of-truth
+    ``common_claim_true_false.csv``). The per-head activations of every answer are cached
+    in ``OUT/steer_cache/`` so reruns only pay for the steered evaluations.
+
+Commands::
+
+    python recipes/concept_recovery.py synthetic --out results/p4              # ~10 min, 2 CPU cores
+    python recipes/concept_recovery.py synthetic --tiny --out /tmp/p4          # seconds (tests)
+    python recipes/concept_recovery.py steer --out results/p4                  # --limit 100 questions
+    python recipes/concept_recovery.py steer --limit 0 --out results/p4        # all 817 questions (hours)
+
+Outputs (``--out``): ``synthetic_runs.csv`` (one row per setting/mixing/seed/method),
+``synthetic_summary.csv``, ``synthetic.json``, ``synthetic.png``; ``steer_runs.csv``
+(fold × method × α), ``steer_summary.csv``, ``steer.json``, ``mc2_vs_alpha.png``.
+
+Dtypes: synthetic data float64, training float32; LLM activations cached as float16.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from probekit.errors import ProbekitError
+
+#: R² / MCC-out of the authors' released code (causal_to_concept/synthetic at commit 8433463)
+#: run on a CPU machine, 4 seeds, mean ± sd (see design/papers.md P4). Reference, not measured here.
+REFERENCE = {
+    ("S1", "linear"): {"r2": 0.986, "r2_sd": 0.010, "mcc_out": 0.973},
+    ("S1", "mlp"): {"r2": 0.923, "r2_sd": 0.064, "mcc_out": 0.951},
+    ("S2", "linear"): {"r2": 0.983, "r2_sd": 0.009, "mcc_out": 0.880},
+    ("S3", "linear"): {"r2": 0.972, "r2_sd": 0.014, "mcc_out": 0.841},
+    ("S3", "mlp"): {"r2": 0.940, "r2_sd": 0.030, "mcc_out": 0.883},
+}
+
+#: ITI on LLaMA-7B, 2-fold (Li et al. 2023, Table 3): True*Info / True / MC1 / CE / KL. Reference only.
+ITI_REFERENCE = {
+    "baseline": (30.5, 31.6, 25.7, 2.16, 0.0),
+    "random": (31.2, 32.3, 25.8, 2.19, 0.02),
+    "probe": (34.8, 36.3, 27.0, 2.21, 0.06),
+    "mass_mean": (42.3, 45.1, 28.8, 2.41, 0.27),
+}
+
+STEER_METHODS = ("random", "probe", "mass_mean", "steering_matrix", "concept")
+
+
+# ============================================================================ synthetic
+def _eval_representation(h: np.ndarray, v: np.ndarray, seed: int) -> dict:
+    from sklearn.linear_model import LinearRegression
+
+    from probekit.metrics.identifiability import affine_r2
+    from probekit.metrics.mcc import mcc_report, mean_correlation_coefficient
+
+    half = v.shape[0] // 2
+    return {
+        "r2": float(LinearRegression().fit(h, v).score(h, v)),
+        "r2_heldout": float(affine_r2(h, v, test_size=0.5, seed=seed).mean),
+        "mcc_in": float(mean_correlation_coefficient(v[:half], h[:half])),
+        "mcc_out": float(mcc_report(v[: 2 * half], h[: 2 * half], test_size=0.5, seed=seed).mcc),
+    }
+
+
+def run_synthetic(args) -> dict:
+    from sklearn.decomposition import PCA, FastICA
+
+    from probekit.estimators.contrastive_concepts import ContrastiveConceptEstimator
+    from probekit.synthetic.concept_conditioned import make_concept_conditioned_data
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    combos = [(s, m) for s in args.settings for m in args.mixings]
+    t_all = time.time()
+    for setting, mixing in combos:
+        for seed in args.seeds:
+            t0 = time.time()
+            data = make_concept_conditioned_data(setting, mixing, n_per_env=args.n_per_env, seed=seed)
+            gen_s = time.time() - t0
+            z_eval, x_eval = data.sample_base(args.n_eval, np.random.default_rng(10_000 + seed))
+            v = data.valuations(z_eval)
+            t1 = time.time()
+            est = ContrastiveConceptEstimator(
+                encoder="linear" if mixing == "linear" else "mlp", max_epochs=args.epochs,
+                batch_size=args.batch_size, random_state=seed, verbose=args.progress,
+            ).fit(data.base_x, data.env_x, data.env_concepts)
+            fit_s = time.time() - t1
+            common = {"setting": setting, "mixing": mixing, "seed": seed, "gen_seconds": round(gen_s, 3)}
+            rows.append({**common, "method": "contrastive", "fit_seconds": round(fit_s, 2),
+                         "best_epoch": est.best_epoch_, **_eval_representation(est.transform(x_eval), v, seed)})
+            n = data.setting.n_concepts
+            for name, model in (("pca", PCA(n_components=n, random_state=seed)),
+                                ("ica", FastICA(n_components=n, random_state=seed, max_iter=1000))):
+                model.fit(data.base_x)
+                rows.append({**common, "method": name, "fit_seconds": None, "best_epoch": None,
+                             **_eval_representation(model.transform(x_eval), v, seed)})
+            r = rows[-3]
+            print(f"[{setting} {mixing} seed {seed}] gen {gen_s:.2f}s fit {fit_s:.1f}s  R2 {r['r2']:.3f}  "
+                  f"MCC-in {r['mcc_in']:.3f}  MCC-out {r['mcc_out']:.3f}  | PCA MCC-out {rows[-2]['mcc_out']:.3f}",
+                  flush=True)
+    summary = _summarise_synthetic(rows)
+    _write_csv(out / "synthetic_runs.csv", rows)
+    _write_csv(out / "synthetic_summary.csv", summary)
+    result = {"config": {k: v for k, v in vars(args).items() if k != "func"}, "runs": rows, "summary": summary,
+              "reference": {f"{s} {m}": v for (s, m), v in REFERENCE.items()},
+              "reference_note": "authors' released code, 4 seeds, mean ± sd (design/papers.md P4); not measured here",
+              "seconds": round(time.time() - t_all, 1)}
+    (out / "synthetic.json").write_text(json.dumps(result, indent=2))
+    _print_synthetic_table(summary)
+    _plot_synthetic(summary, out / "synthetic.png")
+    return result
+
+
+def _summarise_synthetic(rows: list[dict]) -> list[dict]:
+    keys = sorted({(r["setting"], r["mixing"], r["method"]) for r in rows},
+                  key=lambda k: (k[0], k[1], ["contrastive", "pca", "ica"].index(k[2])))
+    out = []
+    for s, m, meth in keys:
+        sel = [r for r in rows if (r["setting"], r["mixing"], r["method"]) == (s, m, meth)]
+        row = {"setting": s, "mixing": m, "method": meth, "n_seeds": len(sel)}
+        for k in ("r2", "r2_heldout", "mcc_in", "mcc_out"):
+            vals = np.array([r[k] for r in sel])
+            row[k] = float(vals.mean())
+            row[k + "_sd"] = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
+        row["max_gen_seconds"] = max(r["gen_seconds"] for r in sel)
+        ref = REFERENCE.get((s, m)) if meth == "contrastive" else None
+        row["ref_r2"] = ref["r2"] if ref else None
+        row["ref_mcc_out"] = ref["mcc_out"] if ref else None
+        out.append(row)
+    return out
+
+
+def _print_synthetic_table(summary: list[dict]) -> None:
+    print("\nConcept recovery (mean ± sd over seeds; 'reference' = authors' code, 4 seeds, NOT measured here)")
+    print(f"{'setting':8s}{'mixing':8s}{'method':12s}{'R2':>15s}{'MCC-in':>9s}{'MCC-out':>9s}"
+          f"{'ref R2':>9s}{'ref MCC-out':>12s}{'gen s':>7s}")
+    for r in summary:
+        ref_r2 = f"{r['ref_r2']:.3f}" if r["ref_r2"] is not None else "-"
+        ref_mcc = f"{r['ref_mcc_out']:.3f}" if r["ref_mcc_out"] is not None else "-"
+        print(f"{r['setting']:8s}{r['mixing']:8s}{r['method']:12s}{r['r2']:>8.3f}±{r['r2_sd']:.3f}"
+              f"{r['mcc_in']:>9.3f}{r['mcc_out']:>9.3f}{ref_r2:>9s}{ref_mcc:>12s}{r['max_gen_seconds']:>7.2f}")
+
+
+def _plot_synthetic(summary: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = sorted({(r["setting"], r["mixing"]) for r in summary})
+    methods = ["contrastive", "pca", "ica"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
+    width = 0.8 / len(methods)
+    for ax, key, title in ((axes[0], "r2", "R² (linear regression h(x) → Z·Aᵀ)"),
+                           (axes[1], "mcc_out", "MCC-out")):
+        for j, meth in enumerate(methods):
+            vals = [next((r[key] for r in summary if (r["setting"], r["mixing"], r["method"]) == (*g, meth)),
+                         np.nan) for g in groups]
+            sds = [next((r[key + "_sd"] for r in summary if (r["setting"], r["mixing"], r["method"]) == (*g, meth)),
+                        0) for g in groups]
+            ax.bar(np.arange(len(groups)) + (j - 1) * width, vals, width, yerr=sds, capsize=2, label=meth)
+        refs = [REFERENCE.get(g, {}).get("r2" if key == "r2" else "mcc_out", np.nan) for g in groups]
+        ax.scatter(np.arange(len(groups)) - width, refs, marker="_", s=300, color="k", zorder=3,
+                   label="reference (authors' code)")
+        ax.set_xticks(np.arange(len(groups)), [f"{s}\n{m}" for s, m in groups])
+        ax.set_ylim(0, 1.05)
+        ax.set_title(title)
+        ax.grid(axis="y", alpha=0.3)
+    axes[1].legend(fontsize=8, loc="lower left")
+    fig.suptitle("Concept recovery from concept-conditioned data (mean ± sd over seeds)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# ============================================================================ steer
+def _heldout_texts(path: str | None, n: int) -> list[str]:
+    if path is None:
+        root = Path(os.environ.get("PROBEKIT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+        path = root / "geometry-of-truth" / "common_claim_true_false.csv"
+    path = Path(path)
+    if not path.is_file():
+        raise ProbekitError(f"held-out text file {str(path)!r} not found; pass --heldout (a CSV with a "
+                            "'statement' column, or a .txt file with one text per line)")
+    if path.suffix == ".csv":
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if "statement" not in (reader.fieldnames or []):
+                raise ProbekitError(f"{path} has no 'statement' column")
+            texts = [r["statement"] for r in reader if str(r.get("label", "1")).strip() in ("1", "True", "true")]
+    else:
+        texts = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return texts[:n]
+
+
+def _cache_key(args, items) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([args.model, args.template, [i.index for i in items], [i.question for i in items]]).encode())
+    return h.hexdigest()[:16]
+
+
+def _extract(args, lm, scorer, sites, items, embedder, out: Path):
+    """Baseline MC pass + per-head activations at the last answer token, cached as .npz."""
+    cache = out / "steer_cache" / f"activations_{_cache_key(args, items)}.npz"
+    if cache.exists() and not args.no_cache:
+        z = np.load(cache, allow_pickle=False)
+        print(f"loaded cached activations {cache}", flush=True)
+        return {k: z[k] for k in z.files}
+    t0 = time.time()
+    res = scorer.evaluate(items, record=[s.recorder_key for s in sites], desc="baseline + activations")
+    acts = np.stack([res.activations[s.recorder_key] for s in sites], axis=1)  # (n_ans, L, H*D)
+    acts = acts.reshape(acts.shape[0], len(sites), sites[0].n_heads, sites[0].head_dim)
+    n_true = np.array([q.scores_true.size for q in res.per_question])
+    n_false = np.array([q.scores_false.size for q in res.per_question])
+    data = {
+        "acts": acts.astype(np.float16), "labels": res.labels, "question_of": res.question_of,
+        "q_index": np.array([i.index for i in items]), "mc1": np.array([q.mc.mc1 for q in res.per_question]),
+        "mc2": np.array([q.mc.mc2 for q in res.per_question]), "mc3": np.array([q.mc.mc3 for q in res.per_question]),
+        "n_true": n_true, "n_false": n_false,
+        "embeddings": embedder.encode([i.question for i in items]).astype(np.float32),
+        "seconds": np.array(time.time() - t0),
+    }
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **data)
+    print(f"extracted {acts.shape} in {time.time() - t0:.0f}s -> {cache}", flush=True)
+    return data
+
+
+def _head_directions(method, heads, acts_tr, y_tr, q_tr, probes, emb_by_q, rng, sites):
+    """Per-head (unit direction(s), σ) for a method; steering_matrix returns a callable."""
+    from probekit.estimators.contrastive_concepts import ContrastiveConceptEstimator
+    from probekit.steering.directions import (SteeringMatrix, mass_mean_shift, probe_weight_direction,
+                                              projection_std, random_direction)
+
+    out = {}
+    for layer, head in heads:
+        x = acts_tr[:, layer, head].astype(np.float64)
+        mm = mass_mean_shift(x[y_tr == 1], x[y_tr == 0])
+        if method == "mass_mean":
+            out[(layer, head)] = (mm, projection_std(x, mm))
+        elif method == "random":
+            # same norm as the mass-mean vector at the same alpha: alpha * sigma_mm * r
+            out[(layer, head)] = (random_direction(x.shape[1], rng), projection_std(x, mm))
+        elif method == "probe":
+            d = probe_weight_direction(probes.coef[layer, head])
+            out[(layer, head)] = (d, projection_std(x, d))
+        elif method == "concept":
+            est = ContrastiveConceptEstimator(n_concepts=1, encoder="linear", standardize=True, max_epochs=30,
+                                              batch_size=256, random_state=0)
+            est.fit(x, [x[y_tr == 1]], [0])
+            d = est.components_[0] / np.linalg.norm(est.components_[0])
+            d = d if d @ mm >= 0 else -d  # orient towards correct answers
+            out[(layer, head)] = (d, projection_std(x, d))
+        elif method == "steering_matrix":
+            qs = np.unique(q_tr)
+            shifts, embs = [], []
+            for q in qs:
+                sel = q_tr == q
+                if (y_tr[sel] == 1).any() and (y_tr[sel] == 0).any():
+                    shifts.append(x[sel & (y_tr == 1)].mean(0) - x[sel & (y_tr == 0)].mean(0))
+                    embs.append(emb_by_q[int(q)])
+            sm = SteeringMatrix().fit(np.array(shifts), np.array(embs))
+            cov = np.cov(x, rowvar=False, bias=True)
+            out[(layer, head)] = (sm, cov)
+        else:
+            raise ProbekitError(f"unknown steering method {method!r}; valid: {', '.join(STEER_METHODS)}")
+    return out
+
+
+def _factory(method, dirs, alpha, sites, emb_lookup):
+    """Intervention factory ``(index, text) -> interventions`` for the scorer / CE-KL."""
+    from probekit.steering.heads import head_interventions
+
+    if method != "steering_matrix":
+        vectors = {k: alpha * s * d for k, (d, s) in dirs.items()}
+        ivs = head_interventions(sites, vectors)
+        return lambda i, text: ivs
+
+    def make(i, text):
+        e = emb_lookup(i, text)
+        vectors = {}
+        for k, (sm, cov) in dirs.items():
+            d = sm.direction(e)
+            vectors[k] = alpha * float(np.sqrt(max(d @ cov @ d, 0.0))) * d
+        return head_interventions(sites, vectors)
+    return make
+
+
+def run_steer(args) -> dict:
+    from probekit.evaluation.head_probes import fit_head_probes, top_k_heads
+    from probekit.evaluation.truthfulqa import (TruthfulQAScorer, language_model_side_effects, load_truthfulqa,
+                                                mc_scores, question_folds, train_validation_split)
+    from probekit.models import load_model
+    from probekit.steering.heads import attention_head_sites
+    from probekit.steering.sentence import SentenceEmbedder
+
+    for m in args.methods:
+        if m not in STEER_METHODS:
+            raise ProbekitError(f"--methods: unknown method {m!r}; valid: {', '.join(STEER_METHODS)}")
+    if any(a <= 0 for a in args.alphas):
+        raise ProbekitError(f"--alphas must be positive (alpha = 0 is the baseline row); got {args.alphas}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t_all = time.time()
+    items = load_truthfulqa(args.truthfulqa, limit=args.limit or None, seed=args.seed if args.limit else None)
+    print(f"{len(items)} TruthfulQA questions; loading {args.model}", flush=True)
+    lm = load_model(args.model)
+    model, tok = lm.model, lm.tokenizer
+    sites = attention_head_sites(model)
+    scorer = TruthfulQAScorer(model, tok, template=args.template, progress=args.progress)
+    embedder = SentenceEmbedder(args.embedder)
+    data = _extract(args, lm, scorer, sites, items, embedder, out)
+    acts = data["acts"]
+    labels, q_of = data["labels"], data["question_of"]
+    pos_of_index = {int(q): p for p, q in enumerate(data["q_index"])}
+    emb_by_q = {int(q): data["embeddings"][p] for q, p in pos_of_index.items()}
+
+    texts = _heldout_texts(args.heldout, args.n_heldout)
+    text_emb = embedder.encode(texts) if "steering_matrix" in args.methods else None
+    ce0, _, ref = language_model_side_effects(model, tok, texts)
+    print(f"held-out text: {len(texts)} texts, unsteered CE {ce0:.3f} nats/token", flush=True)
+
+    rows = []
+    folds = question_folds(len(items), n_folds=args.folds, seed=args.seed)
+    for fold, (train_pos, test_pos) in enumerate(folds):
+        tr_pos, va_pos = train_validation_split(train_pos, 0.2, seed=args.seed + fold)
+        tr_q = {int(data["q_index"][p]) for p in tr_pos}
+        va_q = {int(data["q_index"][p]) for p in va_pos}
+        fold_q = tr_q | va_q
+        m_tr = np.isin(q_of, list(tr_q))
+        m_va = np.isin(q_of, list(va_q))
+        m_fold = np.isin(q_of, list(fold_q))
+        probes = fit_head_probes(acts[m_tr].astype(np.float32), labels[m_tr], acts[m_va].astype(np.float32),
+                                 labels[m_va], seed=args.seed, progress=args.progress)
+        heads = top_k_heads(probes.val_accuracy, args.top_k)
+        print(f"[fold {fold}] train {len(tr_q)} / val {len(va_q)} / test {len(test_pos)} questions; top-{args.top_k} "
+              f"heads {heads[:6]}... val acc {probes.val_accuracy[heads[0]]:.3f}..{probes.val_accuracy[heads[-1]]:.3f}",
+              flush=True)
+        test_items = [items[p] for p in test_pos]
+        base_row = {"fold": fold, "method": "baseline", "alpha": 0.0, "n_test": len(test_items),
+                    "MC1": float(np.mean(data["mc1"][test_pos])), "MC2": float(np.mean(data["mc2"][test_pos])),
+                    "MC3": float(np.mean(data["mc3"][test_pos])), "CE": ce0, "KL": 0.0, "seconds": 0.0}
+        rows.append(base_row)
+        # MC2 if every answer had the same probability: the level non-specific perturbations drift towards
+        chance_mc2 = float(np.mean(data["n_true"][test_pos] / (data["n_true"][test_pos] + data["n_false"][test_pos])))
+        rows.append({**base_row, "method": "uniform_answers", "MC1": 0.0, "MC2": chance_mc2, "MC3": 0.0,
+                     "CE": float("nan"), "KL": float("nan")})
+        rng = np.random.default_rng(args.seed * 100 + fold)
+        x_fold, y_fold, q_fold = acts[m_fold], labels[m_fold], q_of[m_fold]
+        for method in args.methods:
+            dirs = _head_directions(method, heads, x_fold, y_fold, q_fold, probes, emb_by_q, rng, sites)
+            for alpha in args.alphas:
+                t0 = time.time()
+                q_emb = (lambda i, text: emb_by_q[i])
+                fac = _factory(method, dirs, alpha, sites, q_emb)
+                res = scorer.evaluate(test_items, interventions=fac, desc=f"fold {fold} {method} a={alpha}")
+                t_emb = (lambda i, text: text_emb[i])
+                ce, kl, _ = language_model_side_effects(model, tok, texts,
+                                                        interventions=_factory(method, dirs, alpha, sites, t_emb),
+                                                        reference=ref)
+                row = {"fold": fold, "method": method, "alpha": alpha, "n_test": len(test_items), "MC1": res.mc1,
+                       "MC2": res.mc2, "MC3": res.mc3, "CE": ce, "KL": kl, "seconds": round(time.time() - t0, 1)}
+                rows.append(row)
+                print(f"[fold {fold}] {method:16s} alpha {alpha:5.1f}  MC1 {res.mc1:.3f}  MC2 {res.mc2:.3f} "
+                      f"(baseline {base_row['MC2']:.3f})  CE {ce:.3f}  KL {kl:.4f}  ({row['seconds']:.0f}s)", flush=True)
+                _write_csv(out / "steer_runs.csv", rows)
+    summary = _summarise_steer(rows)
+    _write_csv(out / "steer_runs.csv", rows)
+    _write_csv(out / "steer_summary.csv", summary)
+    cfg = {k: v for k, v in vars(args).items() if k != "func"}
+    result = {"config": cfg, "n_questions": len(items), "runs": rows, "summary": summary,
+              "extraction_seconds": float(data["seconds"]), "seconds": round(time.time() - t_all, 1),
+              "iti_reference_llama7b": ITI_REFERENCE,
+              "iti_reference_note": "LLaMA-7B, Li et al. 2023 Table 3 (True*Info, True, MC1, CE, KL); "
+                                    "orderings only are comparable, not measured here"}
+    (out / "steer.json").write_text(json.dumps(result, indent=2))
+    _print_steer_table(summary)
+    _plot_steer(rows, out / "mc2_vs_alpha.png", args)
+    return result
+
+
+def _summarise_steer(rows):
+    keys = []
+    for r in rows:
+        k = (r["method"], r["alpha"])
+        if k not in keys:
+            keys.append(k)
+    base = {r["fold"]: r for r in rows if r["method"] == "baseline"}
+    out = []
+    for method, alpha in keys:
+        sel = [r for r in rows if (r["method"], r["alpha"]) == (method, alpha)]
+        row = {"method": method, "alpha": alpha, "n_folds": len(sel)}
+        for k in ("MC1", "MC2", "MC3", "CE", "KL"):
+            row[k] = float(np.mean([r[k] for r in sel]))
+        row["MC2_per_fold"] = " ".join(f"{r['MC2']:.4f}" for r in sel)
+        row["beats_baseline_MC2_all_folds"] = bool(all(r["MC2"] > base[r["fold"]]["MC2"] for r in sel)) \
+            if method not in ("baseline", "uniform_answers") else False
+        out.append(row)
+    return out
+
+
+def _print_steer_table(summary):
+    print("\nTruthfulQA MC (mean over folds; CE/KL in nats/token on held-out text)")
+    print(f"{'method':18s}{'alpha':>6s}{'MC1':>8s}{'MC2':>8s}{'CE':>8s}{'KL':>9s}  MC2 per fold   >base all folds")
+    for r in summary:
+        print(f"{r['method']:18s}{r['alpha']:>6.1f}{r['MC1']:>8.3f}{r['MC2']:>8.3f}{r['CE']:>8.3f}{r['KL']:>9.4f}"
+              f"  {r['MC2_per_fold']:14s} {'yes' if r['beats_baseline_MC2_all_folds'] else 'no'}")
+    print("uniform_answers = MC2 if all answers were equally likely (chance level; MC1 not defined there)")
+    print("ITI reference (LLaMA-7B, not measured here; True*Info/True/MC1/CE/KL): "
+          + "; ".join(f"{k} {v}" for k, v in ITI_REFERENCE.items()))
+
+
+def _plot_steer(rows, path, args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
+    base = np.mean([r["MC2"] for r in rows if r["method"] == "baseline"])
+    base_ce = np.mean([r["CE"] for r in rows if r["method"] == "baseline"])
+    for method in args.methods:
+        alphas = [0.0] + list(args.alphas)
+        mc2 = [base] + [np.mean([r["MC2"] for r in rows if r["method"] == method and r["alpha"] == a])
+                        for a in args.alphas]
+        ce = [base_ce] + [np.mean([r["CE"] for r in rows if r["method"] == method and r["alpha"] == a])
+                          for a in args.alphas]
+        axes[0].plot(alphas, mc2, marker="o", label=method)
+        axes[1].plot(alphas, ce, marker="o", label=method)
+    axes[0].axhline(base, color="k", ls="--", lw=1, label="unsteered")
+    chance = [r["MC2"] for r in rows if r["method"] == "uniform_answers"]
+    if chance:
+        axes[0].axhline(float(np.mean(chance)), color="grey", ls=":", lw=1, label="all answers equally likely")
+    axes[0].set_xlabel("α (in units of σ per head)")
+    axes[0].set_ylabel("MC2 (held-out questions, mean of folds)")
+    axes[1].set_xlabel("α")
+    axes[1].set_ylabel("CE on held-out text (nats/token)")
+    axes[0].legend(fontsize=8)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Steering {args.model} toward truthfulness (TruthfulQA, {args.folds}-fold, top-{args.top_k} heads)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# ============================================================================ CLI
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    if not rows:
+        return
+    fields = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synthetic", help="concept recovery on synthetic concept-conditioned data")
+    s.add_argument("--out", default="results/concept_recovery")
+    s.add_argument("--tiny", action="store_true", help="seconds: 2 seeds, 400 samples/env, 3 epochs (tests)")
+    s.add_argument("--settings", nargs="+", default=["S1", "S2", "S3"], choices=["S1", "S2", "S3"])
+    s.add_argument("--mixings", nargs="+", default=["linear", "mlp"], choices=["linear", "mlp"])
+    s.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
+    s.add_argument("--n-per-env", type=int, default=5000, help="samples per conditional data set (paper: 5000)")
+    s.add_argument("--n-eval", type=int, default=5000, help="fresh base samples for the metrics")
+    s.add_argument("--epochs", type=int, default=100)
+    s.add_argument("--batch-size", type=int, default=2048)
+    s.add_argument("--progress", action="store_true")
+    s.set_defaults(func=run_synthetic)
+
+    t = sub.add_parser("steer", help="steer an LLM toward truthfulness (TruthfulQA MC)")
+    t.add_argument("--out", default="results/concept_recovery")
+    t.add_argument("--model", default="smollm2-135m")
+    t.add_argument("--embedder", default="minilm-l6", help="sentence encoder for the steering matrix")
+    t.add_argument("--truthfulqa", default=None, help="TruthfulQA.csv (default: $PROBEKIT_SHARED_DATA/truthfulqa)")
+    t.add_argument("--limit", type=int, default=100, help="random subset of questions (0 = all 817)")
+    t.add_argument("--heldout", default=None, help="held-out text for CE/KL (CSV with 'statement' or .txt)")
+    t.add_argument("--n-heldout", type=int, default=40)
+    t.add_argument("--template", default="Q: {question}\nA:")
+    t.add_argument("--folds", type=int, default=2)
+    t.add_argument("--top-k", type=int, default=16, help="heads steered (of n_layers * n_heads)")
+    t.add_argument("--alphas", nargs="+", type=float, default=[5.0, 15.0])
+    t.add_argument("--methods", nargs="+", default=["random", "probe", "mass_mean", "steering_matrix"])
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--no-cache", action="store_true", help="recompute the cached activations")
+    t.add_argument("--progress", action="store_true")
+    t.set_defaults(func=run_steer)
+    args = p.parse_args(argv)
+    if args.command == "synthetic" and args.tiny:
+        args.seeds, args.n_per_env, args.n_eval, args.epochs, args.batch_size = [1, 2], 400, 1000, 3, 256
+    if args.command == "synthetic":
+        for name in ("n_per_env", "n_eval", "epochs", "batch_size"):
+            if getattr(args, name) < 1:
+                raise ProbekitError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    else:
+        if args.limit < 0 or args.top_k < 1 or args.n_heldout < 1:
+            raise ProbekitError("--limit must be >= 0, --top-k and --n-heldout >= 1")
+    return args
+
+
+def main(argv=None) -> int:
+    try:
+        args = parse_args(argv)
+        if "OMP_NUM_THREADS" not in os.environ:
+            torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+        args.func(args)
+    except ProbekitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
