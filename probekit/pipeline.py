@@ -89,7 +89,8 @@ def run_probe(config: RunConfig) -> list[dict]:
                     f"{len(np.unique(dataset.groups))} groups (source {dataset.metadata.get('source')})",
         "hook points": f"{len(points)} ({points[0].name} … {points[-1].name})",
         "variants": ", ".join(v[0] for v in variants),
-        "token selection": config.extraction.token_selection,
+        "token selection" if loaded.kind != "image-classifier" else "spatial pooling":
+            config.extraction.token_selection if loaded.kind != "image-classifier" else config.extraction.pooling,
         "chance (majority class)": f"{chance:.3f}" if chance is not None else "n/a (R²: 0 = predicting the mean)",
         "time": f"load {t_load - t0:.1f} s, extract + probe {t_probe - t_load:.1f} s",
     }
