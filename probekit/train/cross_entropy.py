@@ -1,0 +1,649 @@
+"""Cross-entropy training that inverts a data-generating process (Reizinger et al. 2025).
+
+Two trainers:
+
+* :func:`train_cross_entropy` -- the synthetic set-up: latents ``z`` on the sphere
+  (:class:`~probekit.synthetic.sphere.ClusteredSphereLatents`), observations
+  ``x = g(z)`` from a frozen invertible generator, an MLP encoder ``f`` (Linear +
+  BatchNorm + LeakyReLU) and a bias-free linear head ``W``, trained with cross-entropy
+  over instance labels (``task="diet"``, parametric instance discrimination) or class
+  labels (``task="supervised"``). Every step draws a fresh batch of latents. Every
+  ``eval_every`` steps (and at step 0 and at the end) it reports how linearly ``f(g(z))``
+  recovers ``z`` (:func:`evaluate_identifiability`).
+* :func:`train_classifier` -- cross-entropy classification of a fixed labelled data set
+  (the DisLib experiment: dSprites shape), with early stopping on validation accuracy.
+
+Both seed everything from ``seed``, show a tqdm bar, run on CPU or GPU, and save
+resumable checkpoints (:mod:`probekit.train.checkpoint`: safetensors + JSON); a resumed
+run continues exactly like an uninterrupted one.
+
+Dtypes: models train in float32; metrics are computed in float64.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from probekit.errors import ProbekitError, did_you_mean
+from probekit.metrics.identifiability import affine_r2, orthogonal_identifiability
+from probekit.train.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+
+__all__ = [
+    "LR_SCHEDULES",
+    "TASKS",
+    "ClassifierConfig",
+    "ClassifierResult",
+    "CrossEntropyConfig",
+    "CrossEntropyResult",
+    "LinearHead",
+    "evaluate_identifiability",
+    "head_identifiability",
+    "mlp_encoder",
+    "train_classifier",
+    "train_cross_entropy",
+]
+
+#: Label sets the synthetic trainer can classify.
+TASKS = ("diet", "supervised")
+#: Learning-rate schedules of :class:`CrossEntropyConfig`.
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError) as exc:
+        raise ProbekitError(f"device {name!r} is not a torch device ('cpu', 'cuda', 'cuda:1', 'auto')") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ProbekitError(f"device {name!r} requested but CUDA is not available; use 'cpu'")
+    return dev
+
+
+def mlp_encoder(dim_in: int, dim_out: int | None = None, hidden: list[int] | tuple[int, ...] | None = None,
+                batch_norm: bool = True, negative_slope: float = 0.01) -> nn.Sequential:
+    """MLP encoder of Zimmermann et al. (2021) / Reizinger et al. (2025).
+
+    ``Linear -> BatchNorm1d -> LeakyReLU`` for every hidden layer, then a final
+    ``Linear`` (with bias, no normalisation).
+
+    Parameters
+    ----------
+    dim_in : int
+        Input width ``d``.
+    dim_out : int, optional
+        Output width (default ``dim_in``).
+    hidden : sequence of int, optional
+        Hidden widths; default the paper's ``[10d, 50d, 50d, 50d, 50d, 10d]``.
+    batch_norm : bool
+    negative_slope : float
+        LeakyReLU slope (reference code: PyTorch's default 0.01).
+
+    Returns
+    -------
+    torch.nn.Sequential
+        Maps ``(batch, dim_in)`` float32 to ``(batch, dim_out)``.
+
+    Raises
+    ------
+    ProbekitError
+        Non-positive widths.
+
+    References
+    ----------
+    Reizinger et al. (2025), ICLR, App. (encoder d -> 10d -> 50d x4 -> 10d -> d).
+    """
+    dim_out = dim_in if dim_out is None else dim_out
+    if hidden is None:
+        hidden = [10 * dim_in] + [50 * dim_in] * 4 + [10 * dim_in]
+    widths = [int(dim_in), *[int(h) for h in hidden], int(dim_out)]
+    if min(widths) < 1:
+        raise ProbekitError(f"encoder widths must be >= 1; got {widths}")
+    mods: list[nn.Module] = []
+    for i in range(len(widths) - 1):
+        mods.append(nn.Linear(widths[i], widths[i + 1]))
+        if i < len(widths) - 2:
+            if batch_norm:
+                mods.append(nn.BatchNorm1d(widths[i + 1]))
+            mods.append(nn.LeakyReLU(negative_slope))
+    return nn.Sequential(*mods)
+
+
+class LinearHead(nn.Module):
+    """Bias-free linear classification head ``logits = z W^T``, rows optionally unit-norm.
+
+    Parameters
+    ----------
+    dim : int
+        Feature width.
+    n_outputs : int
+        Number of labels (instances ``N`` for DIET, classes ``|C|`` for supervised).
+    normalize_rows : bool
+        When true, :meth:`renormalize_` projects every row of ``W`` to unit norm; the
+        trainer calls it before each step (the paper's "normalized head").
+
+    Attributes
+    ----------
+    weight : torch.nn.Parameter, shape (n_outputs, dim)
+    """
+
+    def __init__(self, dim: int, n_outputs: int, normalize_rows: bool = False) -> None:
+        super().__init__()
+        self.linear = nn.Linear(int(dim), int(n_outputs), bias=False)
+        self.normalize_rows = bool(normalize_rows)
+
+    @property
+    def weight(self) -> nn.Parameter:
+        return self.linear.weight
+
+    @torch.no_grad()
+    def renormalize_(self) -> None:
+        """Rescale every row of ``W`` to unit L2 norm (no-op when ``normalize_rows`` is false)."""
+        if self.normalize_rows:
+            w = self.linear.weight
+            w.div_(w.norm(dim=1, keepdim=True).clamp_min(1e-12))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Logits, shape (batch, n_outputs)."""
+        return self.linear(z)
+
+
+@dataclass
+class CrossEntropyConfig:
+    """Settings of :func:`train_cross_entropy` (saved with every checkpoint).
+
+    Attributes
+    ----------
+    task : {"diet", "supervised"}
+        Labels: instance index (DIET) or class (supervised).
+    steps : int
+        Optimiser steps (paper: about 50,000).
+    batch_size : int
+        Paper: 1024.
+    lr : float
+        Adam learning rate (paper: 1e-3).
+    lr_schedule : {"constant", "cosine"}
+        Constant (paper) or cosine decay from ``lr`` to 0 over ``steps`` (converges in
+        fewer steps; used by the recipe's CPU budget).
+    normalize_head : bool
+        Unit-norm rows of the head, re-projected every step.
+    hidden : tuple of int or None
+        Encoder hidden widths (``None`` = the paper's).
+    eval_every : int
+        Evaluate every this many steps (also at 0 and at the end).
+    eval_samples : int
+        Fresh latents per evaluation (paper: 8192; half fit, half score).
+    seed : int
+        Seeds encoder/head initialisation, the training latents and the evaluation set.
+    device : str
+        ``"cpu"``, ``"cuda"``, ``"auto"``.
+    checkpoint_dir : str or None
+        Resumable checkpoints go (and are resumed from) here.
+    checkpoint_every : int or None
+        Default ``eval_every``; the last step is always saved.
+    progress : bool
+        tqdm bar.
+    """
+
+    task: str = "diet"
+    steps: int = 50000
+    batch_size: int = 1024
+    lr: float = 1e-3
+    lr_schedule: str = "constant"
+    normalize_head: bool = False
+    hidden: tuple[int, ...] | None = None
+    eval_every: int = 1000
+    eval_samples: int = 8192
+    seed: int = 0
+    device: str = "cpu"
+    checkpoint_dir: str | None = None
+    checkpoint_every: int | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ProbekitError(did_you_mean(str(self.task), TASKS, "task"))
+        for name in ("steps", "batch_size", "eval_every"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ProbekitError(f"{name} must be an integer >= 1; got {v!r}")
+        if self.batch_size < 2:
+            raise ProbekitError(f"batch_size must be >= 2 (BatchNorm); got {self.batch_size}")
+        if not isinstance(self.eval_samples, (int, np.integer)) or self.eval_samples < 16:
+            raise ProbekitError(f"eval_samples must be an integer >= 16; got {self.eval_samples!r}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ProbekitError(f"lr must be > 0; got {self.lr!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ProbekitError(did_you_mean(str(self.lr_schedule), LR_SCHEDULES, "lr_schedule"))
+        if self.checkpoint_every is not None and self.checkpoint_every < 1:
+            raise ProbekitError(f"checkpoint_every must be >= 1 or None; got {self.checkpoint_every}")
+        if self.hidden is not None:
+            self.hidden = tuple(int(h) for h in self.hidden)
+        _device(self.device)
+
+
+@dataclass
+class CrossEntropyResult:
+    """Output of :func:`train_cross_entropy`.
+
+    Attributes
+    ----------
+    encoder : torch.nn.Module
+        Trained ``f`` (eval mode).
+    head : LinearHead
+    history : list of dict
+        One row per evaluation: ``step``, ``loss`` (mean since the previous evaluation;
+        NaN-free, ``None`` at step 0), ``affine_r2``, ``linear_r2``, ``sv_deviation``,
+        ``head_r2`` (``None`` when not computable).
+    final : dict
+        The last row of ``history``.
+    config : CrossEntropyConfig
+    """
+
+    encoder: nn.Module
+    head: LinearHead
+    history: list[dict]
+    final: dict
+    config: CrossEntropyConfig
+
+
+def head_identifiability(head_weight, cluster_vectors, normalized: bool, seed: int = 0) -> float | None:
+    """R² of the head rows ``w_j`` against their cluster vectors ``v_{j mod |C|}`` (w -> v).
+
+    Affine R² for an unnormalised head, no-intercept R² for a normalised one, fitted on
+    half of the rows and scored on the other half.
+
+    Parameters
+    ----------
+    head_weight : array-like, shape (n_outputs, dim)
+    cluster_vectors : array-like, shape (n_classes, dim)
+    normalized : bool
+    seed : int
+
+    Returns
+    -------
+    float or None
+        ``None`` when there are too few rows to fit the map (fewer than ``2 (dim + 2)``).
+
+    References
+    ----------
+    Reizinger et al. (2025), ICLR, Table 2 (column "w -> v").
+    """
+    w = np.asarray(head_weight.detach().cpu() if isinstance(head_weight, torch.Tensor) else head_weight,
+                   dtype=np.float64)
+    v = np.asarray(cluster_vectors, dtype=np.float64)
+    if w.shape[0] < 2 * (w.shape[1] + 2):
+        return None
+    target = v[np.arange(w.shape[0]) % v.shape[0]]
+    fn = orthogonal_identifiability if normalized else affine_r2
+    return float(fn(w, target, test_size=0.5, seed=seed).mean)
+
+
+@torch.no_grad()
+def evaluate_identifiability(encoder: nn.Module, generator: nn.Module, z: np.ndarray, *,
+                             head: LinearHead | None = None, cluster_vectors: np.ndarray | None = None,
+                             seed: int = 0, device: str | torch.device = "cpu") -> dict[str, Any]:
+    """How linearly ``f(g(z))`` recovers ``z``.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        ``f``; evaluated in eval mode (restored afterwards).
+    generator : torch.nn.Module
+        ``g``.
+    z : numpy.ndarray of float64, shape (n_samples, n_latents)
+        Fresh evaluation latents.
+    head : LinearHead, optional
+        When given with ``cluster_vectors``, also reports ``head_r2`` (w -> v).
+    cluster_vectors : numpy.ndarray, shape (n_classes, n_latents), optional
+    seed : int
+        Seed of the half/half split.
+    device : str or torch.device
+
+    Returns
+    -------
+    dict
+        ``affine_r2`` (held-out R² with intercept, z_learned -> z), ``linear_r2``
+        (no intercept: the orthogonal case), ``sv_deviation`` (mean relative spread of the
+        singular values of the no-intercept map; 0 for a scaled orthogonal map) and
+        ``head_r2`` (float or ``None``).
+
+    References
+    ----------
+    Reizinger et al. (2025), ICLR, Sec. 5, Tables 2-3 (affine R² z~ -> z; orthogonal case:
+    no-intercept R² and singular values of the fitted map).
+    """
+    was_training = encoder.training
+    encoder.eval()
+    dev = torch.device(device)
+    zt = torch.from_numpy(np.ascontiguousarray(z)).float().to(dev)
+    out = []
+    for start in range(0, zt.shape[0], 8192):
+        out.append(encoder(generator(zt[start : start + 8192])).double().cpu())
+    zl = torch.cat(out).numpy()
+    encoder.train(was_training)
+    if not np.all(np.isfinite(zl)):
+        raise ProbekitError("the encoder produced NaN/inf features; lower the learning rate")
+    aff = affine_r2(zl, z, test_size=0.5, seed=seed)
+    try:
+        orth = orthogonal_identifiability(zl, z, test_size=0.5, seed=seed)
+        lin_r2, sv_dev = float(orth.mean), float(orth.sv_deviation)
+    except ProbekitError:  # a zero map: no linear information at all
+        lin_r2, sv_dev = float(np.nan), float(np.nan)
+    head_r2 = None
+    if head is not None and cluster_vectors is not None:
+        head_r2 = head_identifiability(head.weight, cluster_vectors, head.normalize_rows, seed=seed)
+    return {"affine_r2": float(aff.mean), "linear_r2": lin_r2, "sv_deviation": sv_dev, "head_r2": head_r2}
+
+
+_RESUME_KEYS = ("task", "batch_size", "lr", "lr_schedule", "normalize_head", "hidden", "eval_samples", "seed")
+
+
+def train_cross_entropy(latents, generator: nn.Module, config: CrossEntropyConfig | None = None,
+                        encoder: nn.Module | None = None) -> CrossEntropyResult:
+    """Train ``f`` and a bias-free head with cross-entropy on fresh latents every step.
+
+    Each step: draw ``batch_size`` triples ``(z, instance, class)`` from ``latents``,
+    ``x = g(z)``, logits ``W f(x)``, cross-entropy against the instance (DIET) or class
+    (supervised) labels, one Adam step. With ``normalize_head`` the rows of ``W`` are
+    projected to unit norm before each step.
+
+    Parameters
+    ----------
+    latents : ClusteredSphereLatents
+        Latent sampler with ``dim``, ``n_instances``, ``n_classes``, ``cluster_vectors``
+        and ``sample(n, rng) -> (z, instance, class)``.
+    generator : torch.nn.Module
+        Frozen ``g`` mapping ``(batch, dim)`` to ``(batch, dim_x)``.
+    config : CrossEntropyConfig, optional
+    encoder : torch.nn.Module, optional
+        Default :func:`mlp_encoder` ``(dim_x -> dim)`` with ``config.hidden``.
+
+    Returns
+    -------
+    CrossEntropyResult
+
+    Raises
+    ------
+    ProbekitError
+        A checkpoint in ``checkpoint_dir`` written with different settings; NaN loss.
+
+    References
+    ----------
+    Reizinger, Bizeul, Juhos, Vogt, Balestriero, Brendel & Klindt (2025), "Cross-Entropy
+    Is All You Need To Invert the Data Generating Process", ICLR, Thm. 1 and Sec. 5;
+    Ibrahim et al. (2024), "Occam's Razor for Self Supervised Learning: What is
+    Sufficient to Learn Good Representations?" (DIET).
+    """
+    cfg = config or CrossEntropyConfig()
+    dev = _device(cfg.device)
+    dim = int(latents.dim)
+    torch.manual_seed(cfg.seed)
+    generator = generator.to(dev)
+    for p in generator.parameters():
+        p.requires_grad_(False)
+    with torch.no_grad():
+        dim_x = int(generator(torch.zeros(2, dim, device=dev)).shape[1])
+    if encoder is None:
+        encoder = mlp_encoder(dim_x, dim, hidden=cfg.hidden)
+    encoder = encoder.to(dev)
+    n_out = int(latents.n_instances if cfg.task == "diet" else latents.n_classes)
+    head = LinearHead(dim, n_out, normalize_rows=cfg.normalize_head).to(dev)
+    opt = torch.optim.Adam(list(encoder.parameters()) + list(head.parameters()), lr=cfg.lr)
+    rng = np.random.default_rng([int(cfg.seed), 1])
+    z_eval = latents.sample(int(cfg.eval_samples), np.random.default_rng([int(cfg.seed), 2]))[0]
+
+    history: list[dict] = []
+    step = 0
+    ckpt_every = cfg.checkpoint_every or cfg.eval_every
+    modules = {"encoder": encoder, "head": head}
+    if has_checkpoint(cfg.checkpoint_dir):
+        state = load_checkpoint(cfg.checkpoint_dir, modules, opt, map_location=dev)
+        saved = state.get("config", {})
+        for key in _RESUME_KEYS:
+            a, b = saved.get(key), asdict(cfg)[key]
+            if (list(a) if isinstance(a, (list, tuple)) else a) != (list(b) if isinstance(b, (list, tuple)) else b):
+                raise ProbekitError(
+                    f"checkpoint in {cfg.checkpoint_dir!r} was written with {key}={a!r}, this run has {key}={b!r}; "
+                    "use another checkpoint_dir or the same settings"
+                )
+        step = int(state["step"])
+        history = list(state["history"])
+        rng.bit_generator.state = state["rng"]
+
+    def _save() -> None:
+        if cfg.checkpoint_dir is None:
+            return
+        save_checkpoint(cfg.checkpoint_dir, modules, opt, {
+            "step": step, "history": history, "rng": rng.bit_generator.state,
+            "config": asdict(cfg), "latents": {k: getattr(latents, k) for k in
+                                               ("dim", "n_classes", "n_instances", "concentration", "conditional",
+                                                "scale", "marginal", "seed") if hasattr(latents, k)},
+        })
+
+    def _evaluate(loss: float | None) -> None:
+        head.renormalize_()
+        row = {"step": step, "loss": loss}
+        row.update(evaluate_identifiability(encoder, generator, z_eval, head=head,
+                                            cluster_vectors=getattr(latents, "cluster_vectors", None),
+                                            seed=int(cfg.seed), device=dev))
+        history.append(row)
+
+    if step == 0 and not history:
+        _evaluate(None)
+    encoder.train()
+    losses: list[float] = []
+    bar = tqdm(total=cfg.steps, initial=min(step, cfg.steps), disable=not cfg.progress,
+               desc=f"{cfg.task}{' (norm. head)' if cfg.normalize_head else ''}", leave=False)
+    while step < cfg.steps:
+        if cfg.lr_schedule == "cosine":
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * step / cfg.steps))
+        z, inst, cls = latents.sample(int(cfg.batch_size), rng)
+        labels = torch.from_numpy(inst if cfg.task == "diet" else cls).to(dev)
+        x = generator(torch.from_numpy(z).float().to(dev))
+        head.renormalize_()
+        loss = F.cross_entropy(head(encoder(x)), labels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        lv = float(loss.detach())
+        if not math.isfinite(lv):
+            raise ProbekitError(f"loss became {lv} at step {step}; lower lr (now {cfg.lr})")
+        losses.append(lv)
+        bar.update(1)
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            _evaluate(float(np.mean(losses)))
+            losses = []
+            bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", r2=f"{history[-1]['affine_r2']:.3f}")
+        if step % ckpt_every == 0 or step == cfg.steps:
+            _save()
+    bar.close()
+    head.renormalize_()
+    encoder.eval()
+    return CrossEntropyResult(encoder=encoder, head=head, history=history, final=dict(history[-1]), config=cfg)
+
+
+# --------------------------------------------------------------------------- classifier
+
+
+@dataclass
+class ClassifierConfig:
+    """Settings of :func:`train_classifier`.
+
+    Attributes
+    ----------
+    epochs : int
+        Maximum epochs (paper: 100).
+    batch_size : int
+        Paper: 4096.
+    lr : float
+        Adam learning rate (paper: 1e-3).
+    target_val_accuracy : float or None
+        Stop once validation accuracy exceeds this (paper: 0.999); ``None`` never stops early.
+    seed : int
+        Seeds initialisation of the head and the batch order (epoch ``e`` uses seed ``(seed, e)``).
+    device : str
+    checkpoint_dir : str or None
+        A checkpoint is written after every epoch and resumed from when present.
+    progress : bool
+    """
+
+    epochs: int = 100
+    batch_size: int = 4096
+    lr: float = 1e-3
+    target_val_accuracy: float | None = 0.999
+    seed: int = 0
+    device: str = "cpu"
+    checkpoint_dir: str | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ProbekitError(f"{name} must be an integer >= 1; got {v!r}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ProbekitError(f"lr must be > 0; got {self.lr!r}")
+        if self.target_val_accuracy is not None and not 0 < self.target_val_accuracy <= 1:
+            raise ProbekitError(f"target_val_accuracy must be in (0, 1] or None; got {self.target_val_accuracy!r}")
+        _device(self.device)
+
+
+@dataclass
+class ClassifierResult:
+    """Output of :func:`train_classifier`.
+
+    Attributes
+    ----------
+    encoder : torch.nn.Module
+        Weights of the epoch with the best validation accuracy (eval mode).
+    head : torch.nn.Linear
+    history : list of dict
+        Per epoch: ``epoch``, ``loss``, ``val_accuracy``.
+    best_val_accuracy : float
+    """
+
+    encoder: nn.Module
+    head: nn.Module
+    history: list[dict] = field(default_factory=list)
+    best_val_accuracy: float = 0.0
+
+
+def _as_float_batch(x: torch.Tensor, dev: torch.device) -> torch.Tensor:
+    return x.to(dev).float()
+
+
+@torch.no_grad()
+def _accuracy(encoder, head, x, y, batch_size, dev) -> float:
+    encoder.eval()
+    correct = 0
+    for s in range(0, x.shape[0], batch_size):
+        pred = head(encoder(_as_float_batch(x[s : s + batch_size], dev))).argmax(1).cpu()
+        correct += int((pred == y[s : s + batch_size]).sum())
+    return correct / max(1, x.shape[0])
+
+
+def train_classifier(encoder: nn.Module, feature_dim: int, n_classes: int, x_train: torch.Tensor,
+                     y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor,
+                     config: ClassifierConfig | None = None) -> ClassifierResult:
+    """Train ``encoder`` + a linear head on a labelled data set with cross-entropy.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Maps a batch of inputs to ``(batch, feature_dim)``.
+    feature_dim : int
+    n_classes : int
+    x_train, x_val : torch.Tensor, shape (n_samples, ...)
+        Inputs (any dtype; converted to float32 per batch, so uint8 images stay small).
+    y_train, y_val : torch.Tensor of int64, shape (n_samples,)
+    config : ClassifierConfig, optional
+
+    Returns
+    -------
+    ClassifierResult
+        The encoder and head of the best validation epoch.
+
+    Raises
+    ------
+    ProbekitError
+        Mismatched lengths, labels outside ``0 .. n_classes - 1``, a non-finite loss.
+
+    References
+    ----------
+    Reizinger et al. (2025), ICLR, Sec. 6 / Table 4 (DisLib: classify one categorical
+    factor with cross-entropy, Adam 1e-3, early stop at validation accuracy > 0.999).
+    """
+    cfg = config or ClassifierConfig()
+    dev = _device(cfg.device)
+    if x_train.shape[0] != y_train.shape[0] or x_val.shape[0] != y_val.shape[0]:
+        raise ProbekitError(
+            f"inputs and labels differ in length: train {x_train.shape[0]} vs {y_train.shape[0]}, "
+            f"val {x_val.shape[0]} vs {y_val.shape[0]}"
+        )
+    for name, y in (("y_train", y_train), ("y_val", y_val)):
+        if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_classes):
+            raise ProbekitError(f"{name} has labels outside 0..{n_classes - 1}: [{int(y.min())}, {int(y.max())}]")
+    torch.manual_seed(cfg.seed)
+    encoder = encoder.to(dev)
+    head = nn.Linear(int(feature_dim), int(n_classes)).to(dev)
+    opt = torch.optim.Adam(list(encoder.parameters()) + list(head.parameters()), lr=cfg.lr)
+    modules = {"encoder": encoder, "head": head}
+    history: list[dict] = []
+    best = -1.0
+    best_state = None
+    epoch = 0
+    if has_checkpoint(cfg.checkpoint_dir):
+        state = load_checkpoint(cfg.checkpoint_dir, modules, opt, map_location=dev)
+        epoch, history, best = int(state["epoch"]), list(state["history"]), float(state["best"])
+    n = x_train.shape[0]
+    bar = tqdm(total=cfg.epochs, initial=epoch, disable=not cfg.progress, desc="classifier", leave=False)
+    done = bool(history) and cfg.target_val_accuracy is not None and best > cfg.target_val_accuracy
+    while epoch < cfg.epochs and not done:
+        encoder.train()
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(int(cfg.seed) * 100003 + epoch))
+        losses = []
+        for s in range(0, n, cfg.batch_size):
+            idx = order[s : s + cfg.batch_size]
+            if idx.numel() < 2:
+                continue
+            logits = head(encoder(_as_float_batch(x_train[idx], dev)))
+            loss = F.cross_entropy(logits, y_train[idx].to(dev))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            lv = float(loss.detach())
+            if not math.isfinite(lv):
+                raise ProbekitError(f"loss became {lv} in epoch {epoch}; lower lr (now {cfg.lr})")
+            losses.append(lv)
+        epoch += 1
+        acc = _accuracy(encoder, head, x_val, y_val, cfg.batch_size, dev)
+        history.append({"epoch": epoch, "loss": float(np.mean(losses)) if losses else None, "val_accuracy": acc})
+        if acc > best:
+            best = acc
+            best_state = (copy.deepcopy(encoder.state_dict()), copy.deepcopy(head.state_dict()))
+        bar.update(1)
+        bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", val_acc=f"{acc:.4f}")
+        if cfg.checkpoint_dir is not None:
+            save_checkpoint(cfg.checkpoint_dir, modules, opt, {"epoch": epoch, "history": history, "best": best,
+                                                               "config": asdict(cfg)})
+        if cfg.target_val_accuracy is not None and acc > cfg.target_val_accuracy:
+            done = True
+    bar.close()
+    if best_state is not None:
+        encoder.load_state_dict(best_state[0])
+        head.load_state_dict(best_state[1])
+    encoder.eval()
+    return ClassifierResult(encoder=encoder, head=head, history=history, best_val_accuracy=max(best, 0.0))
