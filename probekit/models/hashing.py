@@ -32,14 +32,24 @@ def hash_weight_files(source: Path) -> str | None:
     return hash_files(files) if files else None
 
 
-def hash_parameters(model: nn.Module) -> str:
-    """SHA-256 (hex, 16 chars) of every parameter and buffer (name, shape, bytes)."""
+def sha256_file(path) -> str:
+    """Hex SHA-256 of one file's bytes (read in 4 MiB chunks)."""
     h = hashlib.sha256()
-    for name, tensor in list(model.state_dict().items()):
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def hash_parameters(model: nn.Module, extra: str = "") -> str:
+    """SHA-256 (hex, 16 chars) of every parameter and buffer (name, dtype, shape, bytes),
+    plus ``extra`` (e.g. the seed of a random initialisation)."""
+    h = hashlib.sha256(extra.encode())
+    for name, tensor in model.state_dict().items():
         h.update(name.encode())
-        h.update(str(tuple(tensor.shape)).encode())
-        t = tensor.detach().cpu().contiguous()
-        if t.dtype == torch.bfloat16:
-            t = t.view(torch.int16)
-        h.update(t.numpy().tobytes())
+        if isinstance(tensor, torch.Tensor):
+            t = tensor.detach().cpu().contiguous()
+            h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+            if t.numel():
+                h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:16]

@@ -38,6 +38,7 @@ from torch import nn
 
 from probekit.errors import ProbekitError, closest, did_you_mean
 from probekit.models.base import LoadedModel
+from probekit.models.hashing import hash_parameters, sha256_file
 
 #: Standard ImageNet normalisation (torchvision / most timm and HF models).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -154,27 +155,6 @@ def _describe(preprocess) -> dict:
 
 
 # --------------------------------------------------------------------------- weights helpers
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file's bytes (read in 1 MiB chunks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def hash_parameters(model: nn.Module, extra: str = "") -> str:
-    """Hex SHA-256 of a module's state dict (names, dtypes, shapes and bytes), plus ``extra``."""
-    h = hashlib.sha256(extra.encode())
-    for key, value in model.state_dict().items():
-        h.update(key.encode())
-        if isinstance(value, torch.Tensor):
-            t = value.detach().to("cpu").contiguous()
-            h.update(f"{t.dtype}{tuple(t.shape)}".encode())
-            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:

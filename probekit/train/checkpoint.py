@@ -14,6 +14,7 @@ save never leaves a half-written checkpoint. No pickle is used.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -27,7 +28,14 @@ from torch import nn
 
 from probekit.errors import ProbekitError
 
-__all__ = ["has_checkpoint", "load_checkpoint", "optimizer_from_flat", "optimizer_to_flat", "save_checkpoint"]
+__all__ = [
+    "has_checkpoint",
+    "load_checkpoint",
+    "optimizer_from_flat",
+    "optimizer_to_flat",
+    "save_checkpoint",
+    "to_jsonable",
+]
 
 _STATE = "state.json"
 _OPT_T = "optimizer.safetensors"
@@ -36,6 +44,38 @@ _OPT_J = "optimizer.json"
 
 def _tensor_dict(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in sd.items() if isinstance(v, torch.Tensor)}
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Recursively convert ``obj`` into plain JSON types where there is an obvious way.
+
+    Dataclass instances become dicts of their fields, mappings dicts, tuples / lists /
+    sets lists, path-likes strings, and objects with a ``tolist`` method (numpy scalars
+    and arrays, torch tensors) their ``tolist()`` value (a Python number for 0-d).
+    Anything else is returned unchanged, so ``json.dumps`` still rejects it.
+
+    Parameters
+    ----------
+    obj : object
+
+    Returns
+    -------
+    object
+        The converted value.
+    """
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {k: to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if callable(getattr(obj, "tolist", None)):
+        return obj.tolist()
+    return obj
 
 
 def optimizer_to_flat(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -92,7 +132,9 @@ def save_checkpoint(directory: str | os.PathLike, modules: Mapping[str, nn.Modul
         and not ``"optimizer"`` / ``"state"``.
     optimizer : torch.optim.Optimizer, optional
     state : mapping, optional
-        JSON-serialisable trainer state (step, config, history, RNG states, ...).
+        JSON-serialisable trainer state (step, config, history, RNG states, ...);
+        dataclasses, tuples, paths, numpy values and tensors in it are converted with
+        :func:`to_jsonable` first.
 
     Returns
     -------
@@ -109,7 +151,7 @@ def save_checkpoint(directory: str | os.PathLike, modules: Mapping[str, nn.Modul
         if name in ("optimizer", "state") or not name or any(c in name for c in "/\\ "):
             raise ProbekitError(f"module name {name!r} is reserved or not file-name safe; use e.g. 'encoder'")
     try:
-        state_text = json.dumps(dict(state or {}), indent=1)
+        state_text = json.dumps(to_jsonable(dict(state or {})), indent=1)
     except TypeError as exc:
         raise ProbekitError(f"checkpoint state is not JSON-serialisable: {exc}") from exc
     tmp = directory.with_name(directory.name + ".tmp")

@@ -2,8 +2,9 @@
 
 AdamW, linear warm-up then cosine decay of the learning rate, next-step mean
 squared error, evaluation at initialisation (step 0), every ``eval_every``
-steps and at the end, checkpoints as ``model.safetensors`` + ``optimizer.safetensors``
-+ ``state.json``. Batch order is a pure function of ``(seed, epoch)``, so a run
+steps and at the end, checkpoints as ``step_XXXXXXX`` folders written by
+:mod:`probekit.train.checkpoint` (safetensors + JSON) plus a ``latest.json`` pointing at
+the newest one. Batch order is a pure function of ``(seed, epoch)``, so a run
 resumed from a checkpoint continues exactly like an uninterrupted one.
 
 Dtypes: the model trains in its own dtype (float32 by default); losses are
@@ -16,15 +17,17 @@ import json
 import math
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
 from probekit.errors import ProbekitError
+from probekit.train.checkpoint import has_checkpoint
+from probekit.train.checkpoint import load_checkpoint as load_checkpoint_folder
+from probekit.train.checkpoint import save_checkpoint as save_checkpoint_folder
 
 __all__ = [
     "SequenceTrainConfig",
@@ -178,35 +181,57 @@ def _val_loss(model: nn.Module, dataset, batch_size: int, device) -> float:
     return total / count
 
 
+def _model_device(model: nn.Module) -> torch.device:
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
 def save_checkpoint(directory: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer,
                     step: int, config: SequenceTrainConfig, history: list,
                     extra: dict | None = None) -> Path:
-    """Write ``model.safetensors``, ``optimizer.safetensors`` and ``state.json`` to ``directory/step_XXXXXXX``.
+    """Write the checkpoint of ``step`` to ``directory/step_XXXXXXX`` and point ``directory/latest.json`` at it.
 
-    Also updates ``directory/latest.json``. Returns the checkpoint folder.
+    The step folder is written atomically by :func:`probekit.train.checkpoint.save_checkpoint`
+    (``model.safetensors``, ``optimizer.safetensors``, ``optimizer.json``, ``state.json``);
+    ``state.json`` holds ``step``, ``config``, ``history``, ``model_config``
+    (``model.config`` if the model has one), ``model_class`` and ``extra``.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        Run folder holding the step folders and ``latest.json``.
+    model : nn.Module
+    optimizer : torch.optim.Optimizer
+    step : int
+        Optimiser steps completed.
+    config : SequenceTrainConfig
+    history : list of dict
+        Evaluation rows so far (JSON-serialisable).
+    extra : dict, optional
+        More JSON-serialisable state.
+
+    Returns
+    -------
+    pathlib.Path
+        The step folder.
+
+    Raises
+    ------
+    ProbekitError
+        ``history`` / ``extra`` / ``model.config`` not JSON-serialisable.
     """
     root = Path(directory)
-    folder = root / f"step_{step:07d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(folder / "model.safetensors"))
-    opt = optimizer.state_dict()
-    tensors, scalars = {}, {}
-    for pid, pstate in opt["state"].items():
-        for key, val in pstate.items():
-            if isinstance(val, torch.Tensor):
-                tensors[f"state.{pid}.{key}"] = val.detach().cpu().contiguous().clone()
-            else:
-                scalars[f"state.{pid}.{key}"] = val
-    save_file(tensors, str(folder / "optimizer.safetensors"))
-    meta = {"step": step, "config": asdict(config), "history": history,
-            "param_groups": opt["param_groups"], "optimizer_scalars": scalars,
-            "model_config": getattr(model, "config", None), "model_class": type(model).__name__,
-            "extra": extra or {}}
-    tmp = folder / "state.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=1, default=float))
-    tmp.replace(folder / "state.json")
-    (root / "latest.json").write_text(json.dumps({"step": step, "folder": folder.name}))
+    folder = root / f"step_{int(step):07d}"
+    state = {"step": int(step), "config": config, "history": history,
+             "model_config": getattr(model, "config", None), "model_class": type(model).__name__,
+             "extra": extra or {}}
+    save_checkpoint_folder(folder, {"model": model}, optimizer, state)
+    tmp = root / "latest.json.tmp"
+    tmp.write_text(json.dumps({"step": int(step), "folder": folder.name}))
+    tmp.replace(root / "latest.json")
     return folder
 
 
@@ -214,31 +239,36 @@ def load_checkpoint(directory: str | os.PathLike, model: nn.Module,
                     optimizer: torch.optim.Optimizer | None = None) -> dict:
     """Load the latest checkpoint of ``directory`` (or a ``step_XXXXXXX`` folder) into ``model`` / ``optimizer``.
 
-    Returns the ``state.json`` contents (``step``, ``history``, ...).
+    Tensors are placed on the model's device.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        A run folder with ``latest.json``, or one step folder.
+    model : nn.Module
+        Loaded in place (strict).
+    optimizer : torch.optim.Optimizer, optional
+        Loaded in place when given.
+
+    Returns
+    -------
+    dict
+        The ``state.json`` contents (``step``, ``config``, ``history``, ``model_config``,
+        ``model_class``, ``extra``).
 
     Raises
     ------
     ProbekitError
-        No checkpoint found.
+        No checkpoint found, or weights that do not fit ``model``.
     """
     root = Path(directory)
     if (root / "latest.json").exists():
         folder = root / json.loads((root / "latest.json").read_text())["folder"]
-    elif (root / "state.json").exists():
+    elif has_checkpoint(root):
         folder = root
     else:
         raise ProbekitError(f"no checkpoint in {str(root)!r} (expected latest.json or state.json)")
-    meta = json.loads((folder / "state.json").read_text())
-    device = next(model.parameters()).device
-    model.load_state_dict({k: v.to(device) for k, v in load_file(str(folder / "model.safetensors")).items()})
-    if optimizer is not None:
-        tensors = load_file(str(folder / "optimizer.safetensors"))
-        state: dict = {}
-        for key, val in list(tensors.items()) + list(meta["optimizer_scalars"].items()):
-            _, pid, name = key.split(".", 2)
-            state.setdefault(int(pid), {})[name] = val
-        optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-    return meta
+    return load_checkpoint_folder(folder, {"model": model}, optimizer, map_location=_model_device(model))
 
 
 def train_sequence_model(model: nn.Module, train_data, val_data=None,
