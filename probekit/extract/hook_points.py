@@ -71,9 +71,15 @@ def hook_points(model: nn.Module) -> list[HookPoint]:
     if not n_blocks:
         return []
     points = [HookPoint("embed", f"{blocks}.0{INPUT_SUFFIX}", 0, "resid")]
-    children = dict(model.get_submodule(blocks)[0].named_children())
+    first = model.get_submodule(blocks)[0]
+    children = dict(first.named_children())
     attn = next((c for c in ATTENTION_NAMES if c in children), None)
     mlp = next((c for c in MLP_NAMES if c in children), None)
+    if "intermediate" in children and "output" in children:
+        # BERT-style post-LN blocks: the attention module and `output` already add the
+        # residual and normalise; their `dense` projections are the contributions
+        attn = _existing(first, f"{attn}.output.dense") if attn else None
+        mlp = _existing(first, "output.dense")
     for i in range(n_blocks):
         if attn:
             points.append(HookPoint(f"blocks.{i}.attn_out", f"{blocks}.{i}.{attn}", i + 1, "attn"))
@@ -81,6 +87,14 @@ def hook_points(model: nn.Module) -> list[HookPoint]:
             points.append(HookPoint(f"blocks.{i}.mlp_out", f"{blocks}.{i}.{mlp}", i + 1, "mlp"))
         points.append(HookPoint(f"blocks.{i}.resid_post", f"{blocks}.{i}", i + 1, "resid"))
     return points
+
+
+def _existing(module: nn.Module, name: str) -> str | None:
+    try:
+        module.get_submodule(name)
+    except AttributeError:
+        return None
+    return name
 
 
 def residual_stream(model: nn.Module) -> list[HookPoint]:

@@ -43,3 +43,29 @@ def test_hook_point_layers_and_names(tiny_models):
     assert [p.name for p in points] == ["embed", "blocks.0.resid_post", "blocks.1.resid_post", "blocks.2.resid_post"]
     assert [p.layer for p in points] == [0, 1, 2, 3]
     assert points[1].module == "model.layers.0"
+
+
+@pytest.mark.parametrize("kind", ["llama", "gpt2", "gpt_neox"])
+def test_attn_and_mlp_out_are_the_residual_contributions(tiny_models, kind):
+    from probekit.extract.hook_points import hook_points
+
+    loaded = load_model(str(tiny_models[kind]))
+    batch = loaded.tokenizer(TEXTS, padding=True, return_tensors="pt")
+    points = {p.name: p.module for p in hook_points(loaded.model)}
+    with ActivationRecorder(loaded.model, list(points.values())) as rec:
+        raw = rec.run(**batch)
+    acts = {name: raw[module] for name, module in points.items()}
+    previous = acts["embed"]
+    for i in range(3):
+        total = previous + acts[f"blocks.{i}.attn_out"] + acts[f"blocks.{i}.mlp_out"]
+        assert torch.allclose(total, acts[f"blocks.{i}.resid_post"], atol=1e-5)
+        previous = acts[f"blocks.{i}.resid_post"]
+
+
+def test_bert_contributions_have_model_width(tiny_models):
+    from probekit.extract.hook_points import hook_points
+
+    loaded = load_model(str(tiny_models["bert"]))
+    names = {p.name: p.module for p in hook_points(loaded.model)}
+    assert names["blocks.0.attn_out"].endswith("attention.output.dense")
+    assert names["blocks.0.mlp_out"].endswith("layer.0.output.dense")
