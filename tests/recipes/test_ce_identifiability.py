@@ -102,3 +102,16 @@ def test_bad_arguments_are_reported(tmp_path, capsys):
     assert "--steps" in capsys.readouterr().err
     assert recipe.main(["imagenet", "--tiny", "--out", str(tmp_path), "--data", str(tmp_path / "nope")]) == 2
     assert "--data" in capsys.readouterr().err
+
+
+def test_synthetic_budget_defaults_and_lr_schedule_option():
+    recipe = _load()
+    args = recipe.parse_args(["synthetic"])
+    s = args.settings
+    assert args.preset == "budget"
+    assert (s["steps"], s["batch_size"], s["lr"], s["lr_schedule"]) == (2000, 1024, 3e-3, "cosine")
+    assert s["rows"] == ["base", "kappa50"] and s["seeds"] == [0, 1, 2]
+    assert recipe.parse_args(["synthetic", "--full"]).settings["lr_schedule"] == "constant"
+    assert recipe.parse_args(["synthetic", "--lr-schedule", "constant"]).settings["lr_schedule"] == "constant"
+    with pytest.raises(SystemExit):
+        recipe.parse_args(["synthetic", "--lr-schedule", "linear"])
