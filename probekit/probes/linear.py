@@ -26,8 +26,13 @@ _LOGISTIC_CV_EXTRA = {k: v for k, v in {"l1_ratios": (0.0,), "use_legacy_attribu
                       if k in inspect.signature(LogisticRegressionCV).parameters}
 
 
+def _has_shared_groups(groups) -> bool:
+    """True when some group holds more than one row (so splits must respect groups)."""
+    return groups is not None and len(np.unique(groups)) < len(groups)
+
+
 def _inner_splits(X, y, groups, cv, classification, random_state):
-    if groups is not None and len(np.unique(groups)) >= cv:
+    if _has_shared_groups(groups) and len(np.unique(groups)) >= cv:
         return list(GroupKFold(n_splits=cv).split(X, y, groups))
     if classification:
         smallest = np.bincount(np.unique(y, return_inverse=True)[1]).min()
@@ -141,7 +146,8 @@ class RidgeProbe(RegressorMixin, BaseEstimator):
     alphas:
         Regularization strengths tried.
     cv:
-        Inner folds when ``groups`` are given; otherwise efficient leave-one-out (RidgeCV).
+        Inner folds when ``groups`` put several rows in one group; otherwise efficient
+        leave-one-out (RidgeCV's generalized cross-validation).
     standardize:
         Z-score features with training-set statistics.
 
@@ -166,7 +172,8 @@ class RidgeProbe(RegressorMixin, BaseEstimator):
         y = y.astype(np.float64)
         self.scaler_ = StandardScaler().fit(X) if self.standardize else None
         Z = self.scaler_.transform(X) if self.scaler_ is not None else X
-        cv = None if groups is None else _inner_splits(Z, y, groups, self.cv, False, self.random_state)
+        # one row per group: efficient leave-one-out (generalized cross-validation)
+        cv = _inner_splits(Z, y, groups, self.cv, False, self.random_state) if _has_shared_groups(groups) else None
         self.regressor_ = RidgeCV(alphas=list(self.alphas), cv=cv).fit(Z, y)
         self.alpha_ = float(self.regressor_.alpha_)
         scale = self.scaler_.scale_ if self.scaler_ is not None else np.ones(X.shape[1])
