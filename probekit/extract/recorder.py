@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from probekit.errors import ProbekitError, closest
+from probekit.extract.hook_set import INPUT_SUFFIX, HookSet
 
 
 class StopForward(Exception):
@@ -21,7 +22,6 @@ def module_names(model: nn.Module) -> list[str]:
     return [name for name, _ in model.named_modules() if name]
 
 
-INPUT_SUFFIX = ":input"
 
 
 def resolve_modules(model: nn.Module, patterns: str | Iterable[str]) -> list[str]:
@@ -105,7 +105,7 @@ def first_tensor(output) -> torch.Tensor:
     raise TypeError(f"module output of type {type(output).__name__} holds no tensor")
 
 
-class ActivationRecorder:
+class ActivationRecorder(HookSet):
     """Records the outputs of chosen modules during forward passes.
 
     Use as a context manager::
@@ -150,38 +150,17 @@ class ActivationRecorder:
         transform: Callable[[str, torch.Tensor], torch.Tensor] | None = None,
         detach: bool = True,
     ) -> None:
+        super().__init__()
         self.model = model
         self.names = resolve_modules(model, modules)
         self.stop_early = stop_early
         self.transform = transform
         self.detach = detach
         self.activations: dict[str, torch.Tensor] = {}
-        self._handles: list = []
 
-    def __enter__(self) -> "ActivationRecorder":
-        lookup = dict(self.model.named_modules())
-        try:
-            for name in self.names:
-                if name.endswith(INPUT_SUFFIX):
-                    module = lookup[name[: -len(INPUT_SUFFIX)]]
-                    handle = module.register_forward_pre_hook(self._make_pre_hook(name), with_kwargs=True)
-                else:
-                    handle = lookup[name].register_forward_hook(self._make_hook(name))
-                self._handles.append(handle)
-        except BaseException:
-            self.remove()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> bool:
-        self.remove()
-        return False
-
-    def remove(self) -> None:
-        """Remove every hook this recorder registered (idempotent)."""
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+    def _register_all(self) -> None:
+        for name in self.names:
+            self._hook(self.model, name, on_output=self._make_hook(name), on_input=self._make_pre_hook(name))
 
     def _make_pre_hook(self, name: str):
         def pre_hook(module, args, kwargs):

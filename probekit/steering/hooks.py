@@ -30,7 +30,8 @@ import torch
 from torch import nn
 
 from probekit.errors import ProbekitError
-from probekit.extract.recorder import INPUT_SUFFIX, resolve_modules
+from probekit.extract.hook_set import INPUT_SUFFIX, HookSet
+from probekit.extract.recorder import resolve_modules
 
 __all__ = ["Intervention", "Steering", "steer", "position_mask"]
 
@@ -129,7 +130,7 @@ def position_mask(spec: PositionSpec, offset: int, seq_len: int, batch: int,
     return row.unsqueeze(0).expand(batch, seq_len)
 
 
-class Steering:
+class Steering(HookSet):
     """Context manager adding vectors to module outputs/inputs while active.
 
     Parameters
@@ -158,6 +159,7 @@ class Steering:
 
     def __init__(self, model: nn.Module, interventions: Iterable[Intervention] | Mapping[str, Any],
                  positions: PositionSpec = "all", scale: float = 1.0) -> None:
+        super().__init__()
         self.model = model
         if isinstance(interventions, Mapping):
             interventions = [Intervention(k, v, positions, scale) for k, v in interventions.items()]
@@ -178,8 +180,6 @@ class Steering:
         # private copies with tensor vectors (the caller's Intervention objects are left as given)
         self.interventions = [Intervention(iv.module, torch.as_tensor(iv.vector), iv.positions, iv.scale)
                               for iv in self.interventions]
-        self._lookup = lookup
-        self._handles: list = []
         self._offset = 0
 
     # -- position tracking -------------------------------------------------
@@ -252,29 +252,10 @@ class Steering:
             raise ProbekitError(f"cannot find the input tensor of {iv.module!r}")
         return pre_hook
 
-    def __enter__(self) -> "Steering":
-        try:
-            self._handles.append(self.model.register_forward_pre_hook(self._root_pre_hook, with_kwargs=True))
-            for iv in self.interventions:
-                if iv.module.endswith(INPUT_SUFFIX):
-                    mod = self._lookup[iv.module[: -len(INPUT_SUFFIX)]]
-                    self._handles.append(mod.register_forward_pre_hook(self._make_input_hook(iv), with_kwargs=True))
-                else:
-                    self._handles.append(self._lookup[iv.module].register_forward_hook(self._make_output_hook(iv)))
-        except BaseException:
-            self.remove()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> bool:
-        self.remove()
-        return False
-
-    def remove(self) -> None:
-        """Remove every hook (idempotent)."""
-        for h in self._handles:
-            h.remove()
-        self._handles.clear()
+    def _register_all(self) -> None:
+        self._handles.append(self.model.register_forward_pre_hook(self._root_pre_hook, with_kwargs=True))
+        for iv in self.interventions:
+            self._hook(self.model, iv.module, on_output=self._make_output_hook(iv), on_input=self._make_input_hook(iv))
 
 
 def steer(model: nn.Module, interventions: Iterable[Intervention] | Mapping[str, Any],
