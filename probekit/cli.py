@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from probekit.errors import ProbekitError
+from probekit.errors import run_command
 
 EPILOG = """examples:
   probekit probe                                   # SmolLM2-135M on the built-in 'cities' set
@@ -65,6 +65,7 @@ def _add_extract_args(p: argparse.ArgumentParser, default_modules: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the ``probekit`` command and its sub-commands."""
     parser = argparse.ArgumentParser(prog="probekit", description="Probe what a pretrained model knows.",
                                      epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +126,7 @@ def _load(args):
 
 
 def cmd_probe(args) -> int:
+    """``probekit probe``: run the main job, print the table, write the outputs."""
     from probekit.pipeline import run_probe
 
     config = _configs(args)
@@ -142,6 +144,7 @@ def cmd_probe(args) -> int:
 
 
 def cmd_extract(args) -> int:
+    """``probekit extract``: write an activation store (and its config.json)."""
     from probekit.concepts import load_concept_dataset
     from probekit.extract.runner import extract
 
@@ -159,6 +162,7 @@ def cmd_extract(args) -> int:
 
 
 def cmd_list_modules(args) -> int:
+    """``probekit list-modules``: hook points and modules with output shapes."""
     from probekit.extract.inspect import describe_modules
 
     loaded = _load(args)
@@ -168,6 +172,7 @@ def cmd_list_modules(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    """``probekit predict``: top-k classes per image (and accuracy for ImageNet names)."""
     from probekit.models.predict import predict_folder_report
 
     loaded = _load(args)
@@ -194,10 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "quiet", False):
         _silence_libraries()
     try:
-        return COMMANDS[args.command](args)
-    except ProbekitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return run_command(lambda: COMMANDS[args.command](args))
     except KeyboardInterrupt:
         print("interrupted; an unfinished activation store resumes when the same command runs again",
               file=sys.stderr)

@@ -77,6 +77,7 @@ class RunConfig:
         return "runs/" + "_".join(slug(p) for p in parts)
 
     def to_dict(self) -> dict:
+        """The run record as plain nested dicts (JSON-able)."""
         return asdict(self)
 
 

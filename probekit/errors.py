@@ -36,3 +36,16 @@ def did_you_mean(name: str, candidates: Iterable[str], what: str = "name") -> st
     options = closest(name, candidates)
     hint = ", ".join(repr(o) for o in options) if options else "(none available)"
     return f"unknown {what} {name!r}; closest valid: {hint}"
+
+
+def run_command(action) -> int:
+    """Run ``action()`` as a command: 0 on success; a :class:`ProbekitError` prints one
+    ``error: ...`` line to stderr and gives exit status 2 (the CLI's and recipes' convention)."""
+    import sys
+
+    try:
+        action()
+    except ProbekitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

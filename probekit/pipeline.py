@@ -10,7 +10,6 @@ import numpy as np
 
 from probekit.concepts import load_concept_dataset
 from probekit.config import RunConfig
-from probekit.errors import ProbekitError
 from probekit.extract.runner import extract
 from probekit.models import load_model
 from probekit.models.pixels import pixel_projection_model

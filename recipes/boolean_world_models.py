@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from probekit.errors import ProbekitError
+from probekit.errors import ProbekitError, run_command
 
 SEARCH_FAMILIES: dict[str, tuple[str, int | None]] = {
     "1-junta": ("junta", 1),
@@ -561,13 +561,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = parse_args(argv)
-        run(args)
-    except ProbekitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(lambda: run(parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -45,14 +45,13 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from probekit.errors import ProbekitError
+from probekit.errors import ProbekitError, run_command
 from probekit.synthetic.generators import invertible_mlp
 from probekit.synthetic.sphere import ClusteredSphereLatents
 from probekit.train.cross_entropy import (
@@ -733,14 +732,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
-    try:
+    def action():
         args = parse_args(argv)
         torch.set_num_threads(max(1, min(torch.get_num_threads(), int(os.environ.get("OMP_NUM_THREADS", "64")))))
         {"synthetic": run_synthetic, "dsprites": run_dsprites, "imagenet": run_imagenet}[args.command](args)
-    except ProbekitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+
+    return run_command(action)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from probekit.errors import ProbekitError
+from probekit.errors import ProbekitError, run_command
 
 #: R² / MCC-out of the authors' released code (causal_to_concept/synthetic at commit 8433463)
 #: run on a CPU machine, 4 seeds, mean ± sd (see design/papers.md P4). Reference, not measured here.
@@ -323,7 +323,7 @@ def _factory(method, dirs, alpha, sites, emb_lookup):
 def run_steer(args) -> dict:
     from probekit.evaluation.head_probes import fit_head_probes, top_k_heads
     from probekit.evaluation.truthfulqa import (TruthfulQAScorer, language_model_side_effects, load_truthfulqa,
-                                                mc_scores, question_folds, train_validation_split)
+                                                question_folds, train_validation_split)
     from probekit.models import load_model
     from probekit.steering.heads import attention_head_sites
     from probekit.steering.sentence import SentenceEmbedder
@@ -538,15 +538,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
-    try:
+    def action():
         args = parse_args(argv)
         if "OMP_NUM_THREADS" not in os.environ:
             torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
         args.func(args)
-    except ProbekitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+
+    return run_command(action)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from probekit.errors import ProbekitError
+from probekit.errors import ProbekitError, run_command
 from probekit.metrics.delay_embedding import (
     decoding_r2,
     flatten_trajectories,
@@ -431,13 +431,7 @@ def plot(out: Path, result: dict, history: list) -> None:
 
 
 def main(argv=None) -> int:
-    try:
-        args = parse_args(argv)
-        run(args)
-    except ProbekitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(lambda: run(parse_args(argv)))
 
 
 if __name__ == "__main__":

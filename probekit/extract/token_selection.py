@@ -58,6 +58,7 @@ class TokenSelection:
 
     @property
     def one_row_per_example(self) -> bool:
+        """True for ``last`` and ``mean`` (one row per example)."""
         return self.method in ("last", "mean")
 
 

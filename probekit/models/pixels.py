@@ -32,6 +32,7 @@ class PixelProjection(nn.Module):
         self.projection.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, 3, H, W)`` images -> ``(batch, dim)`` projected pixels."""
         return self.projection(self.downsample(x).flatten(1))
 
 

@@ -204,6 +204,7 @@ class SequenceGPT(nn.Module):
         self.head = MLPHead(d_model, mlp_hidden, output_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Next-step predictions ``(batch, pos, output_dim)`` from inputs ``(batch, pos, input_dim)``; causal."""
         return self.head(self.ln_f(self.block(self.embed(x))))
 
 
@@ -387,6 +388,7 @@ class LRU(nn.Module):
         self.recurrence.mode = value
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Next-step predictions ``(batch, pos, output_dim)`` from inputs ``(batch, pos, input_dim)``."""
         u = self.norm(self.embed(x))
         return self.head(self.readout(self.recurrence(u), u))
 

@@ -42,6 +42,7 @@ class ProbeResult:
     n_folds: int
 
     def as_dict(self) -> dict:
+        """The row as a dict (one line of results.csv)."""
         return asdict(self)
 
 

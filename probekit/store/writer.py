@@ -98,6 +98,7 @@ class StoreWriter:
     # -- state -------------------------------------------------------------------
     @property
     def complete(self) -> bool:
+        """True once :meth:`finish` has marked the store complete."""
         return bool(self.manifest["complete"])
 
     @property

@@ -58,7 +58,7 @@ def _logits(loaded, batch):
 def test_resnet_hooks_leave_logits_bit_identical_and_features_exact(resnet18, image_folder, tmp_path):
     batch = encode_images(resnet18, image_folder)
     plain = _logits(resnet18, batch)
-    with ActivationRecorder(resnet18.model, ["avgpool", "layer3"]) as rec:
+    with ActivationRecorder(resnet18.model, ["avgpool", "layer3"]):
         hooked = _logits(resnet18, batch)
     assert torch.equal(plain, hooked)
     dataset = ConceptDataset(image_folder, [0, 1] * 3, "binary")
