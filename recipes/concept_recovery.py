@@ -381,7 +381,8 @@ def run_steer(args) -> dict:
                      "CE": float("nan"), "KL": float("nan")})
         rng = np.random.default_rng(args.seed * 100 + fold)
         x_fold, y_fold, q_fold = acts[m_fold], labels[m_fold], q_of[m_fold]
-        for method in args.methods:
+        jobs = [(m, d) for m in args.methods for d in range(args.random_draws if m == "random" else 1)]
+        for method, draw in jobs:
             dirs = _head_directions(method, heads, x_fold, y_fold, q_fold, probes, emb_by_q, rng, sites)
             for alpha in args.alphas:
                 t0 = time.time()
@@ -392,10 +393,12 @@ def run_steer(args) -> dict:
                 ce, kl, _ = language_model_side_effects(model, tok, texts,
                                                         interventions=_factory(method, dirs, alpha, sites, t_emb),
                                                         reference=ref)
-                row = {"fold": fold, "method": method, "alpha": alpha, "n_test": len(test_items), "MC1": res.mc1,
-                       "MC2": res.mc2, "MC3": res.mc3, "CE": ce, "KL": kl, "seconds": round(time.time() - t0, 1)}
+                row = {"fold": fold, "method": method, "draw": draw, "alpha": alpha, "n_test": len(test_items),
+                       "MC1": res.mc1, "MC2": res.mc2, "MC3": res.mc3, "CE": ce, "KL": kl,
+                       "seconds": round(time.time() - t0, 1)}
                 rows.append(row)
-                print(f"[fold {fold}] {method:16s} alpha {alpha:5.1f}  MC1 {res.mc1:.3f}  MC2 {res.mc2:.3f} "
+                label = f"{method} #{draw}" if method == "random" else method
+                print(f"[fold {fold}] {label:16s} alpha {alpha:5.1f}  MC1 {res.mc1:.3f}  MC2 {res.mc2:.3f} "
                       f"(baseline {base_row['MC2']:.3f})  CE {ce:.3f}  KL {kl:.4f}  ({row['seconds']:.0f}s)", flush=True)
                 _write_csv(out / "steer_runs.csv", rows)
     summary = _summarise_steer(rows)
@@ -414,6 +417,12 @@ def run_steer(args) -> dict:
 
 
 def _summarise_steer(rows):
+    """One row per (method, α): metrics averaged over random draws within a fold, then over folds.
+
+    ``beats_baseline_MC2_all_folds`` compares each fold's (draw-averaged) MC2 with that
+    fold's unsteered MC2; ``draws_above_baseline`` counts, per fold, the single random
+    draws whose MC2 is above the baseline.
+    """
     keys = []
     for r in rows:
         k = (r["method"], r["alpha"])
@@ -423,22 +432,32 @@ def _summarise_steer(rows):
     out = []
     for method, alpha in keys:
         sel = [r for r in rows if (r["method"], r["alpha"]) == (method, alpha)]
-        row = {"method": method, "alpha": alpha, "n_folds": len(sel)}
+        folds = sorted({r["fold"] for r in sel})
+        per_fold = {f: [r for r in sel if r["fold"] == f] for f in folds}
+        row = {"method": method, "alpha": alpha, "n_folds": len(folds), "n_draws": len(per_fold[folds[0]])}
         for k in ("MC1", "MC2", "MC3", "CE", "KL"):
-            row[k] = float(np.mean([r[k] for r in sel]))
-        row["MC2_per_fold"] = " ".join(f"{r['MC2']:.4f}" for r in sel)
-        row["beats_baseline_MC2_all_folds"] = bool(all(r["MC2"] > base[r["fold"]]["MC2"] for r in sel)) \
-            if method not in ("baseline", "uniform_answers") else False
+            row[k] = float(np.mean([np.mean([r[k] for r in per_fold[f]]) for f in folds]))
+        fold_mc2 = {f: float(np.mean([r["MC2"] for r in per_fold[f]])) for f in folds}
+        row["MC2_per_fold"] = " ".join(f"{fold_mc2[f]:.4f}" for f in folds)
+        comparable = method not in ("baseline", "uniform_answers")
+        row["beats_baseline_MC2_all_folds"] = bool(all(fold_mc2[f] > base[f]["MC2"] for f in folds)) \
+            if comparable else False
+        row["draws_above_baseline"] = " ".join(
+            f"{sum(r['MC2'] > base[f]['MC2'] for r in per_fold[f])}/{len(per_fold[f])}" for f in folds) \
+            if comparable else ""
         out.append(row)
     return out
 
 
 def _print_steer_table(summary):
     print("\nTruthfulQA MC (mean over folds; CE/KL in nats/token on held-out text)")
-    print(f"{'method':18s}{'alpha':>6s}{'MC1':>8s}{'MC2':>8s}{'CE':>8s}{'KL':>9s}  MC2 per fold   >base all folds")
+    print(f"{'method':18s}{'alpha':>6s}{'MC1':>8s}{'MC2':>8s}{'CE':>8s}{'KL':>9s}  MC2 per fold   >base all folds"
+          "  draws > base")
     for r in summary:
         print(f"{r['method']:18s}{r['alpha']:>6.1f}{r['MC1']:>8.3f}{r['MC2']:>8.3f}{r['CE']:>8.3f}{r['KL']:>9.4f}"
-              f"  {r['MC2_per_fold']:14s} {'yes' if r['beats_baseline_MC2_all_folds'] else 'no'}")
+              f"  {r['MC2_per_fold']:14s} {'yes' if r['beats_baseline_MC2_all_folds'] else 'no':15s}"
+              f"  {r['draws_above_baseline'] if r['n_draws'] > 1 else ''}")
+    print("random: metrics are the mean over its draws (independent random directions) in each fold")
     print("uniform_answers = MC2 if all answers were equally likely (chance level; MC1 not defined there)")
     print("ITI reference (LLaMA-7B, not measured here; True*Info/True/MC1/CE/KL): "
           + "; ".join(f"{k} {v}" for k, v in ITI_REFERENCE.items()))
@@ -520,6 +539,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     t.add_argument("--top-k", type=int, default=16, help="heads steered (of n_layers * n_heads)")
     t.add_argument("--alphas", nargs="+", type=float, default=[5.0, 15.0])
     t.add_argument("--methods", nargs="+", default=["random", "probe", "mass_mean", "steering_matrix"])
+    t.add_argument("--random-draws", type=int, default=3,
+                   help="independent random directions per fold and alpha (the random row is their mean)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--no-cache", action="store_true", help="recompute the cached activations")
     t.add_argument("--progress", action="store_true")
@@ -532,8 +553,9 @@ def parse_args(argv=None) -> argparse.Namespace:
             if getattr(args, name) < 1:
                 raise ProbekitError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     else:
-        if args.limit < 0 or args.top_k < 1 or args.n_heldout < 1:
-            raise ProbekitError("--limit must be >= 0, --top-k and --n-heldout >= 1")
+        if args.limit < 0 or args.top_k < 1 or args.n_heldout < 1 or args.random_draws < 1:
+            raise ProbekitError("--limit must be >= 0; --top-k, --n-heldout and --random-draws >= 1; got "
+                                f"{args.limit}, {args.top_k}, {args.n_heldout}, {args.random_draws}")
     return args
 
 

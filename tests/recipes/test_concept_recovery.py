@@ -56,13 +56,21 @@ def test_steer_runs_end_to_end_on_a_tiny_model(tmp_path, tiny_models, capsys):
     recipe = _load()
     common = ["steer", "--model", str(tiny_models["llama"]), "--truthfulqa", str(tqa), "--heldout", str(held),
               "--limit", "0", "--top-k", "2", "--out", str(tmp_path / "o")]
-    argv = common + ["--alphas", "4", "--methods", "random", "probe", "mass_mean", "steering_matrix", "concept"]
+    argv = common + ["--alphas", "4", "--methods", "random", "probe", "mass_mean", "steering_matrix", "concept",
+                     "--random-draws", "2"]
     assert recipe.main(argv) == 0
     res = json.loads((tmp_path / "o" / "steer.json").read_text())
     runs = res["runs"]
     assert {r["method"] for r in runs} == {"baseline", "uniform_answers", "random", "probe", "mass_mean",
                                            "steering_matrix", "concept"}
-    assert len(runs) == 2 * (2 + 5)
+    assert len(runs) == 2 * (2 + 4 + 2)  # per fold: baseline, chance, 4 methods, 2 random draws
+    draws = [r for r in runs if r["method"] == "random" and r["fold"] == 0]
+    assert [r["draw"] for r in draws] == [0, 1] and draws[0]["MC2"] != draws[1]["MC2"]  # different directions
+    rand = [r for r in res["summary"] if r["method"] == "random"][0]
+    assert rand["n_draws"] == 2
+    mean_fold0 = np.mean([r["MC2"] for r in draws])
+    assert rand["MC2_per_fold"].split()[0] == f"{mean_fold0:.4f}"
+    assert len(rand["draws_above_baseline"].split()) == 2
     chance = [r for r in runs if r["method"] == "uniform_answers"]
     assert chance[0]["MC2"] == pytest.approx(np.mean([2 / 4, 2 / 4, 2 / 4]))  # test folds: 2 true of 4 answers
     for r in runs:
