@@ -37,7 +37,8 @@ Commands::
 
 Outputs (``--out``): ``synthetic_runs.csv`` (one row per setting/mixing/seed/method),
 ``synthetic_summary.csv``, ``synthetic.json``, ``synthetic.png``; ``steer_runs.csv``
-(fold × method × α), ``steer_summary.csv``, ``steer.json``, ``mc2_vs_alpha.png``.
+(fold × method × α), ``steer_per_question.csv`` (held-out MC2 of every question),
+``steer_summary.csv`` (with the paired gain over the unsteered model per fold), ``steer.json``, ``mc2_vs_alpha.png``.
 
 Dtypes: synthetic data float64, training float32; LLM activations cached as float16.
 """
@@ -354,7 +355,7 @@ def run_steer(args) -> dict:
     ce0, _, ref = language_model_side_effects(model, tok, texts)
     print(f"held-out text: {len(texts)} texts, unsteered CE {ce0:.3f} nats/token", flush=True)
 
-    rows = []
+    rows, per_question = [], []
     folds = question_folds(len(items), n_folds=args.folds, seed=args.seed)
     for fold, (train_pos, test_pos) in enumerate(folds):
         tr_pos, va_pos = train_validation_split(train_pos, 0.2, seed=args.seed + fold)
@@ -375,6 +376,8 @@ def run_steer(args) -> dict:
                     "MC1": float(np.mean(data["mc1"][test_pos])), "MC2": float(np.mean(data["mc2"][test_pos])),
                     "MC3": float(np.mean(data["mc3"][test_pos])), "CE": ce0, "KL": 0.0, "seconds": 0.0}
         rows.append(base_row)
+        per_question += [{"fold": fold, "method": "baseline", "draw": 0, "alpha": 0.0, "question": int(data["q_index"][p]),
+                          "MC2": float(data["mc2"][p])} for p in test_pos]
         # MC2 if every answer had the same probability: the level non-specific perturbations drift towards
         chance_mc2 = float(np.mean(data["n_true"][test_pos] / (data["n_true"][test_pos] + data["n_false"][test_pos])))
         rows.append({**base_row, "method": "uniform_answers", "MC1": 0.0, "MC2": chance_mc2, "MC3": 0.0,
@@ -397,11 +400,14 @@ def run_steer(args) -> dict:
                        "MC1": res.mc1, "MC2": res.mc2, "MC3": res.mc3, "CE": ce, "KL": kl,
                        "seconds": round(time.time() - t0, 1)}
                 rows.append(row)
+                per_question += [{"fold": fold, "method": method, "draw": draw, "alpha": alpha, "question": q.index,
+                                  "MC2": float(q.mc.mc2)} for q in res.per_question]
+                _write_csv(out / "steer_per_question.csv", per_question)
                 label = f"{method} #{draw}" if method == "random" else method
                 print(f"[fold {fold}] {label:16s} alpha {alpha:5.1f}  MC1 {res.mc1:.3f}  MC2 {res.mc2:.3f} "
                       f"(baseline {base_row['MC2']:.3f})  CE {ce:.3f}  KL {kl:.4f}  ({row['seconds']:.0f}s)", flush=True)
                 _write_csv(out / "steer_runs.csv", rows)
-    summary = _summarise_steer(rows)
+    summary = _summarise_steer(rows, per_question)
     _write_csv(out / "steer_runs.csv", rows)
     _write_csv(out / "steer_summary.csv", summary)
     cfg = {k: v for k, v in vars(args).items() if k != "func"}
@@ -416,48 +422,81 @@ def run_steer(args) -> dict:
     return result
 
 
-def _summarise_steer(rows):
+def _summarise_steer(rows, per_question):
     """One row per (method, α): metrics averaged over random draws within a fold, then over folds.
 
-    ``beats_baseline_MC2_all_folds`` compares each fold's (draw-averaged) MC2 with that
-    fold's unsteered MC2; ``draws_above_baseline`` counts, per fold, the single random
-    draws whose MC2 is above the baseline.
+    Per fold, the held-out gain in MC2 over the unsteered model is tested question by
+    question (:func:`probekit.evaluation.paired.paired_gain`: mean gain, 95 % bootstrap
+    interval, one-sided paired t-test); for ``random`` each question's MC2 is first averaged
+    over the draws, so the control is the expected effect of a random direction.
+    ``beats_baseline_MC2_all_folds``: the fold's MC2 is above the baseline's in every fold;
+    ``significant_gain_all_folds``: in every fold also with p < 0.05. ``draws_above_baseline``
+    counts, per fold, the single random draws whose MC2 is above the baseline.
     """
+    from probekit.evaluation.paired import paired_gain
+
     keys = []
     for r in rows:
         k = (r["method"], r["alpha"])
         if k not in keys:
             keys.append(k)
     base = {r["fold"]: r for r in rows if r["method"] == "baseline"}
+
+    def per_q(fold, method, alpha):  # {question: MC2 averaged over draws}
+        vals: dict = {}
+        for r in per_question:
+            if (r["fold"], r["method"], r["alpha"]) == (fold, method, alpha):
+                vals.setdefault(r["question"], []).append(r["MC2"])
+        return {q: float(np.mean(v)) for q, v in vals.items()}
+
     out = []
     for method, alpha in keys:
         sel = [r for r in rows if (r["method"], r["alpha"]) == (method, alpha)]
         folds = sorted({r["fold"] for r in sel})
-        per_fold = {f: [r for r in sel if r["fold"] == f] for f in folds}
-        row = {"method": method, "alpha": alpha, "n_folds": len(folds), "n_draws": len(per_fold[folds[0]])}
+        by_fold = {f: [r for r in sel if r["fold"] == f] for f in folds}
+        row = {"method": method, "alpha": alpha, "n_folds": len(folds), "n_draws": len(by_fold[folds[0]])}
         for k in ("MC1", "MC2", "MC3", "CE", "KL"):
-            row[k] = float(np.mean([np.mean([r[k] for r in per_fold[f]]) for f in folds]))
-        fold_mc2 = {f: float(np.mean([r["MC2"] for r in per_fold[f]])) for f in folds}
+            row[k] = float(np.mean([np.mean([r[k] for r in by_fold[f]]) for f in folds]))
+        fold_mc2 = {f: float(np.mean([r["MC2"] for r in by_fold[f]])) for f in folds}
         row["MC2_per_fold"] = " ".join(f"{fold_mc2[f]:.4f}" for f in folds)
         comparable = method not in ("baseline", "uniform_answers")
         row["beats_baseline_MC2_all_folds"] = bool(all(fold_mc2[f] > base[f]["MC2"] for f in folds)) \
             if comparable else False
         row["draws_above_baseline"] = " ".join(
-            f"{sum(r['MC2'] > base[f]['MC2'] for r in per_fold[f])}/{len(per_fold[f])}" for f in folds) \
+            f"{sum(r['MC2'] > base[f]['MC2'] for r in by_fold[f])}/{len(by_fold[f])}" for f in folds) \
             if comparable else ""
+        gains = []
+        if comparable:
+            for f in folds:
+                b, t = per_q(f, "baseline", 0.0), per_q(f, method, alpha)
+                qs = sorted(b.keys() & t.keys())
+                if len(qs) >= 2:
+                    gains.append(paired_gain([b[q] for q in qs], [t[q] for q in qs], seed=f))
+        if gains:
+            row["MC2_gain_per_fold"] = " ".join(f"{g.gain:+.4f}" for g in gains)
+            row["MC2_gain_ci_per_fold"] = " ".join(f"[{g.ci_low:+.4f},{g.ci_high:+.4f}]" for g in gains)
+            row["p_value_per_fold"] = " ".join(f"{g.p_value:.2g}" for g in gains)
+            row["significant_gain_all_folds"] = bool(len(gains) == len(folds)
+                                                     and all(g.gain > 0 and g.p_value < 0.05 for g in gains))
+        else:
+            row["MC2_gain_per_fold"] = row["MC2_gain_ci_per_fold"] = row["p_value_per_fold"] = ""
+            row["significant_gain_all_folds"] = False
         out.append(row)
     return out
 
 
 def _print_steer_table(summary):
     print("\nTruthfulQA MC (mean over folds; CE/KL in nats/token on held-out text)")
-    print(f"{'method':18s}{'alpha':>6s}{'MC1':>8s}{'MC2':>8s}{'CE':>8s}{'KL':>9s}  MC2 per fold   >base all folds"
-          "  draws > base")
+    print(f"{'method':18s}{'alpha':>6s}{'MC1':>8s}{'MC2':>8s}{'CE':>8s}{'KL':>9s}  {'MC2 per fold':14s} "
+          f"{'gain per fold':16s} {'p per fold':16s} {'>base':6s}{'p<.05':6s} draws > base")
     for r in summary:
         print(f"{r['method']:18s}{r['alpha']:>6.1f}{r['MC1']:>8.3f}{r['MC2']:>8.3f}{r['CE']:>8.3f}{r['KL']:>9.4f}"
-              f"  {r['MC2_per_fold']:14s} {'yes' if r['beats_baseline_MC2_all_folds'] else 'no':15s}"
-              f"  {r['draws_above_baseline'] if r['n_draws'] > 1 else ''}")
-    print("random: metrics are the mean over its draws (independent random directions) in each fold")
+              f"  {r['MC2_per_fold']:14s} {r['MC2_gain_per_fold']:16s} {r['p_value_per_fold']:16s} "
+              f"{'yes' if r['beats_baseline_MC2_all_folds'] else 'no':6s}"
+              f"{'yes' if r['significant_gain_all_folds'] else 'no':6s}"
+              f"{r['draws_above_baseline'] if r['n_draws'] > 1 else ''}")
+    print("gain = held-out MC2 minus the unsteered MC2 on the same questions; p = one-sided paired t-test over "
+          "questions.\nrandom: each question's MC2 is the mean over the draws (independent random directions).")
     print("uniform_answers = MC2 if all answers were equally likely (chance level; MC1 not defined there)")
     print("ITI reference (LLaMA-7B, not measured here; True*Info/True/MC1/CE/KL): "
           + "; ".join(f"{k} {v}" for k, v in ITI_REFERENCE.items()))

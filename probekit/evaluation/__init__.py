@@ -1,6 +1,7 @@
 """probekit.evaluation: benchmark evaluations of (steered) models."""
 
 from probekit.evaluation.head_probes import HeadProbes, fit_head_probes, top_k_heads
+from probekit.evaluation.paired import PairedGain, paired_gain
 from probekit.evaluation.truthfulqa import (
     MCResult,
     MCScores,
@@ -17,12 +18,14 @@ __all__ = [
     "HeadProbes",
     "MCResult",
     "MCScores",
+    "PairedGain",
     "TruthfulQAItem",
     "TruthfulQAScorer",
     "fit_head_probes",
     "language_model_side_effects",
     "load_truthfulqa",
     "mc_scores",
+    "paired_gain",
     "question_folds",
     "top_k_heads",
     "train_validation_split",

@@ -71,6 +71,22 @@ def test_steer_runs_end_to_end_on_a_tiny_model(tmp_path, tiny_models, capsys):
     mean_fold0 = np.mean([r["MC2"] for r in draws])
     assert rand["MC2_per_fold"].split()[0] == f"{mean_fold0:.4f}"
     assert len(rand["draws_above_baseline"].split()) == 2
+    # paired held-out gain per fold: random's per-question MC2 is the mean over its draws
+    with open(tmp_path / "o" / "steer_per_question.csv", newline="") as f:
+        perq = list(csv.DictReader(f))
+    assert len(perq) == 2 * 3 * (1 + 4 + 2)  # folds x test questions x (baseline + methods + extra draw)
+
+    def fold0(method):
+        vals = {}
+        for r in perq:
+            if r["fold"] == "0" and r["method"] == method:
+                vals.setdefault(r["question"], []).append(float(r["MC2"]))
+        return {q: np.mean(v) for q, v in vals.items()}
+    b, t = fold0("baseline"), fold0("random")
+    gain0 = np.mean([t[q] - b[q] for q in b])
+    assert rand["MC2_gain_per_fold"].split()[0] == f"{gain0:+.4f}"
+    assert len(rand["p_value_per_fold"].split()) == 2
+    assert isinstance(rand["significant_gain_all_folds"], bool)
     chance = [r for r in runs if r["method"] == "uniform_answers"]
     assert chance[0]["MC2"] == pytest.approx(np.mean([2 / 4, 2 / 4, 2 / 4]))  # test folds: 2 true of 4 answers
     for r in runs:
