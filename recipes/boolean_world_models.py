@@ -217,8 +217,8 @@ def run_search(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[
     big = [s for s in summary if s["family"] == "1-junta" and s["criterion"] == "degree" and s["n_tasks"] >= 10]
     for setting in cfg["settings"]:
         rows = [s for s in big if s["setting"] == setting]
-        n, world_kind, space = SEARCH_SETTINGS[setting]
-        if not rows or SEARCH_SETTINGS[setting][1] == "bijection" and space == "affine":
+        _, world_kind, space = SEARCH_SETTINGS[setting]
+        if not rows or world_kind == "bijection" and space == "affine":
             continue
         worst = min(rows, key=lambda s: s["recovery_rate"])
         checks.append(_check(
@@ -289,6 +289,7 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
     """Neural multi-task learners: recovery vs number of tasks, per arch and input basis."""
     from tqdm.auto import tqdm
 
+    from probekit.metrics.mcc import mean_correlation_coefficient
     from probekit.metrics.recovery import recovery_report
     from probekit.metrics.walsh import walsh_summary
     from probekit.synthetic.boolean import cube, make_world, random_affine_map, sample_tasks
@@ -299,7 +300,6 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
     rows: list[dict] = []
     jobs = [(a, b, s) for a in cfg["archs"] for b in INPUT_BASES for s in range(cfg["seeds"])]
     bar = tqdm(total=len(jobs) * len(counts), disable=not progress, desc="train")
-    mcc_note = None
     for arch, basis, seed in jobs:
         rng = np.random.default_rng(hash_seed("train", seed))
         world = make_world(n, "signed_permutation", rng)
@@ -320,13 +320,8 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
             rec = recovery_report(z, rep, "matched_corr").score
             acc = recovery_report(z, rep, "matched_accuracy").score
             probe = recovery_report(z, rep, "probe", seed=seed).score
-            try:
-                from probekit.metrics.mcc import mean_correlation_coefficient
-
-                keep = rep.std(0) > 1e-8
-                mcc = float(mean_correlation_coefficient(z, rep[:, keep])) if keep.any() else 0.0
-            except ImportError as exc:  # pragma: no cover - other helper's module
-                mcc, mcc_note = float("nan"), str(exc)
+            keep = rep.std(0) > 1e-8
+            mcc = float(mean_correlation_coefficient(z, rep[:, keep])) if keep.any() else 0.0
             ws = walsh_summary(rep)  # rows are in z truth-table order
             rows.append({
                 "arch": arch, "input_basis": basis, "seed": seed, "n_tasks": count,
@@ -366,8 +361,6 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
             f"mean over task counts {np.mean([s['recovery_mean'] for s in m]):.3f} (matched) vs "
             f"{np.mean([s['recovery_mean'] for s in a]):.3f} (ablation); at T={m[-1]['n_tasks']}: "
             f"{m[-1]['recovery_mean']:.3f} vs {a[-1]['recovery_mean']:.3f}"))
-    if mcc_note:
-        print(f"note: MCC unavailable ({mcc_note})")
     return rows, summary, checks
 
 

@@ -119,12 +119,10 @@ SYNTHETIC_PRESETS = {
 
 DSPRITES_FACTORS = ("shape", "scale", "orientation", "posX", "posY")
 DSPRITES_PRESETS = {
-    "tiny": dict(n_images=1200, encoders=["pixels", "mlp", "cnn"], seeds=[0], epochs=1, batch_size=128,
-                 cnn_width=None),
-    "budget": dict(n_images=12000, encoders=["pixels", "mlp", "cnn"], seeds=[0], epochs=3, batch_size=128,
-                   cnn_width=None),
+    "tiny": dict(n_images=1200, encoders=["pixels", "mlp", "cnn"], seeds=[0], epochs=1, batch_size=128),
+    "budget": dict(n_images=12000, encoders=["pixels", "mlp", "cnn"], seeds=[0], epochs=3, batch_size=128),
     "full": dict(n_images=737280, encoders=["pixels", "mlp", "cnn"], seeds=[0, 1, 2], epochs=100,
-                 batch_size=4096, cnn_width=None),
+                 batch_size=4096),
 }
 
 IMAGENET_CONCEPTS = ("brightness", "colourfulness", "animal", "class-lt-500")
@@ -390,18 +388,19 @@ def run_dsprites(args) -> dict:
     t0 = time.time()
     rows = []
     histories = {}
+    npz = ds.load_dsprites_npz(args.dsprites_npz, target="classes") if args.dsprites_npz else None
+    fac_cols = [ds.DSPRITES_FACTORS.index(f) for f in DSPRITES_FACTORS]
     for seed in s["seeds"]:
         idx = ds.random_indices(n, seed=seed) if n < ds.DSPRITES_N else np.arange(ds.DSPRITES_N)
         perm = np.random.default_rng(seed).permutation(n)
         n_val, n_test = int(0.1 * n), int(0.1 * n)
         parts = {"val": perm[:n_val], "test": perm[n_val : n_val + n_test], "train": perm[n_val + n_test :]}
-        if args.dsprites_npz:
-            data = ds.load_dsprites_npz(args.dsprites_npz, target="classes")
-            images = torch.from_numpy(np.ascontiguousarray(data.images[idx])).unsqueeze(1)
+        if npz is not None:
+            images = torch.from_numpy(np.ascontiguousarray(npz.images[idx])).unsqueeze(1)
         else:
             images = torch.from_numpy(ds.render_dsprites(idx)).unsqueeze(1)  # uint8 (n, 1, 64, 64)
         classes = ds.latents_classes(idx)
-        fac_cols = [ds.DSPRITES_FACTORS.index(f) for f in DSPRITES_FACTORS]
+        y = classes[:, fac_cols].astype(np.float64)
         y_shape = torch.from_numpy(classes[:, ds.DSPRITES_FACTORS.index("shape")])
         for enc_name in s["encoders"]:
             enc, dim = dsprites_encoder(enc_name, seed)
@@ -419,7 +418,6 @@ def run_dsprites(args) -> dict:
             f_te = _features(enc, images[parts["test"]], 512, args.device)
             row = {"encoder": enc_name, "seed": seed, "n_train": len(parts["train"]), "n_test": len(parts["test"]),
                    "val_accuracy_shape": val_acc, "seconds": round(time.time() - t1, 1)}
-            y = classes[:, fac_cols].astype(np.float64)
             rs = no_intercept_probe(f_tr, y[parts["train"]], f_te, y[parts["test"]])
             for f, r in zip(DSPRITES_FACTORS, rs):
                 row[f] = float(r)

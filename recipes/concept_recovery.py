@@ -33,10 +33,10 @@ Reproduces the two experiments of Rajendran, Buchholz, Aragam, Schölkopf & Ravi
 
 Commands::
 
-    python recipes/concept_recovery.py synthetic --out results/p4              # ~10 min, 2 CPU cores
+    python recipes/concept_recovery.py synthetic --out results/p4              # about 17 min on 2 shared CPU cores
     python recipes/concept_recovery.py synthetic --tiny --out /tmp/p4          # seconds (tests)
     python recipes/concept_recovery.py steer --out results/p4                  # 400 questions, ~45 min, 2 CPU cores
-    python recipes/concept_recovery.py steer --limit 0 --out results/p4        # all 817 questions (~2 h)
+    python recipes/concept_recovery.py steer --limit 0 --out results/p4        # all 817 (not run; est. ~2 h)
 
 Outputs (``--out``): ``synthetic_runs.csv`` (one row per setting/mixing/seed/method),
 ``synthetic_summary.csv``, ``synthetic.json``, ``synthetic.png``; ``steer_runs.csv``
@@ -233,11 +233,12 @@ def _heldout_texts(path: str | None, n: int) -> list[str]:
 
 def _cache_key(args, items) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps([args.model, args.template, [i.index for i in items], [i.question for i in items]]).encode())
+    h.update(json.dumps([args.model, args.template, args.embedder, [i.index for i in items],
+                         [i.question for i in items]]).encode())
     return h.hexdigest()[:16]
 
 
-def _extract(args, lm, scorer, sites, items, embedder, out: Path):
+def _extract(args, scorer, sites, items, embedder, out: Path):
     """Baseline MC pass + per-head activations at the last answer token, cached as .npz."""
     cache = out / "steer_cache" / f"activations_{_cache_key(args, items)}.npz"
     if cache.exists() and not args.no_cache:
@@ -264,7 +265,7 @@ def _extract(args, lm, scorer, sites, items, embedder, out: Path):
     return data
 
 
-def _head_directions(method, heads, acts_tr, y_tr, q_tr, probes, emb_by_q, rng, sites):
+def _head_directions(method, heads, acts_tr, y_tr, q_tr, probes, emb_by_q, rng):
     """Per-head (unit direction(s), σ) for a method; steering_matrix returns a callable."""
     from probekit.estimators.contrastive_concepts import ContrastiveConceptEstimator
     from probekit.steering.directions import (SteeringMatrix, mass_mean_shift, probe_weight_direction,
@@ -347,7 +348,7 @@ def run_steer(args) -> dict:
     sites = attention_head_sites(model)
     scorer = TruthfulQAScorer(model, tok, template=args.template, progress=args.progress)
     embedder = SentenceEmbedder(args.embedder)
-    data = _extract(args, lm, scorer, sites, items, embedder, out)
+    data = _extract(args, scorer, sites, items, embedder, out)
     acts = data["acts"]
     labels, q_of = data["labels"], data["question_of"]
     pos_of_index = {int(q): p for p, q in enumerate(data["q_index"])}
@@ -379,8 +380,8 @@ def run_steer(args) -> dict:
                     "MC1": float(np.mean(data["mc1"][test_pos])), "MC2": float(np.mean(data["mc2"][test_pos])),
                     "MC3": float(np.mean(data["mc3"][test_pos])), "CE": ce0, "KL": 0.0, "seconds": 0.0}
         rows.append(base_row)
-        per_question += [{"fold": fold, "method": "baseline", "draw": 0, "alpha": 0.0, "question": int(data["q_index"][p]),
-                          "MC2": float(data["mc2"][p])} for p in test_pos]
+        per_question += [{"fold": fold, "method": "baseline", "draw": 0, "alpha": 0.0,
+                          "question": int(data["q_index"][p]), "MC2": float(data["mc2"][p])} for p in test_pos]
         # MC2 if every answer had the same probability: the level non-specific perturbations drift towards
         chance_mc2 = float(np.mean(data["n_true"][test_pos] / (data["n_true"][test_pos] + data["n_false"][test_pos])))
         rows.append({**base_row, "method": "uniform_answers", "MC1": 0.0, "MC2": chance_mc2, "MC3": 0.0,
@@ -389,7 +390,7 @@ def run_steer(args) -> dict:
         x_fold, y_fold, q_fold = acts[m_fold], labels[m_fold], q_of[m_fold]
         jobs = [(m, d) for m in args.methods for d in range(args.random_draws if m == "random" else 1)]
         for method, draw in jobs:
-            dirs = _head_directions(method, heads, x_fold, y_fold, q_fold, probes, emb_by_q, rng, sites)
+            dirs = _head_directions(method, heads, x_fold, y_fold, q_fold, probes, emb_by_q, rng)
             for alpha in args.alphas:
                 t0 = time.time()
                 q_emb = (lambda i, text: emb_by_q[i])
@@ -405,13 +406,13 @@ def run_steer(args) -> dict:
                 rows.append(row)
                 per_question += [{"fold": fold, "method": method, "draw": draw, "alpha": alpha, "question": q.index,
                                   "MC2": float(q.mc.mc2)} for q in res.per_question]
-                _write_csv(out / "steer_per_question.csv", per_question)
                 label = f"{method} #{draw}" if method == "random" else method
                 print(f"[fold {fold}] {label:16s} alpha {alpha:5.1f}  MC1 {res.mc1:.3f}  MC2 {res.mc2:.3f} "
-                      f"(baseline {base_row['MC2']:.3f})  CE {ce:.3f}  KL {kl:.4f}  ({row['seconds']:.0f}s)", flush=True)
-                _write_csv(out / "steer_runs.csv", rows)
+                      f"(baseline {base_row['MC2']:.3f})  CE {ce:.3f}  KL {kl:.4f}  ({row['seconds']:.0f}s)",
+                      flush=True)
+                _write_csv(out / "steer_runs.csv", rows)  # partial results survive an interrupted run
+                _write_csv(out / "steer_per_question.csv", per_question)
     summary = _summarise_steer(rows, per_question)
-    _write_csv(out / "steer_runs.csv", rows)
     _write_csv(out / "steer_summary.csv", summary)
     cfg = {k: v for k, v in vars(args).items() if k != "func"}
     result = {"config": cfg, "n_questions": len(items), "runs": rows, "summary": summary,

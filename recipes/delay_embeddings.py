@@ -306,7 +306,7 @@ def print_table(result: dict) -> None:
     rows = result["rows"]
     print()
     print("Hidden-state probes on validation trajectories (decoding of unobserved coordinates, "
-          "split by trajectory; overlap k=20 with the true state)")
+          f"split by trajectory; overlap k={result['args']['k']} with the true state)")
     hdr = (f"{'model':9s}{'d':>4s}{'sigma':>6s}{'params':>8s} | {'R2 lin init':>11s}{'trained':>8s} | "
            f"{'R2 mlp init':>11s}{'trained':>8s} | {'overlap init':>12s}{'trained':>8s} | "
            f"{'MASE init':>9s}{'trained':>8s} | {'rollout@end':>11s}")
@@ -383,7 +383,7 @@ def plot(out: Path, result: dict, history: list) -> None:
         axes[1].axhline(b0["chance_overlap"], color="gray", lw=1, ls=":", label="chance k/(n-1)")
     axes[0].set(xlabel="training step", ylabel="decoding R² of unobserved (y, z), linear",
                 title="Decoding from hidden states (solid: σ=%g, dashed: σ=%g)" % (sigmas[0], sigmas[-1]))
-    axes[1].set(xlabel="training step", ylabel="k-NN overlap with true state (k=20)",
+    axes[1].set(xlabel="training step", ylabel=f"k-NN overlap with true state (k={result['args']['k']})",
                 title="Neighbour overlap with the true state")
     axes[0].legend(fontsize=7, ncol=2)
     axes[1].legend(fontsize=7, ncol=2)

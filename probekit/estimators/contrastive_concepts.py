@@ -271,7 +271,7 @@ class ContrastiveConceptEstimator(TransformerMixin, BaseEstimator):
         # 80/20 split of every data set
         def split(n):
             perm = rng.permutation(n)
-            n_val = max(1, int(round(self.validation_fraction * n)))
+            n_val = min(max(1, int(round(self.validation_fraction * n))), n - 1)  # never an empty train split
             return perm[n_val:], perm[:n_val]
 
         b_tr, b_va = split(base.shape[0])

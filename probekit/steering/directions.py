@@ -177,7 +177,7 @@ class SteeringMatrix(BaseEstimator):
         Raises
         ------
         ProbekitError
-            Different numbers of rows, NaN/inf, or an all-zero row of ``W``.
+            Different numbers of rows, or NaN/inf. (An all-zero row of ``W`` stays zero.)
         """
         s = as_float_matrix(shifts, "shifts", min_samples=1)
         e = as_float_matrix(embeddings, "embeddings", min_samples=1)
@@ -202,6 +202,13 @@ class SteeringMatrix(BaseEstimator):
         Returns
         -------
         numpy.ndarray of float64, shape (n_prompts, d_model) or (d_model,)
+
+        Raises
+        ------
+        ProbekitError
+            Wrong embedding width, or ``W e`` is zero (no direction) for a prompt.
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
         """
         check_is_fitted(self, "matrix_")
         e = np.asarray(embeddings, dtype=np.float64)

@@ -176,9 +176,23 @@ def save_checkpoint(directory: str | os.PathLike, modules: Mapping[str, nn.Modul
     return directory
 
 
+def _recover_previous(directory: Path) -> None:
+    """Put back the previous checkpoint if a save was killed between its two renames."""
+    old = directory.with_name(directory.name + ".old")
+    if not (directory / _STATE).is_file() and (old / _STATE).is_file() and not directory.exists():
+        old.rename(directory)
+
+
 def has_checkpoint(directory: str | os.PathLike | None) -> bool:
-    """Whether ``directory`` holds a complete checkpoint (its ``state.json`` exists)."""
-    return directory is not None and (Path(directory) / _STATE).is_file()
+    """Whether ``directory`` holds a complete checkpoint (its ``state.json`` exists).
+
+    A save killed after moving the previous checkpoint aside (``<directory>.old``) but
+    before moving the new one in is repaired here: the previous checkpoint is put back.
+    """
+    if directory is None:
+        return False
+    _recover_previous(Path(directory))
+    return (Path(directory) / _STATE).is_file()
 
 
 def load_checkpoint(directory: str | os.PathLike, modules: Mapping[str, nn.Module],

@@ -600,10 +600,11 @@ def train_classifier(encoder: nn.Module, feature_dim: int, n_classes: int, x_tra
     encoder = encoder.to(dev)
     head = nn.Linear(int(feature_dim), int(n_classes)).to(dev)
     opt = torch.optim.Adam(list(encoder.parameters()) + list(head.parameters()), lr=cfg.lr)
-    modules = {"encoder": encoder, "head": head}
+    # the best epoch's weights are checkpointed too, so a resumed run returns them as well
+    best_encoder, best_head = copy.deepcopy(encoder), copy.deepcopy(head)
+    modules = {"encoder": encoder, "head": head, "best_encoder": best_encoder, "best_head": best_head}
     history: list[dict] = []
     best = -1.0
-    best_state = None
     epoch = 0
     if has_checkpoint(cfg.checkpoint_dir):
         state = load_checkpoint(cfg.checkpoint_dir, modules, opt, map_location=dev)
@@ -633,7 +634,8 @@ def train_classifier(encoder: nn.Module, feature_dim: int, n_classes: int, x_tra
         history.append({"epoch": epoch, "loss": float(np.mean(losses)) if losses else None, "val_accuracy": acc})
         if acc > best:
             best = acc
-            best_state = (copy.deepcopy(encoder.state_dict()), copy.deepcopy(head.state_dict()))
+            best_encoder.load_state_dict(encoder.state_dict())
+            best_head.load_state_dict(head.state_dict())
         bar.update(1)
         bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", val_acc=f"{acc:.4f}")
         if cfg.checkpoint_dir is not None:
@@ -642,8 +644,8 @@ def train_classifier(encoder: nn.Module, feature_dim: int, n_classes: int, x_tra
         if cfg.target_val_accuracy is not None and acc > cfg.target_val_accuracy:
             done = True
     bar.close()
-    if best_state is not None:
-        encoder.load_state_dict(best_state[0])
-        head.load_state_dict(best_state[1])
+    if history:
+        encoder.load_state_dict(best_encoder.state_dict())
+        head.load_state_dict(best_head.state_dict())
     encoder.eval()
     return ClassifierResult(encoder=encoder, head=head, history=history, best_val_accuracy=max(best, 0.0))

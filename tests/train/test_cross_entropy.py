@@ -132,6 +132,32 @@ def test_train_classifier_early_stops_on_separable_data(tmp_path):
         train_classifier(enc, 8, 2, x[:500], y[:500], x[500:], y[500:], cfg)
 
 
+def test_resumed_classifier_returns_the_best_epoch_weights(tmp_path):
+    gen = torch.Generator().manual_seed(1)
+    centers = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    y = torch.randint(0, 3, (400,), generator=gen)
+    x = centers[y] + 0.8 * torch.randn(400, 2, generator=gen)
+
+    def run(epochs, ckpt):
+        torch.manual_seed(0)
+        enc = nn.Sequential(nn.Linear(2, 16), nn.ReLU())
+        cfg = ClassifierConfig(epochs=epochs, batch_size=32, lr=0.3, target_val_accuracy=None, progress=False,
+                               checkpoint_dir=ckpt)
+        return train_classifier(enc, 16, 3, x[:300], y[:300], x[300:], y[300:], cfg)
+
+    full = run(6, None)
+    run(3, str(tmp_path / "c"))  # interrupted after 3 epochs ...
+    resumed = run(6, str(tmp_path / "c"))  # ... and resumed to 6
+    assert [h["val_accuracy"] for h in resumed.history] == [h["val_accuracy"] for h in full.history]
+    for a, b in zip(full.encoder.state_dict().values(), resumed.encoder.state_dict().values()):
+        assert torch.equal(a, b)
+    # the returned weights are the best epoch's, whichever epoch that was
+    with torch.no_grad():
+        acc = (resumed.head(resumed.encoder(x[300:])).argmax(1) == y[300:]).float().mean().item()
+    assert acc == pytest.approx(resumed.best_val_accuracy)
+    assert resumed.best_val_accuracy == max(h["val_accuracy"] for h in resumed.history)
+
+
 def test_checkpoint_roundtrip_with_optimizer(tmp_path):
     torch.manual_seed(0)
     head = LinearHead(3, 5)
@@ -153,3 +179,14 @@ def test_checkpoint_roundtrip_with_optimizer(tmp_path):
         load_checkpoint(tmp_path / "missing", {"head": head})
     with pytest.raises(ProbekitError, match="does not fit"):
         load_checkpoint(tmp_path / "c", {"head": LinearHead(4, 5)})
+
+
+def test_save_killed_between_renames_falls_back_to_the_previous_checkpoint(tmp_path):
+    lin = nn.Linear(3, 2)
+    ckpt = tmp_path / "ck"
+    save_checkpoint(ckpt, {"lin": lin}, state={"step": 7})
+    ckpt.rename(tmp_path / "ck.old")  # what a kill right after `directory.rename(old)` leaves
+    assert has_checkpoint(ckpt)
+    fresh = nn.Linear(3, 2)
+    assert load_checkpoint(ckpt, {"lin": fresh})["step"] == 7
+    assert torch.equal(fresh.weight, lin.weight) and not (tmp_path / "ck.old").exists()
