@@ -48,7 +48,6 @@ numbers, so there is nothing to copy beside them).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import sys
@@ -59,6 +58,8 @@ from typing import Any
 import numpy as np
 
 from probekit.errors import ProbekitError, run_command
+from probekit.report.plots import pyplot
+from probekit.report.tables import write_rows_csv
 
 SEARCH_FAMILIES: dict[str, tuple[str, int | None]] = {
     "1-junta": ("junta", 1),
@@ -95,16 +96,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 # ------------------------------------------------------------------------------ helpers
-def _write_csv(rows: list[dict], path: Path) -> None:
-    cols: list[str] = []
-    for r in rows:
-        cols += [k for k in r if k not in cols]
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=cols)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-
 
 def _fmt(v: Any, nd: int = 3) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -250,10 +241,7 @@ def hash_seed(*parts: Any) -> int:
 
 
 def plot_search(summary: list[dict], cfg: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     settings = cfg["settings"]
     fig, axes = plt.subplots(1, len(settings), figsize=(4.6 * len(settings), 3.8), squeeze=False)
@@ -373,10 +361,7 @@ def _spearman(a: list[float], b: list[float]) -> float:
 
 
 def plot_train(summary: list[dict], cfg: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for arch, color in zip(cfg["archs"], ("C0", "C3")):
@@ -429,10 +414,7 @@ def run_ood(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[dic
 
 
 def plot_ood(summary: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     names = [s["model"] for s in summary]
@@ -510,8 +492,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.command in ("search", "all"):
         t0 = time.time()
         trials, summary, checks = run_search(cfg, progress)
-        _write_csv(trials, out / "search_trials.csv")
-        _write_csv(summary, out / "search_summary.csv")
+        write_rows_csv(trials, out / "search_trials.csv", float_format=".6g")
+        write_rows_csv(summary, out / "search_summary.csv", float_format=".6g")
         plot_search(summary, cfg, out / "search_recovery.png")
         print("\n== Ideal low-degree learner: recovery = (argmin total degree == signed perms of z) ==")
         print("   cell = recovery rate / rate at which the true latent is a minimizer / coverage rate "
@@ -523,8 +505,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.command in ("train", "all"):
         t0 = time.time()
         rows, summary, checks = run_train(cfg, progress)
-        _write_csv(rows, out / "train_runs.csv")
-        _write_csv(summary, out / "train_summary.csv")
+        write_rows_csv(rows, out / "train_runs.csv", float_format=".6g")
+        write_rows_csv(summary, out / "train_summary.csv", float_format=".6g")
         plot_train(summary, cfg, out / "train_recovery.png")
         print(f"\n== Neural multi-task learners (n={cfg['n']}, {cfg['train_k']}-junta tasks, "
               f"{cfg['seeds']} seeds): recovery = matched |corr| of bottleneck units with z ==")
@@ -537,7 +519,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.command in ("ood", "all"):
         t0 = time.time()
         rows, summary, checks = run_ood(cfg, progress)
-        _write_csv(rows, out / "ood.csv")
+        write_rows_csv(rows, out / "ood.csv", float_format=".6g")
         plot_ood(summary, out / "ood_mse.png")
         print("\n== Extrapolation: degree-3 polynomial, train U[-1,1)^2, test U[-2,2)^2 ==")
         print(_table(summary, ["model", "seeds", "train_mse", "id_mse", "ood_mse", "ood_mse_std", "n_params"]))

@@ -40,7 +40,6 @@ imagenet
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -52,6 +51,8 @@ import torch
 from torch import nn
 
 from probekit.errors import ProbekitError, run_command
+from probekit.report.plots import pyplot
+from probekit.report.tables import write_rows_csv
 from probekit.synthetic.generators import invertible_mlp
 from probekit.synthetic.sphere import ClusteredSphereLatents
 from probekit.train.cross_entropy import (
@@ -138,20 +139,6 @@ IMAGENET_PRESETS = {
 # --------------------------------------------------------------------------- helpers
 
 
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    if not rows:
-        return
-    keys: list[str] = []
-    for r in rows:
-        for k in r:
-            if k not in keys:
-                keys.append(k)
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in keys})
-
 
 def _mean_std(values) -> tuple[float | None, float | None]:
     vals = [v for v in values if v is not None and np.isfinite(v)]
@@ -173,15 +160,6 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(header), sep, *[line(r) for r in rows]])
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _check_out(path: str) -> Path:
@@ -270,9 +248,9 @@ def run_synthetic(args) -> dict:
           "unnormalized-head z~→z) and Table 3 (supervised); the paper's numbers, not measured here.")
     print(table)
     print(f"total time {time.time() - t0:.0f} s")
-    _write_csv(out / "runs.csv", runs)
-    _write_csv(out / "history.csv", history)
-    _write_csv(out / "summary.csv", summary)
+    write_rows_csv(runs, out / "runs.csv")
+    write_rows_csv(history, out / "history.csv")
+    write_rows_csv(summary, out / "summary.csv")
     result = {"settings": s, "runs": runs, "summary": summary, "table": table,
               "paper": {"table2": PAPER_TABLE2, "table3": PAPER_TABLE3}, "seconds": time.time() - t0}
     (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
@@ -281,7 +259,7 @@ def run_synthetic(args) -> dict:
 
 
 def _plot_synthetic(summary: list[dict], path: Path) -> None:
-    plt = _plt()
+    plt = pyplot()
     rows = list(dict.fromkeys(r["row"] for r in summary))
     methods = list(dict.fromkeys(r["method"] for r in summary))
     fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.6), squeeze=False, sharey=True)
@@ -447,8 +425,8 @@ def run_dsprites(args) -> dict:
           + ". Paper columns are the paper's numbers (full data set), not measured here.")
     print(table)
     print(f"total time {time.time() - t0:.0f} s")
-    _write_csv(out / "runs.csv", rows)
-    _write_csv(out / "summary.csv", summary)
+    write_rows_csv(rows, out / "runs.csv")
+    write_rows_csv(summary, out / "summary.csv")
     result = {"settings": s, "runs": rows, "summary": summary, "history": histories, "table": table,
               "paper": PAPER_TABLE4_DSPRITES, "seconds": time.time() - t0}
     (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
@@ -457,7 +435,7 @@ def run_dsprites(args) -> dict:
 
 
 def _plot_dsprites(summary: list[dict], path: Path) -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.6))
     x = np.arange(len(summary))
     colors = {"pixels": "tab:gray", "mlp": "tab:orange", "cnn": "tab:blue"}
@@ -612,7 +590,7 @@ def run_imagenet(args) -> dict:
           "to copy).")
     print(table)
     print(f"total time {time.time() - t0:.0f} s")
-    _write_csv(out / "probes.csv", [{k: v for k, v in r.items() if k != "accuracies"} for r in rows])
+    write_rows_csv([{k: v for k, v in r.items() if k != "accuracies"} for r in rows], out / "probes.csv")
     result = {"settings": s, "data": data_dir, "rows": rows, "table": table, "seconds": time.time() - t0,
               "feature_dims": {m: int(f.shape[1]) for m, f in feats.items()}}
     (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
@@ -621,7 +599,7 @@ def run_imagenet(args) -> dict:
 
 
 def _plot_imagenet(rows: list[dict], path: Path) -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.6))
     x = np.arange(len(IMAGENET_CONCEPTS))
     colors = {"trained": "tab:blue", "random-init": "tab:orange", "pixel-projection": "tab:gray"}

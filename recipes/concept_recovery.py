@@ -61,6 +61,8 @@ import numpy as np
 import torch
 
 from probekit.errors import ProbekitError, run_command
+from probekit.report.plots import pyplot
+from probekit.report.tables import write_rows_csv
 
 #: R² / MCC-out of the authors' released code (causal_to_concept/synthetic at commit 8433463)
 #: run on a CPU machine, 4 seeds, mean ± sd (see design/papers.md P4). Reference, not measured here.
@@ -137,8 +139,8 @@ def run_synthetic(args) -> dict:
                   f"MCC-in {r['mcc_in']:.3f}  MCC-out {r['mcc_out']:.3f}  | PCA MCC-out {rows[-2]['mcc_out']:.3f}",
                   flush=True)
     summary = _summarise_synthetic(rows)
-    _write_csv(out / "synthetic_runs.csv", rows)
-    _write_csv(out / "synthetic_summary.csv", summary)
+    write_rows_csv(rows, out / "synthetic_runs.csv")
+    write_rows_csv(summary, out / "synthetic_summary.csv")
     result = {"config": {k: v for k, v in vars(args).items() if k != "func"}, "runs": rows, "summary": summary,
               "reference": {f"{s} {m}": v for (s, m), v in REFERENCE.items()},
               "reference_note": "authors' released code, 4 seeds, mean ± sd (design/papers.md P4); not measured here",
@@ -180,10 +182,7 @@ def _print_synthetic_table(summary: list[dict]) -> None:
 
 
 def _plot_synthetic(summary: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     groups = sorted({(r["setting"], r["mixing"]) for r in summary})
     methods = ["contrastive", "pca", "ica"]
@@ -410,10 +409,10 @@ def run_steer(args) -> dict:
                 print(f"[fold {fold}] {label:16s} alpha {alpha:5.1f}  MC1 {res.mc1:.3f}  MC2 {res.mc2:.3f} "
                       f"(baseline {base_row['MC2']:.3f})  CE {ce:.3f}  KL {kl:.4f}  ({row['seconds']:.0f}s)",
                       flush=True)
-                _write_csv(out / "steer_runs.csv", rows)  # partial results survive an interrupted run
-                _write_csv(out / "steer_per_question.csv", per_question)
+                write_rows_csv(rows, out / "steer_runs.csv")  # partial results survive an interrupted run
+                write_rows_csv(per_question, out / "steer_per_question.csv")
     summary = _summarise_steer(rows, per_question)
-    _write_csv(out / "steer_summary.csv", summary)
+    write_rows_csv(summary, out / "steer_summary.csv")
     cfg = {k: v for k, v in vars(args).items() if k != "func"}
     result = {"config": cfg, "n_questions": len(items), "runs": rows, "summary": summary,
               "extraction_seconds": float(data["seconds"]), "seconds": round(time.time() - t_all, 1),
@@ -507,10 +506,7 @@ def _print_steer_table(summary):
 
 
 def _plot_steer(rows, path, args):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
     base = np.mean([r["MC2"] for r in rows if r["method"] == "baseline"])
@@ -541,15 +537,6 @@ def _plot_steer(rows, path, args):
 
 
 # ============================================================================ CLI
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    if not rows:
-        return
-    fields = list(dict.fromkeys(k for r in rows for k in r))
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
-
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],

@@ -32,7 +32,6 @@ Dtypes: trajectories float64, models and training float32, metrics float64.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import sys
@@ -52,6 +51,8 @@ from probekit.metrics.delay_embedding import (
 )
 from probekit.metrics.neighbours import neighbour_overlap
 from probekit.models.sequence import build_sequence_model, count_parameters, hidden_states
+from probekit.report.plots import pyplot
+from probekit.report.tables import write_rows_csv
 from probekit.synthetic.dynamical import DynamicalConfig, NextStepDataset, simulate
 from probekit.train.sequence import SequenceTrainConfig, train_sequence_model
 
@@ -336,26 +337,16 @@ def print_table(result: dict) -> None:
             print(f"  {r['model']:9s} d={r['d']:<4d} dMASE = {r['delta_mase']:+.3f}{ref}")
 
 
-def _write_csv(path: Path, rows: list) -> None:
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
-
 
 def write_outputs(out: Path, result: dict, history: list) -> None:
-    _write_csv(out / "results.csv", result["rows"])
-    _write_csv(out / "history.csv", history)
+    write_rows_csv(result["rows"], out / "results.csv")
+    write_rows_csv(history, out / "history.csv")
     (out / "results.json").write_text(json.dumps({**result, "history": history}, indent=1, default=float))
     plot(out, result, history)
 
 
 def plot(out: Path, result: dict, history: list) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     colors = {"lru": "tab:blue", "gpt": "tab:orange", "gpt-nope": "tab:green"}
     sigmas = sorted({h["sigma"] for h in history})

@@ -10,6 +10,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (set when this module is imported)."""
+    return plt
+
+
 def _kind(module: str) -> str:
     return module.rsplit(".", 1)[-1] if module.startswith("blocks.") else "resid_post"
 

@@ -19,6 +19,28 @@ def write_results_csv(rows: list[dict], path: Path) -> None:
             writer.writerow({k: _fmt(row.get(k)) for k in RESULT_COLUMNS})
 
 
+def write_rows_csv(rows: list[dict], path: Path, float_format: str | None = None) -> None:
+    """Rows of any keys as CSV: the columns are the union of the keys, in first-seen order.
+
+    ``None`` is written as an empty cell; floats with ``format(value, float_format)`` when
+    given (e.g. ``".6g"``). Nothing is written for an empty ``rows``.
+    """
+    if not rows:
+        return
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+
+    def cell(value):
+        if value is None:
+            return ""
+        return format(value, float_format) if float_format and isinstance(value, float) else value
+
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: cell(row.get(k)) for k in columns})
+
+
 def write_results_json(rows: list[dict], config: dict, path: Path, extra: dict | None = None) -> None:
     """Results plus the run configuration (the run record)."""
     payload = {"config": config, "results": rows, **(extra or {})}
