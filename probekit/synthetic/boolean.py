@@ -293,12 +293,22 @@ def random_bijection(n: int, seed: Any = None) -> np.ndarray:
     return _rng(seed).permutation(2**n).astype(np.int64)
 
 
-def _linear_part(tables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For tables (n_maps, 2**n): translation removed, and the candidate column masks."""
+def _linear_part(table: Any) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray]:
+    """Parse map table(s) and split off the translation.
+
+    Returns ``(single, tables, cols, linear)``: whether one table was given, the tables
+    (n_maps, 2**n), the image of each unit vector after removing the translation
+    (n_maps, n), and whether each map is affine (its table is the span of ``cols``).
+    """
+    arr = np.asarray(table)
+    single = arr.ndim == 1
+    if single:
+        _check_table(arr)
+    tables = np.atleast_2d(arr).astype(np.int64)
     n = n_bits_of(tables.shape[1])
     shifted = tables ^ tables[:, :1]
-    cols = shifted[:, 1 << np.arange(n)]  # (n_maps, n) image of each unit vector
-    return shifted, cols
+    cols = shifted[:, 1 << np.arange(n)]
+    return single, tables, cols, np.all(_span_tables(cols) == shifted, axis=1)
 
 
 def _span_tables(cols: np.ndarray) -> np.ndarray:
@@ -319,16 +329,16 @@ def is_affine(table: Any) -> Any:
     Returns
     -------
     bool or numpy.ndarray of bool, shape (n_maps,)
+
+    Raises
+    ------
+    ProbekitError
+        A single table whose length is not a power of two or whose entries are not in
+        ``0 .. 2**n - 1``.
     """
-    arr = np.asarray(table)
-    single = arr.ndim == 1
-    tables = np.atleast_2d(arr).astype(np.int64)
-    if single:
-        _check_table(arr)
-    shifted, cols = _linear_part(tables)
-    ok = np.all(_span_tables(cols) == shifted, axis=1)
-    sorted_ok = np.all(np.sort(tables, axis=1) == np.arange(tables.shape[1]), axis=1)
-    out = ok & sorted_ok
+    single, tables, _, linear = _linear_part(table)
+    bijective = np.all(np.sort(tables, axis=1) == np.arange(tables.shape[1]), axis=1)
+    out = linear & bijective
     return bool(out[0]) if single else out
 
 
@@ -345,17 +355,16 @@ def is_signed_permutation(table: Any) -> Any:
     Returns
     -------
     bool or numpy.ndarray of bool, shape (n_maps,)
+
+    Raises
+    ------
+    ProbekitError
+        A single table whose length is not a power of two or whose entries are not in
+        ``0 .. 2**n - 1``.
     """
-    arr = np.asarray(table)
-    single = arr.ndim == 1
-    tables = np.atleast_2d(arr).astype(np.int64)
-    if single:
-        _check_table(arr)
-    n = n_bits_of(tables.shape[1])
-    shifted, cols = _linear_part(tables)
+    single, _, cols, linear = _linear_part(table)
     unit = (cols > 0) & ((cols & (cols - 1)) == 0)
-    distinct = np.bitwise_or.reduce(cols, axis=1) == (2**n - 1)
-    linear = np.all(_span_tables(cols) == shifted, axis=1)
+    distinct = np.bitwise_or.reduce(cols, axis=1) == (2 ** cols.shape[1] - 1)
     out = np.all(unit, axis=1) & distinct & linear
     return bool(out[0]) if single else out
 
