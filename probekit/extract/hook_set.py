@@ -6,7 +6,31 @@ from collections.abc import Callable
 
 from torch import nn
 
+from probekit.errors import ProbekitError
+
 INPUT_SUFFIX = ":input"
+#: ``module@k`` names the ``k``-th call (0-based) of a module within one forward pass, for
+#: layers applied several times (ALBERT's shared layer).
+CALL_SEPARATOR = "@"
+
+
+def split_key(key: str) -> tuple[str, bool, int | None]:
+    """``"a.b:input@2"`` -> ``("a.b", True, 2)``: module name, input flag, call index.
+
+    Raises
+    ------
+    ProbekitError
+        A call index that is not a non-negative integer.
+    """
+    call = None
+    if CALL_SEPARATOR in key:
+        key, _, index = key.rpartition(CALL_SEPARATOR)
+        if not index.isdigit():
+            raise ProbekitError(f"call index {index!r} in {key + CALL_SEPARATOR + index!r} must be an "
+                                "integer >= 0 (module@0 is the first call)")
+        call = int(index)
+    is_input = key.endswith(INPUT_SUFFIX)
+    return (key[: -len(INPUT_SUFFIX)] if is_input else key), is_input, call
 
 
 class HookSet:
@@ -27,13 +51,17 @@ class HookSet:
               on_input: Callable | None = None) -> None:
         """Hook module ``key`` of ``model``: ``on_input(module, args, kwargs)`` as a
         pre-hook when ``key`` ends in ``:input``, else ``on_output(module, args, output)``."""
-        if key.endswith(INPUT_SUFFIX):
-            module = model.get_submodule(key[: -len(INPUT_SUFFIX)])
+        name, is_input, _ = split_key(key)
+        module = model.get_submodule(name)
+        if is_input:
             self._handles.append(module.register_forward_pre_hook(on_input, with_kwargs=True))
         else:
-            self._handles.append(model.get_submodule(key).register_forward_hook(on_output))
+            self._handles.append(module.register_forward_hook(on_output))
 
     def __enter__(self):
+        if self._handles:
+            raise ProbekitError(f"this {type(self).__name__} is already active (its hooks are registered); "
+                                "leave its `with` block before entering it again")
         try:
             self._register_all()
         except BaseException:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from probekit.errors import ProbekitError, closest
-from probekit.extract.hook_set import INPUT_SUFFIX, HookSet
+from probekit.extract.hook_set import CALL_SEPARATOR, INPUT_SUFFIX, HookSet, split_key
 
 
 class StopForward(Exception):
@@ -56,8 +56,8 @@ def resolve_modules(model: nn.Module, patterns: str | Iterable[str]) -> list[str
     chosen: set[str] = set()
     for pattern in patterns:
         pattern = pattern.strip()
-        suffix = INPUT_SUFFIX if pattern.endswith(INPUT_SUFFIX) else ""
-        pattern = pattern[: len(pattern) - len(suffix)]
+        pattern, is_input, call = split_key(pattern)
+        suffix = (INPUT_SUFFIX if is_input else "") + ("" if call is None else f"{CALL_SEPARATOR}{call}")
         if pattern in names:
             chosen.add(pattern + suffix)
             continue
@@ -70,8 +70,10 @@ def resolve_modules(model: nn.Module, patterns: str | Iterable[str]) -> list[str
             )
         chosen.update(hits)
     ordered = []
-    for n in names:  # a module's input comes before its output
-        ordered += [k for k in (n + INPUT_SUFFIX, n) if k in chosen]
+    for n in names:  # a module's input comes before its output, calls in order
+        for prefix in (n + INPUT_SUFFIX, n):
+            ordered += sorted((k for k in chosen if split_key(k)[:2] == split_key(prefix)[:2]),
+                              key=lambda k: -1 if split_key(k)[2] is None else split_key(k)[2])
     return ordered
 
 
@@ -115,8 +117,14 @@ class ActivationRecorder(HookSet):
         rec.activations["model.layers.3"]   # (batch, pos, d_model)
 
     Hooks are registered on ``__enter__`` and removed on ``__exit__``, also when the
-    body raises. Tuple outputs (decoder layers returning ``(hidden, cache, ...)``)
-    are reduced to their first tensor.
+    body raises; entering a recorder that is already active is an error. Tuple outputs
+    (decoder layers returning ``(hidden, cache, ...)``) are reduced to their first
+    tensor. Every recorded tensor is a private copy (a later in-place operation of the
+    model cannot change it). A module that runs several times in one forward pass (a
+    shared layer) is asked for one call at a time as ``name@k``; asking for it without
+    ``@k`` is an error once its second call is seen (with ``stop_early`` a forward pass
+    cut after the first call cannot see the second: the hook points of
+    :func:`probekit.extract.hook_points.hook_points` name every call of ALBERT's layer).
 
     Parameters
     ----------
@@ -126,8 +134,9 @@ class ActivationRecorder(HookSet):
         Exact names or globs (see :func:`resolve_modules`).
     stop_early:
         When true, the forward pass is cut (a :class:`StopForward` is raised inside the
-        hook of the last wanted module to run, and swallowed by :meth:`run`), saving the
-        compute of every later module.
+        hook of the last wanted module to run, and swallowed by :meth:`run` or by leaving
+        the ``with`` block), saving the compute of every later module. The first
+        :meth:`run` of a ``with`` block always runs to the end, to find shared layers.
     transform:
         Optional ``f(name, tensor) -> tensor`` applied inside the hook (e.g. token
         selection), so that full activations need not be kept.
@@ -159,33 +168,64 @@ class ActivationRecorder(HookSet):
         self.activations: dict[str, torch.Tensor] = {}
 
     def _register_all(self) -> None:
-        for name in self.names:
-            self._hook(self.model, name, on_output=self._make_hook(name), on_input=self._make_pre_hook(name))
+        self._calls: dict[tuple[str, bool], int] = {}
+        wanted: dict[tuple[str, bool], dict[int | None, str]] = {}
+        for key in self.names:
+            name, is_input, call = split_key(key)
+            wanted.setdefault((name, is_input), {})[call] = key
+        self._handles.append(self.model.register_forward_pre_hook(self._reset_calls))
+        for (name, is_input), keys in wanted.items():
+            site = name + (INPUT_SUFFIX if is_input else "")
+            self._hook(self.model, site, on_output=self._make_hook((name, False), keys),
+                       on_input=self._make_pre_hook((name, True), keys))
 
-    def _make_pre_hook(self, name: str):
+    def _reset_calls(self, module, args) -> None:
+        self._calls = {}
+        self.activations = {}
+
+    def _make_pre_hook(self, site: tuple[str, bool], keys: dict):
         def pre_hook(module, args, kwargs):
             if args:
-                self._keep(name, first_tensor(args[0]))
+                value = args[0]
             elif "hidden_states" in kwargs:
-                self._keep(name, first_tensor(kwargs["hidden_states"]))
+                value = kwargs["hidden_states"]
             else:
-                self._keep(name, first_tensor(next(iter(kwargs.values()))))
+                value = next(iter(kwargs.values()))
+            self._keep(site, keys, first_tensor(value))
             return None
         return pre_hook
 
-    def _make_hook(self, name: str):
+    def _make_hook(self, site: tuple[str, bool], keys: dict):
         def hook(module, args, output):
-            self._keep(name, first_tensor(output))
+            self._keep(site, keys, first_tensor(output))
         return hook
 
-    def _keep(self, name: str, tensor: torch.Tensor) -> None:
+    def _keep(self, site: tuple[str, bool], keys: dict, tensor: torch.Tensor) -> None:
+        call = self._calls.get(site, 0)
+        self._calls[site] = call + 1
+        key = keys.get(call, keys.get(None))
+        if key is None:
+            return
+        if call and key in self.activations and split_key(key)[2] is None:
+            self._refuse_ambiguous_repeats()
+        source = tensor
         if self.detach:
             tensor = tensor.detach()
         if self.transform is not None:
-            tensor = self.transform(name, tensor)
-        self.activations[name] = tensor
+            tensor = self.transform(key, tensor)
+        if tensor.untyped_storage().data_ptr() == source.untyped_storage().data_ptr():
+            # a private copy: a later in-place op of the model (Falcon's `mlp_output +=
+            # attention_output`) must not change what was recorded
+            tensor = tensor.clone()
+        self.activations[key] = tensor
         if self.stop_early and len(self.activations) == len(self.names):
             raise StopForward
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self.remove()
+        # a StopForward escaping a bare ``model(...)`` inside the block ends the forward
+        # pass as intended; it never leaks to the caller
+        return exc_type is not None and issubclass(exc_type, StopForward)
 
     def run(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Run ``model(*args, **kwargs)`` under ``torch.no_grad`` and return the activations.
@@ -209,7 +249,20 @@ class ActivationRecorder(HookSet):
         missing = [n for n in self.names if n not in self.activations]
         if missing:
             raise RuntimeError(f"these modules did not run during the forward pass: {missing}")
+        self._refuse_ambiguous_repeats()
         return self.activations
+
+    def _refuse_ambiguous_repeats(self) -> None:
+        """A module asked for without ``@k`` that ran several times (a shared layer) has no
+        single output; refuse rather than keep one call silently."""
+        for key in self.names:
+            name, is_input, call = split_key(key)
+            runs = self._calls.get((name, is_input), 0)
+            if call is None and runs > 1:
+                raise ProbekitError(
+                    f"module {name!r} ran {runs} times in one forward pass (a shared layer), so its "
+                    f"output is ambiguous; ask for one call with {key}{CALL_SEPARATOR}0 ... "
+                    f"{key}{CALL_SEPARATOR}{runs - 1}")
 
 
 @contextmanager

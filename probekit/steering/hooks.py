@@ -33,7 +33,7 @@ from probekit.errors import ProbekitError
 from probekit.extract.hook_set import INPUT_SUFFIX, HookSet
 from probekit.extract.recorder import resolve_modules
 
-__all__ = ["Intervention", "Steering", "steer", "position_mask"]
+__all__ = ["Intervention", "Steering", "steer", "position_mask", "forward_offset"]
 
 PositionSpec = Union[str, int, Sequence[int], slice, torch.Tensor, None]
 
@@ -130,6 +130,50 @@ def position_mask(spec: PositionSpec, offset: int, seq_len: int, batch: int,
     return row.unsqueeze(0).expand(batch, seq_len)
 
 
+def _cache_length(value) -> int | None:
+    """Tokens held by a KV cache object (any class with ``get_seq_length``) or a legacy
+    tuple-of-tuples cache; ``None`` for anything else."""
+    if hasattr(value, "get_seq_length") and callable(value.get_seq_length):
+        try:
+            return int(value.get_seq_length())
+        except (TypeError, ValueError, IndexError, AttributeError):
+            return None
+    if isinstance(value, (tuple, list)) and value and isinstance(value[0], (tuple, list)) and value[0] \
+            and isinstance(value[0][0], torch.Tensor) and value[0][0].dim() >= 3:
+        return int(value[0][0].shape[-2])
+    return None
+
+
+def forward_offset(args: tuple, kwargs: dict) -> int:
+    """Absolute position of the first token of one forward pass of a language model.
+
+    Read from whatever the call carries, without relying on the names transformers gives
+    its keyword arguments (they change between releases: ``past_key_values``,
+    ``cache_position``, ``cache``, ...): a ``cache_position`` tensor if present; else the
+    length of any KV-cache object among the arguments; else, when the attention mask is
+    longer than the input, the difference; else 0.
+
+    Returns
+    -------
+    int
+        Number of tokens before this pass (0 for a pass over a whole sequence).
+    """
+    ids = kwargs.get("input_ids", args[0] if args and isinstance(args[0], torch.Tensor) else None)
+    ref = ids if ids is not None else kwargs.get("inputs_embeds")
+    seq_len = ref.shape[1] if isinstance(ref, torch.Tensor) and ref.dim() >= 2 else None
+    cache_position = kwargs.get("cache_position")
+    if isinstance(cache_position, torch.Tensor) and cache_position.numel():
+        return int(cache_position.reshape(-1)[0])
+    for value in list(kwargs.values()) + list(args[1:]):
+        length = _cache_length(value)
+        if length is not None:
+            return length
+    mask = kwargs.get("attention_mask")
+    if isinstance(mask, torch.Tensor) and mask.dim() == 2 and seq_len is not None:
+        return max(0, int(mask.shape[1]) - int(seq_len))
+    return 0
+
+
 class Steering(HookSet):
     """Context manager adding vectors to module outputs/inputs while active.
 
@@ -184,23 +228,7 @@ class Steering(HookSet):
 
     # -- position tracking -------------------------------------------------
     def _root_pre_hook(self, module, args, kwargs):
-        ids = kwargs.get("input_ids", args[0] if args and isinstance(args[0], torch.Tensor) else None)
-        embeds = kwargs.get("inputs_embeds")
-        ref = ids if ids is not None else embeds
-        seq_len = ref.shape[1] if ref is not None and ref.dim() >= 2 else None
-        offset = 0
-        cache_position = kwargs.get("cache_position")
-        past = kwargs.get("past_key_values")
-        mask = kwargs.get("attention_mask")
-        if isinstance(cache_position, torch.Tensor) and cache_position.numel():
-            offset = int(cache_position.reshape(-1)[0])
-        elif past is not None and hasattr(past, "get_seq_length"):
-            offset = int(past.get_seq_length())
-        elif isinstance(past, (tuple, list)) and past and isinstance(past[0], (tuple, list)) and past[0]:
-            offset = int(past[0][0].shape[-2])
-        elif isinstance(mask, torch.Tensor) and mask.dim() == 2 and seq_len is not None:
-            offset = max(0, int(mask.shape[1]) - int(seq_len))
-        self._offset = offset
+        self._offset = forward_offset(args, kwargs)
         return None
 
     # -- the additive hook -------------------------------------------------

@@ -50,7 +50,7 @@ def test_records_outputs_and_removes_hooks():
     model = Toy()
     x = torch.randn(2, 4)
     with ActivationRecorder(model, "layers.*") as rec:
-        assert _hook_count(model) == 3
+        assert _hook_count(model) == 4  # one per layer + the root pre-hook that counts calls
         acts = rec.run(x)
     assert _hook_count(model) == 0
     expected = torch.relu(model.layers[0](x))  # layer output is pre-relu
