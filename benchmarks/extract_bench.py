@@ -38,7 +38,8 @@ def main() -> None:
     from probekit.concepts import load_concept_dataset
     from probekit.extract.hook_points import residual_stream
     from probekit.extract.recorder import ActivationRecorder
-    from probekit.extract.runner import ExtractionConfig, encode_text, extract
+    from probekit.extract.runner import ExtractionConfig, extract
+    from probekit.extract.text_inputs import encode_text
     from probekit.extract.token_selection import TokenSelection, select_tokens
     from probekit.models import load_model
 

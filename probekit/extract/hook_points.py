@@ -23,15 +23,19 @@ Note: for models with a final norm (Llama, GPT-2, GPT-NeoX) Hugging Face's
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
-from dataclasses import dataclass
+import inspect
+from dataclasses import dataclass, field
 
 from torch import nn
 
-from probekit.extract.recorder import INPUT_SUFFIX, module_names
+from probekit.errors import ProbekitError, closest
+from probekit.extract.hook_set import CALL_SEPARATOR, split_key
+from probekit.extract.recorder import INPUT_SUFFIX, module_names, resolve_modules
 
 ATTENTION_NAMES = ("self_attn", "attn", "attention", "self_attention")
-MLP_NAMES = ("mlp", "feed_forward", "ffn", "intermediate")
+MLP_NAMES = ("mlp", "feed_forward", "ffn", "mlp_block")
 
 
 @dataclass(frozen=True)
@@ -41,11 +45,140 @@ class HookPoint:
     name: str
     module: str
     layer: int
-    kind: str  # "resid", "attn", "mlp"
+    kind: str  # "resid", "attn", "mlp", "stage", "module"
+
+
+@dataclass
+class BlockList:
+    """The blocks of one stack (a decoder, an encoder, or the decoder of a seq2seq model).
+
+    Attributes
+    ----------
+    prefix:
+        Hook-point prefix: ``""`` for a single stack, ``"encoder."`` / ``"decoder."``.
+    container:
+        Module name of the ``nn.ModuleList`` (``model.layers``).
+    blocks:
+        Recorder key of each block application, in forward order (``model.layers.3``;
+        ``...albert_layers.0@2`` for the third application of a shared layer).
+    notes:
+        Why some sublayer hook points are not offered (shown by ``list-modules``/``check``).
+    """
+
+    prefix: str
+    container: str
+    blocks: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def _expected_layers(config, attribute: str = "num_hidden_layers") -> int | None:
+    value = getattr(config, attribute, None) if config is not None else None
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def _module_lists(root: nn.Module, prefix: str = "") -> list[tuple[str, nn.ModuleList]]:
+    return [(f"{prefix}{n}" if n else prefix.rstrip("."), m) for n, m in root.named_modules()
+            if isinstance(m, nn.ModuleList) and len(m)]
+
+
+def _pick_list(lists: list[tuple[str, nn.ModuleList]], expected: int | None) -> tuple[str, nn.ModuleList] | None:
+    """The block list: the shallowest list with the configured number of layers (mixed
+    block classes allowed: hybrid models), else the longest list of one block class."""
+    if expected:
+        matching = [(n, m) for n, m in lists if len(m) == expected]
+        if matching:
+            return min(matching, key=lambda item: item[0].count("."))
+    homogeneous = [(n, m) for n, m in lists if len({type(c) for c in m}) == 1]
+    if not homogeneous:
+        return None
+    return max(homogeneous, key=lambda item: len(item[1]))
+
+
+def block_lists(model: nn.Module) -> list[BlockList]:
+    """Every stack of blocks of ``model`` (one for decoders/encoders, two for seq2seq).
+
+    Blocks are found from module names, not tables: for a model with a Hugging Face
+    ``config``, the shallowest ``nn.ModuleList`` with ``config.num_hidden_layers`` entries
+    (hybrid models mix block classes in it); otherwise the longest list of one class.
+    Encoder–decoder models (``config.is_encoder_decoder``) give an encoder and a decoder
+    stack. ALBERT-style shared layers give one entry per application (``name@k``).
+
+    Returns
+    -------
+    list of BlockList
+        Empty for models without blocks (CNNs).
+
+    Raises
+    ------
+    ProbekitError
+        When the configured number of layers matches no module list and the architecture
+        is not one probekit understands (the message names the lists found).
+    """
+    config = getattr(model, "config", None)
+    if getattr(config, "is_encoder_decoder", False) and hasattr(model, "get_encoder"):
+        return _seq2seq_lists(model, config)
+    if getattr(config, "model_type", None) == "albert":
+        return [_albert_list(model, config)]
+    lists = _module_lists(model)
+    expected = _expected_layers(config)
+    chosen = _pick_list(lists, expected)
+    if chosen is None:
+        return []
+    name, container = chosen
+    if expected and len(container) != expected and _is_language_config(config):
+        raise ProbekitError(
+            f"{type(model).__name__}: config says {expected} layers but no module list has that many "
+            f"(lists found: {', '.join(f'{n} ({len(m)})' for n, m in lists) or 'none'}); probekit cannot "
+            "tell which modules are the blocks. Record module names instead (--modules NAME)")
+    return [BlockList("", name, [f"{name}.{i}" for i in range(len(container))])]
+
+
+def _is_language_config(config) -> bool:
+    return config is not None and not any(
+        hasattr(config, a) for a in ("image_size", "num_channels", "hidden_sizes", "depths"))
+
+
+def _seq2seq_lists(model: nn.Module, config) -> list[BlockList]:
+    out = []
+    names = {id(m): n for n, m in model.named_modules()}
+    for side, getter, attribute in (("encoder", "get_encoder", "encoder_layers"),
+                                    ("decoder", "get_decoder", "decoder_layers")):
+        part = getattr(model, getter)()
+        base = names.get(id(part))
+        if base is None:
+            raise ProbekitError(f"{type(model).__name__}: the {side} is not a submodule; cannot name its blocks")
+        expected = _expected_layers(config, attribute) or (
+            _expected_layers(config, "num_layers") if side == "encoder" else
+            _expected_layers(config, "num_decoder_layers") or _expected_layers(config, "num_layers"))
+        chosen = _pick_list(_module_lists(part, base + "." if base else ""), expected)
+        if chosen is None or (expected and len(chosen[1]) != expected):
+            raise ProbekitError(f"{type(model).__name__}: cannot find the {side}'s {expected} blocks")
+        name = chosen[0]
+        out.append(BlockList(f"{side}.", name, [f"{name}.{i}" for i in range(len(chosen[1]))]))
+    return out
+
+
+def _albert_list(model: nn.Module, config) -> BlockList:
+    """ALBERT applies ``num_hidden_groups`` shared layer groups ``num_hidden_layers``
+    times; layer ``i`` uses group ``i // (num_hidden_layers / num_hidden_groups)``."""
+    n_layers, n_groups = config.num_hidden_layers, config.num_hidden_groups
+    if getattr(config, "inner_group_num", 1) != 1:
+        raise ProbekitError("ALBERT with inner_group_num != 1 is not supported: each layer application "
+                            "then runs several inner layers; record module names instead")
+    groups = [n for n, m in model.named_modules() if n.endswith("albert_layer_groups")]
+    if len(groups) != 1:
+        raise ProbekitError("ALBERT model without one `albert_layer_groups` list; cannot name its layers")
+    calls: dict[int, int] = {}
+    blocks = []
+    for i in range(n_layers):
+        group = int(i / (n_layers / n_groups))
+        blocks.append(f"{groups[0]}.{group}.albert_layers.0{CALL_SEPARATOR}{calls.get(group, 0)}")
+        calls[group] = calls.get(group, 0) + 1
+    return BlockList("", groups[0], blocks)
 
 
 def find_blocks(model: nn.Module) -> tuple[str, int]:
-    """Name and length of the model's list of transformer blocks.
+    """Name and length of the model's (first) list of transformer blocks.
 
     Returns
     -------
@@ -53,40 +186,117 @@ def find_blocks(model: nn.Module) -> tuple[str, int]:
         The ``nn.ModuleList`` name (``model.layers``) and its number of blocks;
         ``("", 0)`` when the model has no such list (e.g. a CNN).
     """
-    best, best_len = "", 0
-    for name, module in model.named_modules():
-        if isinstance(module, nn.ModuleList) and len(module) > best_len:
-            classes = {type(child) for child in module}
-            if len(classes) == 1:
-                best, best_len = name, len(module)
-    return best, best_len
+    lists = block_lists(model)
+    if not lists:
+        return "", 0
+    container = model.get_submodule(lists[0].container)
+    return lists[0].container, len(container)
+
+
+def _with_call(key: str, child: str) -> str:
+    """``a.b@2`` + ``c`` -> ``a.b.c@2`` (a shared layer's children run once per call)."""
+    name, sep, call = key.partition(CALL_SEPARATOR)
+    return f"{name}.{child}{sep}{call}"
+
+
+def _adds_residual(module: nn.Module) -> bool:
+    try:
+        return "residual" in inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def sublayers(block: nn.Module) -> tuple[str | None, str | None, list[str]]:
+    """The children of one block whose outputs are its attention's and its MLP's own
+    contribution to the residual stream, and notes on what is refused.
+
+    Rules, from module names and signatures (the contributions are checked numerically by
+    :func:`probekit.check.check_model`):
+
+    - pre-norm and parallel blocks (Llama, GPT-2, GPT-J, Falcon, ...): the attention child
+      (``self_attn``, ``attn``, ``attention``, ``self_attention``) and the MLP child
+      (``mlp``, ``feed_forward``, ``ffn``, ``mlp_block``; OPT/BART/XGLM's ``fc2``);
+    - blocks that normalise a sublayer's output before adding it (Gemma 2/3's and
+      OLMo 2's ``post_attention_layernorm`` / ``post_feedforward_layernorm``): those norms;
+    - BERT-style post-LN blocks: the ``dense`` projections before the residual add;
+    - a sublayer whose ``forward`` takes the residual (Bloom, MPT) returns residual +
+      contribution: refused, with a note.
+    """
+    children = dict(block.named_children())
+    notes: list[str] = []
+    attn = next((c for c in ATTENTION_NAMES if c in children), None)
+    mlp = next((c for c in MLP_NAMES if c in children), None)
+    if mlp is None and "fc2" in children:
+        mlp = "fc2"
+    if "intermediate" in children and "output" in children:
+        attn = _existing(block, f"{attn}.output.dense") if attn else None
+        return attn, _existing(block, "output.dense"), notes
+    if "post_feedforward_layernorm" in children and mlp:
+        mlp = "post_feedforward_layernorm"
+        if attn and "post_attention_layernorm" in children and (
+                "pre_feedforward_layernorm" in children or "input_layernorm" not in children):
+            attn = "post_attention_layernorm"
+    for label, name in (("attention", attn), ("MLP", mlp)):
+        if name and _adds_residual(block.get_submodule(name)):
+            notes.append(f"{type(block.get_submodule(name)).__name__} adds the residual inside its forward, "
+                         f"so its output is not the {label}'s own contribution: no "
+                         f"{'attn' if label == 'attention' else 'mlp'}_out hook points")
+            attn, mlp = (None, mlp) if label == "attention" else (attn, None)
+    return attn, mlp, notes
+
+
+def _albert_sublayers() -> tuple[str, str]:
+    return "attention.dense", "ffn_output"
 
 
 def hook_points(model: nn.Module) -> list[HookPoint]:
     """All named hook points of a transformer, in forward order.
 
     Returns an empty list for models without a block list; use module names then.
+    Encoder–decoder models give ``encoder.embed``, ``encoder.blocks.{i}.*``,
+    ``decoder.embed``, ``decoder.blocks.{i}.*``; decoder layers are numbered after the
+    encoder's.
+
+    Raises
+    ------
+    ProbekitError
+        See :func:`block_lists`.
     """
-    blocks, n_blocks = find_blocks(model)
-    if not n_blocks:
-        return []
-    points = [HookPoint("embed", f"{blocks}.0{INPUT_SUFFIX}", 0, "resid")]
-    first = model.get_submodule(blocks)[0]
-    children = dict(first.named_children())
-    attn = next((c for c in ATTENTION_NAMES if c in children), None)
-    mlp = next((c for c in MLP_NAMES if c in children), None)
-    if "intermediate" in children and "output" in children:
-        # BERT-style post-LN blocks: the attention module and `output` already add the
-        # residual and normalise; their `dense` projections are the contributions
-        attn = _existing(first, f"{attn}.output.dense") if attn else None
-        mlp = _existing(first, "output.dense")
-    for i in range(n_blocks):
-        if attn:
-            points.append(HookPoint(f"blocks.{i}.attn_out", f"{blocks}.{i}.{attn}", i + 1, "attn"))
-        if mlp:
-            points.append(HookPoint(f"blocks.{i}.mlp_out", f"{blocks}.{i}.{mlp}", i + 1, "mlp"))
-        points.append(HookPoint(f"blocks.{i}.resid_post", f"{blocks}.{i}", i + 1, "resid"))
+    points: list[HookPoint] = []
+    layer0 = 0
+    albert = getattr(getattr(model, "config", None), "model_type", None) == "albert"
+    for stack in block_lists(model):
+        p = stack.prefix
+        first, _, call = stack.blocks[0].partition(CALL_SEPARATOR)
+        points.append(HookPoint(f"{p}embed", f"{first}{INPUT_SUFFIX}{_sep(call)}", layer0, "resid"))
+        for i, key in enumerate(stack.blocks):
+            if albert:
+                attn, mlp = _albert_sublayers()
+            else:
+                attn, mlp, notes = sublayers(model.get_submodule(key.partition(CALL_SEPARATOR)[0]))
+                stack.notes += [n for n in notes if n not in stack.notes]
+            layer = layer0 + i + 1
+            if attn:
+                points.append(HookPoint(f"{p}blocks.{i}.attn_out", _with_call(key, attn), layer, "attn"))
+            if mlp:
+                points.append(HookPoint(f"{p}blocks.{i}.mlp_out", _with_call(key, mlp), layer, "mlp"))
+            points.append(HookPoint(f"{p}blocks.{i}.resid_post", key, layer, "resid"))
+        layer0 += len(stack.blocks) + 1
     return points
+
+
+def _sep(call: str) -> str:
+    return f"{CALL_SEPARATOR}{call}" if call else ""
+
+
+def sublayer_notes(model: nn.Module) -> list[str]:
+    """Why some ``attn_out`` / ``mlp_out`` hook points are missing (empty when none are)."""
+    notes: list[str] = []
+    for stack in block_lists(model):
+        for key in stack.blocks:
+            notes += [n for n in sublayers(model.get_submodule(key.partition(CALL_SEPARATOR)[0]))[2]
+                      if n not in notes]
+    return notes
 
 
 def _existing(module: nn.Module, name: str) -> str | None:
@@ -129,8 +339,6 @@ def resolve_hook_points(model: nn.Module, patterns: list[str]) -> list[HookPoint
     ProbekitError
         A pattern that matches neither a hook point nor a module (closest names listed).
     """
-    from probekit.extract.recorder import resolve_modules
-
     points = hook_points(model)
     by_module = {p.module: p for p in points}
     kinds = {"resid": "resid", "residual": "resid", "attn": "attn", "mlp": "mlp"}
@@ -138,7 +346,13 @@ def resolve_hook_points(model: nn.Module, patterns: list[str]) -> list[HookPoint
     module_patterns: list[str] = []
     for pattern in patterns:
         if pattern in kinds and points:
-            chosen += [p for p in points if p.kind == kinds[pattern]]
+            hits = [p for p in points if p.kind == kinds[pattern]]
+            if not hits:
+                notes = sublayer_notes(model)
+                raise ProbekitError(f"{type(model).__name__} has no {pattern}_out hook points"
+                                    + (f": {'; '.join(notes)}" if notes else "")
+                                    + "; use 'resid' or module names (`probekit list-modules`)")
+            chosen += hits
             continue
         if kinds.get(pattern) == "resid" and not points:
             chosen += stage_outputs(model)
@@ -149,15 +363,41 @@ def resolve_hook_points(model: nn.Module, patterns: list[str]) -> list[HookPoint
         else:
             module_patterns.append(pattern)
     if module_patterns:
-        for index, name in enumerate(resolve_modules(model, module_patterns)):
+        try:
+            names = resolve_modules(model, module_patterns)
+        except ProbekitError as error:
+            raise _unknown_pattern(model, module_patterns, points, error) from None
+        for index, name in enumerate(names):
             chosen.append(by_module.get(name) or HookPoint(name, name, index, "module"))
     seen, unique = set(), []
     order = {name: i for i, name in enumerate(_forward_order(model))}
-    for p in sorted(chosen, key=lambda p: order.get(p.module, 0)):
+
+    def key(point: HookPoint) -> tuple[int, int]:
+        name, is_input, call = split_key(point.module)
+        return (call or 0, order.get(name + (INPUT_SUFFIX if is_input else ""), 0))
+
+    for p in sorted(chosen, key=key):
         if p.module not in seen:
             seen.add(p.module)
             unique.append(p)
     return unique
+
+
+def _unknown_pattern(model: nn.Module, patterns: list[str], points: list[HookPoint],
+                     error: ProbekitError) -> ProbekitError:
+    """A pattern that is neither a hook point nor a module: suggest the closest of both."""
+    for pattern in patterns:
+        try:
+            resolve_modules(model, pattern)
+        except ProbekitError:
+            point_names = [p.name for p in points]
+            near_points = difflib.get_close_matches(pattern, point_names, n=3, cutoff=0.75)
+            near_modules = closest(pattern, module_names(model), n=5)
+            hint = (f"closest hook points: {', '.join(near_points)}; " if near_points else "")
+            return ProbekitError(
+                f"{pattern!r} matches no module and no hook point of {type(model).__name__}; {hint}"
+                f"closest module names: {', '.join(near_modules)} (`probekit list-modules` lists them all)")
+    return error
 
 
 def _forward_order(model: nn.Module) -> list[str]:

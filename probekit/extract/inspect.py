@@ -47,12 +47,12 @@ def output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
             if loaded.kind == "image-classifier":
                 from PIL import Image
 
-                from probekit.extract.runner import model_device
+                from probekit.extract.text_inputs import model_device
 
                 pixels = loaded.preprocess(Image.new("RGB", (256, 256), (128, 128, 128)))
                 model(**{loaded.info.get("input_name", "x"): pixels.unsqueeze(0).to(model_device(model))})
             else:
-                from probekit.extract.runner import encode_text
+                from probekit.extract.text_inputs import encode_text
 
                 model(**encode_text(loaded, [SAMPLE_TEXT], 64))
     finally:

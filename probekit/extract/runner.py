@@ -11,6 +11,8 @@ from probekit.concepts.dataset import ConceptDataset
 from probekit.errors import ProbekitError
 from probekit.extract.hook_points import HookPoint, resolve_hook_points
 from probekit.extract.recorder import ActivationRecorder
+from probekit.extract.text_inputs import (default_token_selection, encode_text, model_device,
+                                          validate_token_counts)
 from probekit.extract.token_selection import TokenSelection, select_tokens
 from probekit.models.base import LoadedModel
 from probekit.store import ActivationStore, StoreWriter
@@ -28,7 +30,9 @@ class ExtractionConfig:
         (``blocks.*.resid_post``) or module names/globs (``model.layers.*``, ``*.mlp``).
     token_selection:
         ``last``, ``mean``, ``all`` or ``positions:0,-1`` (text models); see
-        :class:`~probekit.extract.token_selection.TokenSelection`.
+        :class:`~probekit.extract.token_selection.TokenSelection`. ``None`` (default):
+        ``last`` for causal language models, ``mean`` for encoders (their last token is
+        a separator).
     pooling:
         Spatial pooling for image models: ``mean``, ``max``, ``flatten``, ``cls``.
     batch_size:
@@ -41,43 +45,33 @@ class ExtractionConfig:
         Cut the forward pass after the last requested module.
     shard_examples:
         Examples per store shard (rounded up to a multiple of ``batch_size``).
+    check:
+        Run :func:`probekit.check.cheap_check` first (text models): the residual hook
+        points must reproduce ``output_hidden_states`` and padded runs the unpadded ones;
+        a failure stops with a :class:`ProbekitError` naming the check.
     """
 
     modules: list[str] = field(default_factory=lambda: ["resid"])
-    token_selection: str = "last"
+    token_selection: str | None = None
     pooling: str = "mean"
     batch_size: int = 16
     max_length: int = 256
     store_dtype: str = "float32"
     stop_early: bool = True
     shard_examples: int = 1024
+    check: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.modules, str):
             self.modules = [m for m in self.modules.split(",") if m.strip()]
         if not self.modules:
             raise ProbekitError("no modules requested; e.g. modules=['resid'] or ['model.layers.*']")
-        TokenSelection.parse(self.token_selection)  # validates
+        if self.token_selection is not None:
+            TokenSelection.parse(self.token_selection)  # validates
         if self.batch_size < 1:
             raise ProbekitError(f"batch_size must be >= 1, not {self.batch_size}")
         if self.store_dtype not in STORE_DTYPES:
             raise ProbekitError(f"unknown store dtype {self.store_dtype!r}; valid: {', '.join(STORE_DTYPES)}")
-
-
-def model_device(model: torch.nn.Module) -> torch.device:
-    """Device of the model's first parameter (CPU for parameter-free models)."""
-    try:
-        return next(model.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")
-
-
-def encode_text(loaded: LoadedModel, texts: list[str], max_length: int) -> dict[str, torch.Tensor]:
-    """Tokenize a batch with padding; returns tensors on the model's device."""
-    batch = loaded.tokenizer(list(texts), padding=True, truncation=True, max_length=max_length,
-                             return_tensors="pt")
-    device = model_device(loaded.model)
-    return {k: v.to(device) for k, v in batch.items()}
 
 
 def encode_images(loaded: LoadedModel, paths: list[str]) -> dict[str, torch.Tensor]:
@@ -130,10 +124,11 @@ def extract(
         Unknown modules, unwritable folder, folder holding a store of another config.
     """
     points = resolve_hook_points(loaded.model, config.modules)
-    selection = TokenSelection.parse(config.token_selection)
+    text = loaded.kind != "image-classifier"
+    selection = TokenSelection.parse(config.token_selection or default_token_selection(loaded))
     batch_size = config.batch_size
     shard_examples = -(-config.shard_examples // batch_size) * batch_size
-    text = loaded.kind != "image-classifier"
+    truncated = _prepare_text(loaded, dataset, config) if text else []
     identity = {
         "model": loaded.name,
         "weights_hash": loaded.weights_hash,
@@ -145,12 +140,17 @@ def extract(
         "batch_size": batch_size,
         "max_length": config.max_length if text else None,
         "padding_side": getattr(loaded.tokenizer, "padding_side", None),
+        "position_ids": bool(loaded.info.get("position_ids")) if text else None,
     }
     info = {
         "hook_points": {p.name: {"module": p.module, "layer": p.layer, "kind": p.kind} for p in points},
         "model_source": loaded.source,
         "model_info": loaded.info,
         "dataset": dataset.name,
+        "token_selection": selection.method if text else None,
+        "checked": bool(config.check) if text else None,
+        "n_truncated": len(truncated),
+        "truncated_examples": truncated[:100],
     }
     writer = StoreWriter(out_dir, identity, dtype=config.store_dtype, shard_examples=shard_examples,
                          overwrite=overwrite, info=info)
@@ -194,3 +194,24 @@ def extract(
                           example + first, position)
     writer.finish(n)
     return ActivationStore(out_dir), points
+
+
+def _prepare_text(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig) -> list[int]:
+    """Validate a text data set against the model before any forward pass: no empty
+    examples, truncation counted (and warned about), padding invariance settled.
+
+    Returns the indices of the examples that ``max_length`` truncates."""
+    import warnings
+
+    from probekit.check import cheap_check, choose_position_ids
+
+    truncated = validate_token_counts(loaded, list(dataset.inputs), config.max_length)
+    if config.check:
+        cheap_check(loaded)
+    if truncated:
+        warnings.warn(f"{len(truncated)} of {len(dataset)} examples are longer than max_length="
+                      f"{config.max_length} tokens and are truncated (e.g. rows "
+                      f"{', '.join(map(str, truncated[:5]))}); their last token is not the text's last "
+                      "token. Raise --max-length to keep whole texts", stacklevel=3)
+    choose_position_ids(loaded)
+    return truncated

@@ -1,0 +1,347 @@
+"""Self-validation of a loaded model: does probekit read it right? (``probekit check``).
+
+In seconds, on a few built-in sentences, :func:`check_model` checks that
+
+1. ``hidden_states``: the residual-stream hook points reproduce the model's own
+   ``output_hidden_states`` (the last entry may be after a final norm: then the norm
+   applied to the last ``resid_post`` must reproduce it);
+2. ``padding-right`` / ``padding-left``: every real token of a padded batch equals the
+   same text run alone (relative error ≤ ``tolerance``), at every residual hook point;
+3. ``sublayer-sums``: ``attn_out + mlp_out = resid_post - resid_pre`` in every block
+   where the block adds its sublayers to the residual stream (post-norm blocks, whose
+   output is a norm of that sum, are reported as not applicable);
+4. ``steering``: a vector added at one absolute position during cached ``generate``
+   lands exactly there (prompt position and first generated position), nowhere else.
+
+The cheap part (1 and 2) runs before every ``probe`` / ``extract`` (``--no-check`` skips
+it). The idea follows nnterp's load-time validation of standardized models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from probekit.errors import ProbekitError
+from probekit.extract.hook_points import HookPoint, block_lists, hook_points
+from probekit.extract.recorder import ActivationRecorder
+from probekit.extract.text_inputs import accepts, encode_text, is_encoder_decoder, position_ids_from_mask
+from probekit.models.base import LoadedModel
+
+#: Built-in sentences of different lengths, so that a batch of them is padded.
+SENTENCES = (
+    "The city of Paris is in France.",
+    "Two plus two is four.",
+    "A small grey cat slept on the warm kitchen mat all afternoon.",
+    "Rome is in Italy.",
+)
+TOLERANCE = 1e-4
+TEXT_KINDS = ("causal-lm", "encoder", "encoder-decoder")
+
+
+@dataclass
+class CheckResult:
+    """One check: ``passed`` is True, False, or None (not applicable); ``value`` is the
+    largest relative error seen (unitless), when the check measures one."""
+
+    name: str
+    passed: bool | None
+    value: float | None = None
+    detail: str = ""
+
+
+@dataclass
+class CheckReport:
+    """All checks of one model; ``passed`` when none failed."""
+
+    model: str
+    results: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed is not False for r in self.results)
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [r for r in self.results if r.passed is False]
+
+    def table(self) -> str:
+        """A plain-text pass/fail table."""
+        lines = [f"probekit check: {self.model}", f"{'check':<16} {'result':<7} {'max rel err':>11}  detail"]
+        for r in self.results:
+            mark = {True: "pass", False: "FAIL", None: "n/a"}[r.passed]
+            value = "" if r.value is None else f"{r.value:.2e}"
+            lines.append(f"{r.name:<16} {mark:<7} {value:>11}  {r.detail}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "passed": self.passed, "results": [asdict(r) for r in self.results]}
+
+    def raise_if_failed(self) -> None:
+        """Raise :class:`ProbekitError` naming every failed check."""
+        if not self.passed:
+            names = "; ".join(f"{r.name}: {r.detail}" for r in self.failed)
+            raise ProbekitError(f"probekit check failed for {self.model}: {names} "
+                                "(run `probekit check --model ...` for the table; --no-check skips this)")
+
+
+def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    """``max |a - b| / max |b|`` (0 when both are zero)."""
+    scale = float(b.abs().max()) if b.numel() else 0.0
+    diff = float((a.float() - b.float()).abs().max()) if b.numel() else 0.0
+    return diff / scale if scale > 0 else diff
+
+
+def _run(loaded: LoadedModel, keys: list[str], texts, **extra) -> tuple[dict, object, dict]:
+    inputs = encode_text(loaded, list(texts), 512)
+    with ActivationRecorder(loaded.model, keys) as recorder:
+        with torch.no_grad():
+            output = loaded.model(**inputs, **extra)
+        acts = dict(recorder.activations)
+    return acts, output, inputs
+
+
+def _mask_for(point: HookPoint, inputs: dict) -> torch.Tensor:
+    if point.name.startswith("decoder.") and "decoder_attention_mask" in inputs:
+        return inputs["decoder_attention_mask"]
+    return inputs["attention_mask"]
+
+
+def check_hidden_states(loaded: LoadedModel, sentences=SENTENCES) -> CheckResult:
+    """Residual hook points against ``output_hidden_states`` on one unpadded sentence."""
+    points = [p for p in hook_points(loaded.model) if p.kind == "resid"]
+    if not points:
+        return CheckResult("hidden_states", None, detail="no block list: module names only")
+    acts, output, _ = _run(loaded, [p.module for p in points], sentences[:1], output_hidden_states=True)
+    stacks = _hidden_state_stacks(loaded.model, output)
+    if stacks is None:
+        return CheckResult("hidden_states", None, detail="the model returns no hidden_states")
+    worst, notes = 0.0, []
+    for stack in block_lists(loaded.model):
+        mine = [p for p in points if p.name.startswith(stack.prefix) or not stack.prefix]
+        theirs = stacks.get(stack.prefix)
+        if theirs is None or len(theirs) != len(mine):
+            return CheckResult("hidden_states", False, detail=(
+                f"{stack.prefix or 'model'}: {len(mine)} residual hook points but "
+                f"{'no' if theirs is None else len(theirs)} hidden_states"))
+        for point, reference in zip(mine[:-1], theirs[:-1]):
+            worst = max(worst, relative_error(acts[point.module], reference))
+        last = relative_error(acts[mine[-1].module], theirs[-1])
+        if last > TOLERANCE:
+            normed = _final_norm(loaded.model, stack, acts[mine[-1].module])
+            if normed is None:
+                return CheckResult("hidden_states", False, last, f"{mine[-1].name} differs from the last "
+                                   "hidden_states entry and no final norm explains it")
+            last = relative_error(normed, theirs[-1])
+            notes.append(f"last {stack.prefix}hidden_states entry is after the final norm")
+        worst = max(worst, last)
+    passed = worst <= TOLERANCE
+    detail = "; ".join(notes) if passed else "residual hook points differ from output_hidden_states"
+    return CheckResult("hidden_states", passed, worst, detail)
+
+
+def _hidden_state_stacks(model, output) -> dict | None:
+    if is_encoder_decoder(model):
+        enc, dec = getattr(output, "encoder_hidden_states", None), getattr(output, "decoder_hidden_states", None)
+        return None if enc is None or dec is None else {"encoder.": enc, "decoder.": dec}
+    states = getattr(output, "hidden_states", None)
+    return None if states is None else {"": states}
+
+
+FINAL_NORM_NAMES = ("norm", "ln_f", "final_layernorm", "final_layer_norm", "norm_f", "final_norm",
+                    "layer_norm", "ln_out")
+
+
+def _final_norm(model, stack, last: torch.Tensor) -> torch.Tensor | None:
+    """The stack's final norm (a sibling of the block list) applied to ``last``."""
+    parent_name = stack.container.rpartition(".")[0]
+    parent = model.get_submodule(parent_name) if parent_name else model
+    for name in FINAL_NORM_NAMES:
+        norm = getattr(parent, name, None)
+        if isinstance(norm, torch.nn.Module):
+            with torch.no_grad():
+                return norm(last)
+    return None
+
+
+def _padding_error(loaded: LoadedModel, side: str, sentences, position_ids: bool) -> float:
+    """Largest relative error between padded and unpadded runs over every real token of
+    every residual hook point (or the model output when there are no hook points)."""
+    points = [p for p in hook_points(loaded.model) if p.kind == "resid"]
+    tokenizer = loaded.tokenizer
+    saved = (tokenizer.padding_side, loaded.info.get("position_ids"))
+    tokenizer.padding_side, loaded.info["position_ids"] = side, position_ids
+    try:
+        keys = [p.module for p in points]
+        batch_acts, batch_out, inputs = _run(loaded, keys, sentences)
+        worst = 0.0
+        for row, text in enumerate(sentences):
+            alone_acts, alone_out, _ = _run(loaded, keys, [text])
+            for point in points:
+                mask = _mask_for(point, inputs)[row].bool()
+                worst = max(worst, relative_error(batch_acts[point.module][row][mask],
+                                                  alone_acts[point.module][0]))
+            if not points:
+                mask = inputs["attention_mask"][row].bool()
+                worst = max(worst, relative_error(_first_output(batch_out)[row][mask], _first_output(alone_out)[0]))
+        return worst
+    finally:
+        tokenizer.padding_side, loaded.info["position_ids"] = saved
+
+
+def _first_output(output) -> torch.Tensor:
+    from probekit.extract.recorder import first_tensor
+
+    return first_tensor(output)
+
+
+def _left_padding(loaded: LoadedModel, sentences) -> tuple[float, bool]:
+    """(error, use position_ids) of the better way to run left-padded batches."""
+    error = _padding_error(loaded, "left", sentences, position_ids=False)
+    if error > TOLERANCE and _takes_position_ids(loaded.model):
+        with_ids = _padding_error(loaded, "left", sentences, position_ids=True)
+        if with_ids < error:
+            return with_ids, True
+    return error, False
+
+
+def choose_position_ids(loaded: LoadedModel, sentences=SENTENCES) -> bool:
+    """Decide, once per model, whether left-padded batches need ``position_ids`` from the
+    attention mask: the choice that makes padded runs equal unpadded ones. Stored in
+    ``loaded.info["position_ids"]``; right padding never needs them.
+
+    Raises
+    ------
+    ProbekitError
+        The model is not padding-invariant with left padding either way (recurrent models
+        such as RWKV read the pads); the message says to use right padding.
+    """
+    if loaded.kind not in TEXT_KINDS:
+        return False
+    if "position_ids" not in loaded.info and loaded.tokenizer.padding_side == "left":
+        error, use_ids = _left_padding(loaded, sentences)
+        if error > TOLERANCE:
+            raise ProbekitError(f"{loaded.info.get('architecture', type(loaded.model).__name__)} gives "
+                                f"different values when left-padded (relative error {error:.2g}); use "
+                                "--padding-side right")
+        loaded.info["position_ids"] = use_ids
+    return bool(loaded.info.get("position_ids"))
+
+
+def _takes_position_ids(model) -> bool:
+    return accepts(model, "position_ids") and not is_encoder_decoder(model)
+
+
+def check_padding(loaded: LoadedModel, side: str, sentences=SENTENCES) -> CheckResult:
+    """Padded batch against each text alone, with ``side`` padding."""
+    if side == "left":
+        error, use_ids = _left_padding(loaded, sentences)
+    else:
+        error, use_ids = _padding_error(loaded, side, sentences, position_ids=False), False
+    detail = "position_ids from the attention mask" if use_ids else ""
+    if error > TOLERANCE:
+        other = "right" if side == "left" else "left"
+        detail = f"padded values differ from the text run alone; use --padding-side {other}"
+    return CheckResult(f"padding-{side}", error <= TOLERANCE, error, detail)
+
+
+def check_sublayer_sums(loaded: LoadedModel, sentences=SENTENCES) -> CheckResult:
+    """``attn_out + mlp_out == resid_post - resid_pre`` per block, where it applies."""
+    points = hook_points(loaded.model)
+    by_name = {p.name: p for p in points}
+    resid = [p for p in points if p.kind == "resid"]
+    if not any(p.kind in ("attn", "mlp") for p in points):
+        return CheckResult("sublayer-sums", None, detail="no attn_out / mlp_out hook points")
+    norms = _norm_keys(loaded.model, resid)
+    acts, _, _ = _run(loaded, [p.module for p in points] + norms, sentences[:1])
+    worst, post_norm = 0.0, 0
+    for pre, post in zip(resid[:-1], resid[1:]):
+        stem = post.name.rpartition(".resid_post")[0]
+        parts = [by_name.get(f"{stem}.attn_out"), by_name.get(f"{stem}.mlp_out")]
+        if not stem or None in parts or pre.name.split("blocks")[0] != post.name.split("blocks")[0]:
+            continue
+        update = acts[post.module] - acts[pre.module]
+        error = relative_error(acts[parts[0].module] + acts[parts[1].module], update)
+        if error > TOLERANCE and any(relative_error(acts[k], acts[post.module]) <= TOLERANCE
+                                     for k in norms if _inside(k, post.module)):
+            post_norm += 1  # the block's output is a norm's output: a post-LN block
+            continue
+        worst = max(worst, error)
+    if post_norm and worst == 0.0:
+        return CheckResult("sublayer-sums", None, detail="post-norm blocks: attn_out / mlp_out are the "
+                           "contributions before the residual add and the norm")
+    passed = worst <= TOLERANCE
+    detail = "" if passed else "attn_out + mlp_out is not the block's residual update"
+    return CheckResult("sublayer-sums", passed, worst, detail)
+
+
+def _norm_keys(model, resid: list[HookPoint]) -> list[str]:
+    """Recorder keys of every norm module inside the blocks (same call index)."""
+    keys = []
+    for point in resid:
+        name, _, call = point.module.partition("@")
+        if ":" in name:
+            continue
+        for child, module in model.get_submodule(name).named_modules():
+            if child and "norm" in type(module).__name__.lower():
+                keys.append(f"{name}.{child}" + (f"@{call}" if call else ""))
+    return keys
+
+
+def _inside(key: str, block_key: str) -> bool:
+    name, _, call = block_key.partition("@")
+    inner, _, inner_call = key.partition("@")
+    return inner.startswith(name + ".") and call == inner_call
+
+
+def check_model(loaded: LoadedModel, sentences=SENTENCES, cheap: bool = False) -> CheckReport:
+    """Run the checks of this module on ``loaded`` (text models; image models get n/a).
+
+    Parameters
+    ----------
+    loaded:
+        A model from :func:`probekit.models.load_model` or :func:`probekit.models.wrap_model`.
+    sentences:
+        Texts of different lengths (default: :data:`SENTENCES`).
+    cheap:
+        Only ``hidden_states`` and padding (what ``probe`` and ``extract`` run).
+
+    Returns
+    -------
+    CheckReport
+    """
+    report = CheckReport(loaded.name)
+    if loaded.kind not in TEXT_KINDS:
+        report.results.append(CheckResult("hidden_states", None, detail=f"{loaded.kind}: text checks only"))
+        return report
+    report.results.append(check_hidden_states(loaded, sentences))
+    report.results.append(check_padding(loaded, "right", sentences))
+    report.results.append(check_padding(loaded, "left", sentences))
+    if not cheap:
+        report.results.append(check_sublayer_sums(loaded, sentences))
+        from probekit.steering.selftest import check_steering
+
+        report.results.append(check_steering(loaded, sentences))
+    return report
+
+
+def cheap_check(loaded: LoadedModel) -> CheckReport:
+    """What ``probe`` / ``extract`` run first: hidden states, and padding on the side in use.
+
+    Raises
+    ------
+    ProbekitError
+        A failed check (named in the message).
+    """
+    report = CheckReport(loaded.name)
+    if loaded.kind in TEXT_KINDS:
+        report.results.append(check_hidden_states(loaded))
+        report.results.append(check_padding(loaded, loaded.tokenizer.padding_side))
+    report.raise_if_failed()
+    return report
+
+
+__all__ = ["CheckReport", "CheckResult", "check_model", "cheap_check", "choose_position_ids",
+           "check_hidden_states", "check_padding", "check_sublayer_sums", "SENTENCES", "relative_error",
+           "position_ids_from_mask"]

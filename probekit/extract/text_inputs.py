@@ -1,0 +1,139 @@
+"""Turn texts into the keyword arguments of a language model's forward pass.
+
+Right or loud: padding must not change any example's values. Right padding never
+changes a real token's position; with left padding, models that take ``position_ids``
+get them from the attention mask where that makes the padded run equal the unpadded one
+(decided numerically by :func:`probekit.check.choose_position_ids`, remembered in
+``loaded.info["position_ids"]``). Encoder–decoder models get decoder inputs: the text
+shifted right by one (teacher forcing), at the same positions as the encoder's tokens.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+
+from probekit.errors import ProbekitError
+from probekit.models.base import LoadedModel
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """Device of the model's first parameter (CPU for parameter-free models)."""
+    try:
+        return next(model.parameters()).device
+    except StopIteration:
+        return torch.device("cpu")
+
+
+def accepts(model: torch.nn.Module, argument: str) -> bool:
+    """Whether ``model.forward`` takes ``argument`` by name."""
+    try:
+        return argument in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def is_encoder_decoder(model: torch.nn.Module) -> bool:
+    """True for seq2seq models (``config.is_encoder_decoder``: T5, BART, ...)."""
+    return bool(getattr(getattr(model, "config", None), "is_encoder_decoder", False))
+
+
+def position_ids_from_mask(mask: torch.Tensor) -> torch.Tensor:
+    """``(batch, pos)`` positions counted over real tokens only (pads get 0)."""
+    return (mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def decoder_inputs(model: torch.nn.Module, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Decoder input ids for teacher forcing: each example's tokens shifted right by one,
+    the decoder start token at the example's first real position, pads left as they are.
+
+    Returns
+    -------
+    torch.Tensor, shape (batch, pos), int64
+
+    Raises
+    ------
+    ProbekitError
+        When the config names no decoder start token (nor a pad token).
+    """
+    config = model.config
+    start = getattr(config, "decoder_start_token_id", None)
+    start = getattr(config, "pad_token_id", None) if start is None else start
+    if start is None:
+        raise ProbekitError(f"{type(model).__name__}: config has no decoder_start_token_id or pad_token_id; "
+                            "cannot build decoder inputs")
+    decoder = torch.roll(input_ids, 1, dims=1)
+    first = mask.long().argmax(dim=1)
+    decoder[torch.arange(len(decoder)), first] = int(start)
+    return torch.where(mask.bool(), decoder, input_ids)
+
+
+def encode_text(loaded: LoadedModel, texts: list[str], max_length: int) -> dict[str, torch.Tensor]:
+    """Tokenize a batch with padding and return the model's forward keyword arguments.
+
+    Parameters
+    ----------
+    loaded:
+        A text model (``causal-lm``, ``encoder`` or ``encoder-decoder``).
+    texts:
+        The batch.
+    max_length:
+        Longer texts are truncated to this many tokens (see :func:`token_counts`).
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        ``input_ids`` and ``attention_mask`` ``(batch, pos)`` (and whatever else the
+        tokenizer gives), ``position_ids`` where :func:`probekit.check.choose_position_ids`
+        found them needed, ``decoder_input_ids`` / ``decoder_attention_mask`` for
+        encoder–decoder models; on the model's device.
+    """
+    batch = loaded.tokenizer(list(texts), padding=True, truncation=True, max_length=max_length,
+                             return_tensors="pt")
+    inputs = dict(batch)
+    if "token_type_ids" in inputs and not accepts(loaded.model, "token_type_ids"):
+        del inputs["token_type_ids"]  # a tokenizer borrowed from BERT; generate() refuses it
+    mask = inputs["attention_mask"]
+    if loaded.info.get("position_ids") and loaded.tokenizer.padding_side == "left":
+        inputs["position_ids"] = position_ids_from_mask(mask)
+    if is_encoder_decoder(loaded.model):
+        inputs["decoder_input_ids"] = decoder_inputs(loaded.model, inputs["input_ids"], mask)
+        inputs["decoder_attention_mask"] = mask
+    device = model_device(loaded.model)
+    return {k: v.to(device) for k, v in inputs.items()}
+
+
+def token_counts(loaded: LoadedModel, texts: list[str]) -> list[int]:
+    """Tokens of each text as the model sees it (special tokens included, no truncation)."""
+    encoded = loaded.tokenizer(list(texts), truncation=False, padding=False)
+    return [len(ids) for ids in encoded["input_ids"]]
+
+
+def validate_token_counts(loaded: LoadedModel, texts: list[str], max_length: int) -> list[int]:
+    """Refuse texts with no tokens; return the indices of texts longer than ``max_length``.
+
+    Returns
+    -------
+    list of int
+        Indices of the texts that will be truncated to ``max_length`` tokens (their last
+        token is then not the text's last token).
+
+    Raises
+    ------
+    ProbekitError
+        Texts that tokenize to 0 tokens (an all-padding row would be silently zero);
+        the message lists their indices.
+    """
+    counts = token_counts(loaded, texts)
+    empty = [i for i, n in enumerate(counts) if n == 0]
+    if empty:
+        shown = ", ".join(str(i) for i in empty[:20]) + (" ..." if len(empty) > 20 else "")
+        raise ProbekitError(f"{len(empty)} example(s) have no tokens (rows {shown}); remove or fill them")
+    return [i for i, n in enumerate(counts) if n > max_length]
+
+
+def default_token_selection(loaded: LoadedModel) -> str:
+    """``last`` for causal language models; ``mean`` over real tokens for encoders and
+    encoder–decoders (whose last token is a separator such as ``[SEP]`` or ``</s>``)."""
+    return "last" if loaded.kind == "causal-lm" else "mean"
