@@ -157,7 +157,7 @@ def cmd_extract(args) -> int:
                                    group_column=args.group_column, word_type_column=args.word_type_column,
                                    task=args.task, limit=args.limit, concept=args.concept,
                                    progress=not args.quiet)
-    check_modality(dataset, "image-classifier" if is_vision_model(args.model) else "encoder", args.model)
+    check_modality(dataset, "image" if is_vision_model(args.model) else "text", args.model)
     loaded = _load(args)
     extraction = check_inputs(loaded, dataset, config.extraction)
     store, points = extract(loaded, dataset, extraction, args.out, overwrite=args.overwrite,

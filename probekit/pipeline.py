@@ -25,7 +25,7 @@ RESULT_FILES = ("results.csv", "results.json", "probe_scores.png", "report.md")
 MODEL_INPUTS = {"causal-lm": "text", "encoder": "text", "image-classifier": "image", "sequence": "sequence"}
 
 
-def check_modality(dataset, kind: str, model_name: str) -> None:
+def check_modality(dataset, modality: str, model_name: str, kind: str | None = None) -> None:
     """Refuse a data set whose inputs are not what the model takes.
 
     Parameters
@@ -33,25 +33,24 @@ def check_modality(dataset, kind: str, model_name: str) -> None:
     dataset:
         A :class:`~probekit.concepts.ConceptDataset`; its ``modality`` (``text`` /
         ``image``, set by the loaders) is compared; ``None`` (unknown) passes.
-    kind:
-        The model kind (``causal-lm``, ``encoder``, ``image-classifier``, ``sequence``).
-    model_name:
-        For the message.
+    modality:
+        What the model takes: ``text`` or ``image`` (see :data:`MODEL_INPUTS`).
+    model_name, kind:
+        For the message (``kind`` when the model is loaded).
 
     Raises
     ------
     ProbekitError
         Text data for an image model, or image data for a text model.
     """
-    wanted = MODEL_INPUTS.get(kind)
     have = getattr(dataset, "modality", None)
-    if have is None or wanted is None or have == wanted:
+    if have is None or have == modality:
         return
     hint = ("give a text data set (a built-in name or a .csv/.jsonl/.parquet file with a text column)"
-            if wanted == "text" else "give image data as imagefolder:DIR (with --concept)")
+            if modality == "text" else "give image data as imagefolder:DIR (with --concept)")
     raise ProbekitError(
-        f"model {model_name!r} is a{'n' if kind[0] in 'aeiou' else ''} {kind} model and takes {wanted} "
-        f"inputs, but data set {dataset.name!r} holds {have} inputs; {hint}"
+        f"model {model_name!r}{f' ({kind})' if kind else ''} takes {modality} inputs, but data set "
+        f"{dataset.name!r} holds {have} inputs; {hint}"
     )
 
 
@@ -70,7 +69,7 @@ def check_inputs(loaded, dataset, extraction: ExtractionConfig) -> ExtractionCon
         Modality mismatch (see :func:`check_modality`), or an explicit ``max_length``
         longer than the model's context.
     """
-    check_modality(dataset, loaded.kind, loaded.name)
+    check_modality(dataset, MODEL_INPUTS.get(loaded.kind, loaded.kind), loaded.name, loaded.kind)
     if MODEL_INPUTS.get(loaded.kind) != "text":
         return extraction
     default = next(f.default for f in fields(ExtractionConfig) if f.name == "max_length")
@@ -114,8 +113,7 @@ def run_probe(config: RunConfig) -> list[dict]:
         limit=config.dataset.limit, concept=config.dataset.concept, progress=config.progress,
     )
     # Cheap check before a (possibly slow) model load; check_inputs repeats it on the real kind.
-    check_modality(dataset, "image-classifier" if is_vision_model(config.model.name) else "encoder",
-                   config.model.name)
+    check_modality(dataset, "image" if is_vision_model(config.model.name) else "text", config.model.name)
     loaded = load_model(config.model.name, weights=config.model.weights, dtype=config.model.dtype,
                         device=config.model.device, device_map=config.model.device_map,
                         trust_remote_code=config.model.trust_remote_code,

@@ -137,8 +137,14 @@ def load_language_model(
     )
 
 
-#: Errors transformers raises for a folder it cannot load (missing or damaged files).
-LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, RuntimeError, ImportError, AttributeError)
+def _load_errors() -> tuple[type[BaseException], ...]:
+    """Errors transformers / safetensors / torch raise for a folder they cannot load (missing or damaged files)."""
+    import pickle
+
+    from safetensors import SafetensorError
+
+    return (OSError, ValueError, KeyError, TypeError, RuntimeError, ImportError, AttributeError, EOFError,
+            pickle.UnpicklingError, SafetensorError)
 
 
 def _load_failed(name: str, what: str, e: Exception) -> ProbekitError:
@@ -156,6 +162,7 @@ def _from_pretrained(folder: str, torch_dtype, kwargs: dict, name: str):
     import transformers
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
+    LOAD_ERRORS = _load_errors()
     try:
         config = AutoConfig.from_pretrained(folder, trust_remote_code=kwargs["trust_remote_code"])
     except LOAD_ERRORS as e:
