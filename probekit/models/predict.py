@@ -233,11 +233,11 @@ def predict_folder_report(loaded: LoadedModel, directory, top_k: int = 5, batch_
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise ProbekitError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {str(folder)!r}")
+    _check_loaded(loaded)
     paths, skipped = readable_images(paths)
     if not paths:
         raise ProbekitError(f"no readable image in {str(folder)!r}: {len(skipped)} file(s) could not be decoded "
                             f"(first: {skipped[0][0]}: {skipped[0][1]})")
-    _check_loaded(loaded)
     predictions = predict(loaded, paths, top_k=top_k, batch_size=batch_size, show_progress=show_progress)
     lines = []
     for path, preds in zip(paths, predictions):
