@@ -57,7 +57,9 @@ def _add_extract_args(p: argparse.ArgumentParser, default_modules: str) -> None:
     p.add_argument("--token-selection", default="last", help="last | mean | all | positions:0,-1")
     p.add_argument("--pooling", default="mean", help="image models: mean | max | flatten | cls")
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--max-length", type=int, default=256,
+                   help="tokens per text; longer texts are truncated (default %(default)s, capped at the "
+                        "model's context; a larger explicit value is an error)")
     p.add_argument("--store-dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     p.add_argument("--no-stop-early", action="store_true", help="run the full forward pass")
     p.add_argument("--overwrite", action="store_true", help="replace a store of another configuration")
@@ -147,16 +149,22 @@ def cmd_extract(args) -> int:
     """``probekit extract``: write an activation store (and its config.json)."""
     from probekit.concepts import load_concept_dataset
     from probekit.extract.runner import extract
+    from probekit.models import is_vision_model
+    from probekit.pipeline import check_inputs, check_modality
 
     config = _configs(args)
     dataset = load_concept_dataset(args.dataset, text_column=args.text_column, label_column=args.label_column,
                                    group_column=args.group_column, word_type_column=args.word_type_column,
                                    task=args.task, limit=args.limit, concept=args.concept,
                                    progress=not args.quiet)
+    check_modality(dataset, "image" if is_vision_model(args.model) else "text", args.model)
     loaded = _load(args)
-    store, points = extract(loaded, dataset, config.extraction, args.out, overwrite=args.overwrite,
+    extraction = check_inputs(loaded, dataset, config.extraction)
+    store, points = extract(loaded, dataset, extraction, args.out, overwrite=args.overwrite,
                             progress=not args.quiet)
-    (Path(args.out) / "config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str))
+    record = config.to_dict()
+    record["extraction"]["max_length"] = extraction.max_length
+    (Path(args.out) / "config.json").write_text(json.dumps(record, indent=2, default=str))
     print(f"wrote {store.n_rows} rows x {len(points)} hook points to {args.out}")
     return 0
 

@@ -2,22 +2,79 @@
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
 
 from probekit.concepts import load_concept_dataset
 from probekit.config import RunConfig
-from probekit.extract.runner import extract
-from probekit.models import load_model
+from probekit.errors import ProbekitError
+from probekit.extract.runner import ExtractionConfig, extract
+from probekit.models import is_vision_model, load_model
+from probekit.models.context import check_max_length
 from probekit.models.pixels import pixel_projection_model
 from probekit.probes.sweep import layer_sweep
 from probekit.report import plot_probe_scores, write_report, write_results_csv, write_results_json
 from probekit.store.writer import _make_writable_dir
 
 RESULT_FILES = ("results.csv", "results.json", "probe_scores.png", "report.md")
+#: What each model kind takes as input.
+MODEL_INPUTS = {"causal-lm": "text", "encoder": "text", "image-classifier": "image", "sequence": "sequence"}
+
+
+def check_modality(dataset, modality: str, model_name: str, kind: str | None = None) -> None:
+    """Refuse a data set whose inputs are not what the model takes.
+
+    Parameters
+    ----------
+    dataset:
+        A :class:`~probekit.concepts.ConceptDataset`; its ``modality`` (``text`` /
+        ``image``, set by the loaders) is compared; ``None`` (unknown) passes.
+    modality:
+        What the model takes: ``text`` or ``image`` (see :data:`MODEL_INPUTS`).
+    model_name, kind:
+        For the message (``kind`` when the model is loaded).
+
+    Raises
+    ------
+    ProbekitError
+        Text data for an image model, or image data for a text model.
+    """
+    have = getattr(dataset, "modality", None)
+    if have is None or have == modality:
+        return
+    hint = ("give a text data set (a built-in name or a .csv/.jsonl/.parquet file with a text column)"
+            if modality == "text" else "give image data as imagefolder:DIR (with --concept)")
+    raise ProbekitError(
+        f"model {model_name!r}{f' ({kind})' if kind else ''} takes {modality} inputs, but data set "
+        f"{dataset.name!r} holds {have} inputs; {hint}"
+    )
+
+
+def check_inputs(loaded, dataset, extraction: ExtractionConfig) -> ExtractionConfig:
+    """Check a loaded model against the data and extraction settings, before extracting.
+
+    Returns
+    -------
+    ExtractionConfig
+        ``extraction``, with ``max_length`` capped at the model's context when it was
+        the default (see :func:`probekit.models.context.check_max_length`).
+
+    Raises
+    ------
+    ProbekitError
+        Modality mismatch (see :func:`check_modality`), or an explicit ``max_length``
+        longer than the model's context.
+    """
+    check_modality(dataset, MODEL_INPUTS.get(loaded.kind, loaded.kind), loaded.name, loaded.kind)
+    if MODEL_INPUTS.get(loaded.kind) != "text":
+        return extraction
+    default = next(f.default for f in fields(ExtractionConfig) if f.name == "max_length")
+    max_length = check_max_length(loaded, extraction.max_length, default=default)
+    return extraction if max_length == extraction.max_length else replace(extraction, max_length=max_length)
 
 
 def run_probe(config: RunConfig) -> list[dict]:
@@ -28,9 +85,13 @@ def run_probe(config: RunConfig) -> list[dict]:
     configuration runs again). For image classifiers the same probes also run, as
     baselines, on the architecture at random initialisation
     (``OUT/activations-random-init``) and on a fixed random projection of the pixels
-    (``OUT/activations-pixel-projection``); rows carry a ``variant`` column. Result files from an earlier run are removed first and
-    written only once every probe has finished, so a failed run never leaves results
-    that look complete.
+    (``OUT/activations-pixel-projection``); rows carry a ``variant`` column.
+
+    Every input is checked before anything is extracted (data set, modality against
+    the model, ``max_length`` against the model's context). Result files are written
+    under temporary names and renamed into place only once every probe has finished,
+    so a failed run leaves every file already in the output folder (earlier results,
+    the user's own files) untouched.
 
     Returns
     -------
@@ -40,12 +101,10 @@ def run_probe(config: RunConfig) -> list[dict]:
     Raises
     ------
     ProbekitError
-        Any bad input (model, data set, modules, output folder).
+        Any bad input (model, data set, modality, max_length, modules, output folder).
     """
     out = Path(config.output_dir())
     _make_writable_dir(out)
-    for name in RESULT_FILES:
-        (out / name).unlink(missing_ok=True)
     t0 = time.perf_counter()
     dataset = load_concept_dataset(
         config.dataset.name, text_column=config.dataset.text_column,
@@ -53,23 +112,26 @@ def run_probe(config: RunConfig) -> list[dict]:
         word_type_column=config.dataset.word_type_column, task=config.dataset.task,
         limit=config.dataset.limit, concept=config.dataset.concept, progress=config.progress,
     )
+    # Cheap check before a (possibly slow) model load; check_inputs repeats it on the real kind.
+    check_modality(dataset, "image" if is_vision_model(config.model.name) else "text", config.model.name)
     loaded = load_model(config.model.name, weights=config.model.weights, dtype=config.model.dtype,
                         device=config.model.device, device_map=config.model.device_map,
                         trust_remote_code=config.model.trust_remote_code,
                         padding_side=config.model.padding_side)
-    variants = [("pretrained", loaded, config.extraction, out / "activations")]
+    extraction = check_inputs(loaded, dataset, config.extraction)
+    variants = [("pretrained", loaded, extraction, out / "activations")]
     if loaded.kind == "image-classifier" and config.baselines:
         random_model = load_model(config.model.name, weights=config.model.weights, random_init=True,
                                   dtype=config.model.dtype, device=config.model.device)
         variants += [
-            ("random-init", random_model, config.extraction, out / "activations-random-init"),
-            ("pixel-projection", pixel_projection_model(loaded), replace(config.extraction, modules=["projection"]),
+            ("random-init", random_model, extraction, out / "activations-random-init"),
+            ("pixel-projection", pixel_projection_model(loaded), replace(extraction, modules=["projection"]),
              out / "activations-pixel-projection"),
         ]
     t_load = time.perf_counter()
     rows, points = [], []
-    for variant, model, extraction, store_dir in variants:
-        store, variant_points = extract(model, dataset, extraction, store_dir, overwrite=config.overwrite,
+    for variant, model, variant_extraction, store_dir in variants:
+        store, variant_points = extract(model, dataset, variant_extraction, store_dir, overwrite=config.overwrite,
                                         progress=config.progress)
         features = {p.name: store.numpy(p.name) for p in variant_points}
         layers = {p.name: p.layer for p in variant_points}
@@ -81,25 +143,75 @@ def run_probe(config: RunConfig) -> list[dict]:
     chance = None
     if dataset.task != "continuous":
         chance = float(np.bincount(dataset.labels).max() / len(dataset))
+    image = loaded.kind == "image-classifier"
     facts = {
         "model": f"{loaded.name} ({loaded.info.get('architecture', loaded.kind)}, source {loaded.source})",
         "weights hash": loaded.weights_hash,
         "data set": f"{dataset.name}: {len(dataset)} rows, task {dataset.task}, "
                     f"{len(np.unique(dataset.groups))} groups (source {dataset.metadata.get('source')})",
+        **data_facts(dataset),
         "hook points": f"{len(points)} ({points[0].name} … {points[-1].name})",
         "variants": ", ".join(v[0] for v in variants),
-        "token selection" if loaded.kind != "image-classifier" else "spatial pooling":
-            config.extraction.token_selection if loaded.kind != "image-classifier" else config.extraction.pooling,
+        "spatial pooling" if image else "token selection":
+            extraction.pooling if image else extraction.token_selection,
+        **({} if image else {"max length": f"{extraction.max_length} tokens"}),
         "chance (majority class)": f"{chance:.3f}" if chance is not None else "n/a (R²: 0 = predicting the mean)",
         "time": f"load {t_load - t0:.1f} s, extract + probe {t_probe - t_load:.1f} s",
     }
     config_dict = config.to_dict()
     config_dict.update(model_name=loaded.name)
+    config_dict["extraction"]["max_length"] = extraction.max_length
     flat = {"model": loaded.name, "dataset": dataset.name}
-    write_results_csv(rows, out / "results.csv")
-    plot_probe_scores(rows, out / "probe_scores.png", f"{loaded.name} — {dataset.name}", chance)
-    write_report(rows, flat, out / "report.md", facts)
-    write_results_json(rows, config_dict, out / "results.json",
-                       {"facts": facts, "stores": {v[0]: str(v[3]) for v in variants}})
+    extra = {"facts": facts, "stores": {v[0]: str(v[3]) for v in variants},
+             "data": {k: dataset.metadata.get(k) for k in ("duplicates", "label_mapping", "n_skipped")
+                      if dataset.metadata.get(k) is not None}}
+    write_all_or_nothing(out, {
+        "results.csv": lambda path: write_results_csv(rows, path),
+        "probe_scores.png": lambda path: plot_probe_scores(rows, path, f"{loaded.name} — {dataset.name}", chance),
+        "report.md": lambda path: write_report(rows, flat, path, facts),
+        "results.json": lambda path: write_results_json(rows, config_dict, path, extra),
+    })
     return rows
 
+
+def data_facts(dataset) -> dict[str, str]:
+    """Report lines about the data's hygiene: duplicates grouped, labels normalised, files skipped."""
+    facts = {}
+    dup = dataset.metadata.get("duplicates")
+    if dup is not None:
+        facts["duplicates"] = (
+            "none (no two rows have the same text)" if not dup["duplicate_rows"] else
+            f"{dup['duplicate_rows']} row(s) repeat an earlier row's text ({dup['duplicate_texts']} distinct "
+            f"text(s) occur more than once); identical texts share one group, so they never straddle "
+            f"train/test ({dup['groups_merged']} group(s) merged)")
+    mapping = dataset.metadata.get("label_mapping")
+    if mapping:
+        facts["labels normalised"] = "; ".join(f"{' | '.join(map(repr, v))} -> {k!r}" for k, v in mapping.items())
+    if dataset.metadata.get("n_skipped"):
+        facts["skipped files"] = f"{dataset.metadata['n_skipped']} unreadable file(s) in the folder were skipped"
+    return facts
+
+
+def write_all_or_nothing(out: Path, writers: dict) -> None:
+    """Write files into ``out`` under temporary names, then rename them all into place.
+
+    Parameters
+    ----------
+    out:
+        Existing folder.
+    writers:
+        ``{file name: function(path)}``; each function writes its file at ``path``.
+        Renamed in the dict's order once every one has succeeded.
+
+    If any writer fails, the temporary files are removed and the files already in
+    ``out`` are left as they were; the error propagates.
+    """
+    temporary = {name: out / f".{name}.tmp-{os.getpid()}{Path(name).suffix}" for name in writers}
+    try:
+        for name, write in writers.items():
+            write(temporary[name])
+        for name, path in temporary.items():
+            os.replace(path, out / name)
+    finally:
+        for path in temporary.values():
+            path.unlink(missing_ok=True)

@@ -42,6 +42,8 @@ class ConceptDataset:
         Class names, index = label value (classification only).
     metadata:
         Provenance (source path or hub id, column mapping, ...), saved with each run.
+        ``metadata["modality"]`` (``"text"`` or ``"image"``, set by the loaders) says
+        which kind of model the inputs are for; see :attr:`modality`.
 
     Raises
     ------
@@ -108,6 +110,11 @@ class ConceptDataset:
         return len(self.inputs)
 
     @property
+    def modality(self) -> str | None:
+        """``"text"`` or ``"image"`` (from ``metadata["modality"]``); ``None`` when unknown."""
+        return self.metadata.get("modality")
+
+    @property
     def fingerprint(self) -> str:
         """SHA-256 (hex, 16 chars) of inputs, labels and task: identifies the data in stores."""
         h = hashlib.sha256()
@@ -128,3 +135,57 @@ class ConceptDataset:
             label_names=self.label_names,
             metadata=dict(self.metadata),
         )
+
+
+def _root(parent: list[int], i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+def group_identical_inputs(texts: list[str], groups: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    """Merge groups so that identical texts always share one group.
+
+    Two rows end in the same group when they have the same text (after collapsing
+    runs of whitespace and stripping the ends) or the same given group, transitively.
+    A probe scored on group splits then never sees a text in training that it is
+    tested on (a duplicated row would otherwise be memorised across folds).
+
+    Parameters
+    ----------
+    texts:
+        ``n_samples`` strings.
+    groups:
+        ``(n_samples,)`` given group ids, or ``None`` (one group per row).
+
+    Returns
+    -------
+    (numpy.ndarray, dict)
+        ``(n_samples,)`` group ids: unchanged when nothing had to be merged; otherwise
+        each merged group takes the id of its first row's group (``int64`` row index of
+        the first row when ``groups`` is ``None``). The dict counts what was found:
+        ``duplicate_rows`` (rows whose text appeared in an earlier row),
+        ``duplicate_texts`` (distinct texts occurring more than once) and
+        ``groups_merged`` (how many fewer groups there are than before).
+    """
+    n = len(texts)
+    keys = [" ".join(str(t).split()) for t in texts]
+    base = np.arange(n) if groups is None else np.asarray(groups)
+    parent = list(range(n))
+    first_of: dict = {}
+    counts: dict = {}
+    for i, (key, group) in enumerate(zip(keys, base.tolist())):
+        counts[key] = counts.get(key, 0) + 1
+        for first in (first_of.setdefault(("text", key), i), first_of.setdefault(("group", group), i)):
+            a, b = _root(parent, first), _root(parent, i)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    roots = np.array([_root(parent, i) for i in range(n)], dtype=np.int64)
+    n_before = len(np.unique(base)) if n else 0
+    n_after = len(np.unique(roots)) if n else 0
+    stats = {"duplicate_rows": n - len(counts), "duplicate_texts": sum(c > 1 for c in counts.values()),
+             "groups_merged": n_before - n_after}
+    if stats["groups_merged"] == 0:
+        return base, stats
+    return (roots if groups is None else base[roots]), stats

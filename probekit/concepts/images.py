@@ -409,6 +409,7 @@ def concept_from_scan(scan: ImageFolderScan, concept: str, name: str | None = No
     name = name or concept
     meta = {
         "source": scan.directory,
+        "modality": "image",
         "concept": concept,
         "label_source": scan.label_source,
         "pixel_size": scan.pixel_size,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from probekit.concepts.dataset import TASKS, ConceptDataset
+from probekit.concepts.dataset import TASKS, ConceptDataset, group_identical_inputs
 from probekit.errors import ProbekitError, closest
 
 #: The project's own data folder (``data/`` at the repository root).
@@ -76,18 +76,27 @@ def load_concept_dataset(
         Keep the first ``limit`` rows (after loading).
     concept:
         For ``imagefolder:`` data: which concept to label (``animal``, ``brightness``, ...).
+        Giving one for text data is an error.
     progress:
         Show a progress bar while reading images.
 
     Returns
     -------
     ConceptDataset
+        For text data, rows with identical texts (whitespace collapsed) share one group,
+        merged with ``group_column``'s groups (see
+        :func:`probekit.concepts.dataset.group_identical_inputs`); ``metadata`` holds
+        ``modality="text"``, ``duplicates`` (the counts) and ``label_mapping`` (text
+        labels that had several spellings, e.g. ``{"yes": [" yes", "Yes"]}``; a
+        ``UserWarning`` lists it too). Text labels are stripped and case-folded.
 
     Raises
     ------
     ProbekitError
         Unknown name, missing file, unreadable format, missing column (available
-        columns listed), empty data, NaN labels, a single class.
+        columns listed), empty data, empty text cells (rows named), missing, NaN or
+        infinite labels (rows named), a single class, ``binary`` with more than two
+        classes (classes named), ``concept`` with text data.
     """
     name = "dataset"
     builtin = None
@@ -96,6 +105,11 @@ def load_concept_dataset(
 
         return image_folder(spec.split(":", 1)[1], concept=concept or "class", limit=limit,
                             show_progress=progress)
+    if concept is not None:
+        raise ProbekitError(
+            f"--concept {concept!r} applies to image data (imagefolder:DIR) only; {str(spec)!r} is a text "
+            "data set, whose labels come from --label-column"
+        )
     if isinstance(spec, str) and spec in BUILTIN_DATASETS:
         builtin = BUILTIN_DATASETS[spec]
         name = spec
@@ -110,6 +124,9 @@ def load_concept_dataset(
         path = Path(spec).expanduser()
         if not path.exists():
             raise ProbekitError(f"data file {str(path)!r} does not exist")
+        if path.is_dir():
+            raise ProbekitError(f"data set {str(path)!r} is a folder; for images use imagefolder:{path}, "
+                                f"for text a file ({', '.join(FILE_SUFFIXES)})")
         name = path.stem
         table = _read_file(path)
         source = str(path.resolve())
@@ -131,17 +148,42 @@ def load_concept_dataset(
             )
     n = len(table[text_column])
     stop = n if limit is None else min(limit, n)
-    texts = [str(t) for t in table[text_column][:stop]]
-    labels, task, label_names = _labels(np.asarray(table[label_column][:stop], dtype=object), task, name)
+    texts = _texts(list(table[text_column][:stop]), text_column, name)
+    labels, task, label_names, mapping = _labels(np.asarray(table[label_column][:stop], dtype=object), task, name)
     groups = np.asarray(table[group_column][:stop]).astype(str) if group_column else None
+    groups, duplicates = group_identical_inputs(texts, groups)
     word_types = np.asarray(table[word_type_column][:stop]).astype(str) if word_type_column else None
     return ConceptDataset(
         inputs=texts, labels=labels, task=task, name=name, groups=groups, word_types=word_types,
         label_names=label_names,
-        metadata={"source": source, "text_column": text_column, "label_column": label_column,
+        metadata={"source": source, "modality": "text", "text_column": text_column, "label_column": label_column,
                   "group_column": group_column, "word_type_column": word_type_column,
-                  "card": str(DATA_DIR / builtin.card) if builtin else None},
+                  "card": str(DATA_DIR / builtin.card) if builtin else None,
+                  "duplicates": duplicates, "label_mapping": mapping},
     )
+
+
+def _rows(rows: list[int], limit: int = 5) -> str:
+    """``rows 3, 7, 9 (and 4 more)``: 0-based data rows (header excluded)."""
+    shown = ", ".join(str(r) for r in rows[:limit])
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"row{'s' if len(rows) > 1 else ''} {shown}{more} (counting data rows from 0)"
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or (
+        isinstance(value, str) and not value.strip())
+
+
+def _texts(raw: list, column: str, name: str) -> list[str]:
+    """The text column as strings; an empty cell (NaN, None, blank) is an error naming its rows."""
+    missing = [i for i, v in enumerate(raw) if _is_missing(v)]
+    if missing:
+        raise ProbekitError(
+            f"data set {name!r}: {len(missing)} empty text cell(s) in column {column!r} at {_rows(missing)}; "
+            "fill or drop those rows"
+        )
+    return [str(t) for t in raw]
 
 
 def _first_present(columns: list[str], options: tuple[str, ...], role: str) -> str:
@@ -155,43 +197,98 @@ def _first_present(columns: list[str], options: tuple[str, ...], role: str) -> s
 
 
 def _labels(raw: np.ndarray, task: str | None, name: str):
-    """Convert raw label values to numbers and infer the task."""
+    """Convert raw label values to numbers and infer the task.
+
+    Text labels are normalised (surrounding whitespace stripped, case-folded), so
+    ``"Yes"``, ``" yes"`` and ``"yes"`` are one class; when that joins different
+    spellings a ``UserWarning`` lists the mapping. Numbers written as text (``" 1"``,
+    ``"1.0"``) are numbers.
+
+    Returns
+    -------
+    (numpy.ndarray, str, list of str or None, dict)
+        Labels (int64 classes or float64 values), task, class names, and the
+        normalisation mapping ``{normalised: [raw spellings]}`` of classes that had more
+        than one spelling (empty when none).
+
+    Raises
+    ------
+    ProbekitError
+        Unknown task; missing, NaN or infinite labels (rows named); text labels for a
+        continuous task; ``binary`` with more than two classes (classes named).
+    """
     if task is not None and task not in TASKS:
         raise ProbekitError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
-    missing = [i for i, v in enumerate(raw) if v is None or (isinstance(v, float) and np.isnan(v))
-               or (isinstance(v, str) and not v.strip())]
+    missing = [i for i, v in enumerate(raw) if _is_missing(v)]
     if missing:
-        raise ProbekitError(
-            f"data set {name!r}: {len(missing)} label(s) are missing or NaN (first at row {missing[0]})"
-        )
+        raise ProbekitError(f"data set {name!r}: {len(missing)} label(s) are missing or NaN at {_rows(missing)}")
     values = list(raw)
-    if all(isinstance(v, str) for v in values):
-        lowered = {v.strip().lower() for v in values}
-        if lowered <= {"true", "false"}:
-            return np.array([v.strip().lower() == "true" for v in values], dtype=np.int64), task or "binary", ["false", "true"]
-        try:
-            values = [float(v) for v in values]
-        except ValueError:
-            names = sorted(set(values))
-            index = {v: i for i, v in enumerate(names)}
-            inferred = "binary" if len(names) == 2 else "multiclass"
-            if task == "continuous":
-                raise ProbekitError(f"data set {name!r}: labels are text ({names[:3]}...), not numbers") from None
-            return np.array([index[v] for v in values], dtype=np.int64), task or inferred, names
-    numbers = np.asarray(values, dtype=np.float64)
+    numbers = _as_numbers(values)
+    if numbers is None:
+        return _text_labels(values, task, name)
+    bad = np.flatnonzero(~np.isfinite(numbers)).tolist()
+    if bad:
+        raise ProbekitError(
+            f"data set {name!r}: {len(bad)} label(s) are infinite or NaN at {_rows(bad)} "
+            f"({', '.join(repr(values[i]) for i in bad[:3])}); fix or drop those rows"
+        )
     if task is None:
         integral = np.all(numbers == np.round(numbers))
         distinct = len(np.unique(numbers))
         task = "continuous" if (not integral and distinct > 10) or distinct > 50 else (
             "binary" if distinct == 2 else "multiclass")
     if task == "continuous":
-        return numbers, task, None
+        return numbers, task, None, {}
     classes = np.unique(numbers)
-    if task == "binary" and len(classes) > 2:
-        raise ProbekitError(f"data set {name!r}: task 'binary' but labels have {len(classes)} classes")
+    if all(isinstance(v, (bool, np.bool_)) for v in values):
+        label_names = [str(bool(c)).lower() for c in classes]
+    else:
+        label_names = [str(int(c)) if c == int(c) else str(c) for c in classes]
+    _check_binary(task, label_names, name)
     index = {v: i for i, v in enumerate(classes)}
-    label_names = [str(int(c)) if c == int(c) else str(c) for c in classes]
-    return np.array([index[v] for v in numbers], dtype=np.int64), task, label_names
+    return np.array([index[v] for v in numbers], dtype=np.int64), task, label_names, {}
+
+
+def _as_numbers(values: list) -> np.ndarray | None:
+    """``float64`` array of ``values`` if every one is a number (or a number written as text)."""
+    try:
+        return np.array([float(v.strip()) if isinstance(v, str) else float(v) for v in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text_labels(values: list, task: str | None, name: str):
+    """Class labels from text: normalised (stripped, case-folded), sorted class names."""
+    if task == "continuous":
+        raise ProbekitError(
+            f"data set {name!r}: task 'continuous' but labels are text ({', '.join(map(repr, values[:3]))}, ...), "
+            "not numbers"
+        )
+    normal = [str(v).strip().casefold() for v in values]
+    spellings: dict[str, set] = {}
+    for raw, key in zip(values, normal):
+        spellings.setdefault(key, set()).add(str(raw))
+    mapping = {k: sorted(v) for k, v in spellings.items() if len(v) > 1}
+    names = sorted(spellings)
+    if mapping:
+        import warnings
+
+        shown = "; ".join(f"{' | '.join(map(repr, v))} -> {k!r}" for k, v in sorted(mapping.items()))
+        warnings.warn(f"data set {name!r}: labels normalised (whitespace stripped, case-folded): {shown}",
+                      UserWarning, stacklevel=3)
+    task = task or ("binary" if len(names) == 2 else "multiclass")
+    _check_binary(task, names, name)
+    index = {v: i for i, v in enumerate(names)}
+    return np.array([index[v] for v in normal], dtype=np.int64), task, names, mapping
+
+
+def _check_binary(task: str, names: list[str], name: str) -> None:
+    if task == "binary" and len(names) > 2:
+        shown = ", ".join(map(repr, names[:10])) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        raise ProbekitError(
+            f"data set {name!r}: task 'binary' but the labels have {len(names)} classes ({shown}); "
+            "use --task multiclass or fix the labels"
+        )
 
 
 def _read_file(path: Path) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from probekit.models.base import MODEL_KINDS, LoadedModel
+from probekit.models.context import context_length
 from probekit.models.embedded import EMBEDDED_LANGUAGE_MODELS
 from probekit.models.language import load_language_model
 
@@ -13,7 +14,13 @@ VISION_PREFIXES = ("torchvision:", "timm:", "hf:", "efficientnet-lite")
 
 def is_vision_model(name: str) -> bool:
     """True for vision specs: ``torchvision:``/``timm:`` names, embedded EfficientNet-Lite,
-    or a local folder whose config names an image-classification architecture."""
+    or a local folder whose config names an image-classification architecture.
+
+    Raises
+    ------
+    ProbekitError
+        A folder whose ``config.json`` cannot be read as a JSON object.
+    """
     if name.startswith(VISION_PREFIXES):
         return True
     path = Path(name).expanduser()
@@ -25,8 +32,19 @@ def is_vision_model(name: str) -> bool:
     if config.is_file():
         import json
 
-        archs = json.loads(config.read_text()).get("architectures") or []
-        return any("ImageClassification" in a for a in archs)
+        from probekit.errors import ProbekitError
+
+        try:
+            settings = json.loads(config.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ProbekitError(f"cannot read {str(config)!r} as a model config (JSON): {e}") from None
+        if not isinstance(settings, dict):
+            raise ProbekitError(f"{str(config)!r} holds a JSON {type(settings).__name__}, not a model config "
+                                "(a JSON object)")
+        archs = settings.get("architectures") or []
+        if not isinstance(archs, list):
+            archs = [archs]
+        return any("ImageClassification" in str(a) for a in archs)
     return False
 
 
@@ -61,4 +79,4 @@ def load_model(name: str, weights: str | None = None, random_init: bool = False,
 
 
 __all__ = ["LoadedModel", "MODEL_KINDS", "EMBEDDED_LANGUAGE_MODELS", "load_model",
-           "load_language_model", "is_vision_model"]
+           "load_language_model", "is_vision_model", "context_length"]

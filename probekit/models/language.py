@@ -13,7 +13,7 @@ import torch
 from probekit.errors import ProbekitError, closest
 from probekit.models.base import LoadedModel
 from probekit.models.embedded import EMBEDDED_LANGUAGE_MODELS, embedded_path
-from probekit.models.hashing import hash_files, hash_parameters, hash_weight_files
+from probekit.models.hashing import WEIGHT_SUFFIXES, hash_files, hash_parameters, hash_weight_files
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -68,8 +68,10 @@ def load_language_model(
     Raises
     ------
     ProbekitError
-        Unknown name or path (closest embedded names listed), a folder without a model,
-        a hub id that cannot be reached, or an unknown dtype.
+        Unknown name or path (closest embedded names listed), a folder without a model
+        (no config.json, unreadable config, no or damaged weights, no tokenizer), a
+        file that is not a readable GGUF model, a hub id that cannot be reached, or an
+        unknown dtype.
     """
     if dtype not in (None, "auto", *DTYPES):
         raise ProbekitError(f"unknown dtype {dtype!r}; valid: auto, {', '.join(DTYPES)}")
@@ -108,6 +110,11 @@ def load_language_model(
         if not (path / "config.json").exists():
             raise ProbekitError(f"folder {str(path)!r} has no config.json: it is not a Hugging Face model folder")
         folder, weights_hash = path, hash_weight_files(path)
+        if weights_hash is None:
+            raise ProbekitError(
+                f"folder {str(path)!r} has config.json but no weight files ({', '.join(WEIGHT_SUFFIXES)}); "
+                "copy the model's *.safetensors (or pytorch_model.bin) files into it"
+            )
     else:
         folder, weights_hash = name, None
 
@@ -130,26 +137,52 @@ def load_language_model(
     )
 
 
+def _load_errors() -> tuple[type[BaseException], ...]:
+    """Errors transformers / safetensors / torch raise for a folder they cannot load (missing or damaged files)."""
+    import pickle
+
+    from safetensors import SafetensorError
+
+    return (OSError, ValueError, KeyError, TypeError, RuntimeError, ImportError, AttributeError, EOFError,
+            pickle.UnpicklingError, SafetensorError)
+
+
+def _load_failed(name: str, what: str, e: Exception) -> ProbekitError:
+    first = (str(e).strip().splitlines() or [""])[0][:300]
+    return ProbekitError(
+        f"could not load the {what} of model {name!r} ({type(e).__name__}: {first}); a model folder needs "
+        "config.json, weight files (*.safetensors or pytorch_model.bin) and tokenizer files. Hub ids need "
+        "network access; offline, use a local folder, a .gguf file, or an embedded name: "
+        f"{', '.join(EMBEDDED_LANGUAGE_MODELS)}"
+    )
+
+
 def _from_pretrained(folder: str, torch_dtype, kwargs: dict, name: str):
+    """Config, model and tokenizer of ``folder``; every load failure is a :class:`ProbekitError`."""
     import transformers
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
+    LOAD_ERRORS = _load_errors()
     try:
         config = AutoConfig.from_pretrained(folder, trust_remote_code=kwargs["trust_remote_code"])
-    except OSError as e:
-        raise ProbekitError(
-            f"could not load model {name!r}: {str(e).splitlines()[0]} "
-            "(hub ids need network access; offline, use a local folder, a .gguf file, or an "
-            f"embedded name: {', '.join(EMBEDDED_LANGUAGE_MODELS)})"
-        ) from None
+    except LOAD_ERRORS as e:
+        raise _load_failed(name, "config", e) from None
     architectures = config.architectures or []
     causal = any("CausalLM" in a or "LMHeadModel" in a for a in architectures) or (
         not architectures and getattr(config, "is_decoder", False)
     )
     auto = AutoModelForCausalLM if causal else AutoModel
     dtype_key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
-    model = auto.from_pretrained(folder, **{dtype_key: torch_dtype}, **kwargs)
-    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=kwargs["trust_remote_code"])
+    try:
+        model = auto.from_pretrained(folder, **{dtype_key: torch_dtype}, **kwargs)
+    except LOAD_ERRORS as e:
+        raise _load_failed(name, "weights", e) from None
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=kwargs["trust_remote_code"])
+    except LOAD_ERRORS as e:
+        raise _load_failed(name, "tokenizer", e) from None
+    if tokenizer is None or isinstance(tokenizer, bool):
+        raise ProbekitError(f"model {name!r} has no tokenizer files; a text model folder needs them")
     return model, tokenizer, "causal-lm" if causal else "encoder"
 
 
@@ -173,10 +206,17 @@ def _dequantized_gguf(gguf: Path) -> tuple[Path, str]:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tqdm(total=1, desc=f"dequantizing {gguf.name} (once; cached in {target.parent})") as bar:
         dtype_key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
-        model = AutoModelForCausalLM.from_pretrained(
-            str(gguf.parent), gguf_file=gguf.name, **{dtype_key: torch.float32}
-        )
-        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(
+                str(gguf.parent), gguf_file=gguf.name, **{dtype_key: torch.float32}
+            )
+            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        except Exception as e:  # noqa: BLE001 - any parser failure means "not a readable GGUF model"
+            first = (str(e).strip().splitlines() or [""])[0][:300]
+            raise ProbekitError(
+                f"could not read {str(gguf)!r} as a GGUF model ({type(e).__name__}: {first}); give a GGUF file "
+                "of a supported architecture (llama, mistral, qwen2, gpt2, ...), or a model folder"
+            ) from None
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
         try:
             model.config.architectures = [type(model).__name__]

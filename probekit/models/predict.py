@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -216,10 +217,13 @@ def predict_folder_report(loaded: LoadedModel, directory, top_k: int = 5, batch_
     file names are ImageNet-style (``n01440764_tench.JPEG``; class index = rank of the wnid
     among the folder's sorted wnids, which is the ImageNet-1k order for a full sample).
 
+    Files that cannot be decoded as images are skipped, as ``probekit probe`` skips
+    them: a ``UserWarning`` and the last line give their count and the first one.
+
     Raises
     ------
     ProbekitError
-        ``directory`` is not a folder or holds no image files.
+        ``directory`` is not a folder, holds no image files, or none of them is readable.
     """
     from probekit.concepts.imagenet import imagenet_wnids, parse_imagenet_name
 
@@ -229,6 +233,11 @@ def predict_folder_report(loaded: LoadedModel, directory, top_k: int = 5, batch_
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise ProbekitError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {str(folder)!r}")
+    _check_loaded(loaded)
+    paths, skipped = readable_images(paths)
+    if not paths:
+        raise ProbekitError(f"no readable image in {str(folder)!r}: {len(skipped)} file(s) could not be decoded "
+                            f"(first: {skipped[0][0]}: {skipped[0][1]})")
     predictions = predict(loaded, paths, top_k=top_k, batch_size=batch_size, show_progress=show_progress)
     lines = []
     for path, preds in zip(paths, predictions):
@@ -241,4 +250,36 @@ def predict_folder_report(loaded: LoadedModel, directory, top_k: int = 5, batch_
         lines.append(f"top-1 accuracy {top_k_accuracy(predictions, labels, 1):.3f}, "
                      f"top-{min(top_k, 5)} accuracy {top_k_accuracy(predictions, labels, min(top_k, 5)):.3f} "
                      f"on {len(paths)} images (labels from ImageNet file names)")
+    if skipped:
+        message = (f"skipped {len(skipped)} unreadable image file(s) in {str(folder)!r} "
+                   f"(first: {Path(skipped[0][0]).name}: {skipped[0][1]})")
+        warnings.warn(message, UserWarning, stacklevel=2)
+        lines.append(message)
     return lines
+
+
+def readable_images(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Split image files into those that decode and those that do not.
+
+    Each file is decoded fully (JPEGs at reduced scale via ``draft``, which still reads
+    every byte), as :func:`probekit.concepts.images.scan_image_folder` does.
+
+    Returns
+    -------
+    (list of Path, list of (str, str))
+        The readable paths (order kept) and ``(path, "ErrorType: message")`` for each
+        file that is not.
+    """
+    from PIL import Image
+
+    good, skipped = [], []
+    for path in paths:
+        try:
+            with Image.open(path) as img:
+                img.draft("RGB", (64, 64))
+                img.convert("RGB")
+        except Exception as exc:  # noqa: BLE001 - any decoder failure means "not a readable image"
+            skipped.append((str(path), f"{type(exc).__name__}: {exc}"))
+            continue
+        good.append(Path(path))
+    return good, skipped
