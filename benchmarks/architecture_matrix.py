@@ -13,6 +13,9 @@ resid_err   max |resid point j - hidden_states[j]| / max |hidden_states[j]| over
 last_err    the same for the last point (large = final norm, as documented)
 sum_err     max |attn_out + mlp_out - (resid_post - resid_pre)| / max |resid_post - resid_pre|
             over the blocks ("-" where a block lacks an attn or mlp point)
+fails       short names of the failed checks (tolerance 1e-4): no-blocks, count (n_hs !=
+            n_resid), resid, sum, no-attn+mlp, inplace, padL/padR ("(pos fixes)" when the
+            position_ids variant passes), padL+pos/padR+pos (passing position_ids breaks it)
 inplace     max |recorded - private copy taken in the hook| over attn/mlp/resid points:
             > 0 means a later in-place op changed a tensor the recorder kept
 pos_ids     whether ``model.forward`` takes ``position_ids``
@@ -242,6 +245,8 @@ def _fails(row: dict) -> list[str]:
         fails.append("resid")
     if big(row["sum_err"]):
         fails.append("sum")
+    if row["sum_err"] is None and row["blocks"] not in (None, "none", "ERR"):
+        fails.append("no-attn+mlp")
     if big(row["inplace"]):
         fails.append("inplace")
     for side in "LR":
