@@ -15,6 +15,7 @@ from probekit.extract.text_inputs import (default_token_selection, encode_text, 
                                           validate_token_counts)
 from probekit.extract.token_selection import TokenSelection, select_tokens
 from probekit.models.base import LoadedModel
+from probekit.models.hashing import hash_parameters
 from probekit.store import ActivationStore, StoreWriter
 from probekit.store.manifest import STORE_DTYPES
 
@@ -128,10 +129,12 @@ def extract(
     selection = TokenSelection.parse(config.token_selection or default_token_selection(loaded))
     batch_size = config.batch_size
     shard_examples = -(-config.shard_examples // batch_size) * batch_size
-    truncated = _prepare_text(loaded, dataset, config) if text else []
+    truncated = _prepare_text(loaded, dataset, config, points) if text else []
     identity = {
         "model": loaded.name,
-        "weights_hash": loaded.weights_hash,
+        # a LoadedModel built by hand may carry no hash: hash the weights themselves, so
+        # that other weights never get this store back
+        "weights_hash": loaded.weights_hash or hash_parameters(loaded.model),
         "hook_points": [(p.name, p.module) for p in points],
         "token_selection": asdict(selection) if text else None,
         "pooling": None if text else config.pooling,
@@ -196,18 +199,21 @@ def extract(
     return ActivationStore(out_dir), points
 
 
-def _prepare_text(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig) -> list[int]:
+def _prepare_text(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig,
+                  points: list[HookPoint]) -> list[int]:
     """Validate a text data set against the model before any forward pass: no empty
     examples, truncation counted (and warned about), padding invariance settled.
 
     Returns the indices of the examples that ``max_length`` truncates."""
     import warnings
 
-    from probekit.check import cheap_check, choose_position_ids
+    from probekit.check import CheckReport, cheap_check, check_sublayer_sums, choose_position_ids
 
     truncated = validate_token_counts(loaded, list(dataset.inputs), config.max_length)
     if config.check:
         cheap_check(loaded)
+        if any(p.kind in ("attn", "mlp", "cross_attn") for p in points):
+            CheckReport(loaded.name, [check_sublayer_sums(loaded)]).raise_if_failed()
     if truncated:
         warnings.warn(f"{len(truncated)} of {len(dataset)} examples are longer than max_length="
                       f"{config.max_length} tokens and are truncated (e.g. rows "

@@ -8,6 +8,7 @@ from probekit.models.base import MODEL_KINDS, LoadedModel
 from probekit.models.context import context_length
 from probekit.models.embedded import EMBEDDED_LANGUAGE_MODELS
 from probekit.models.language import load_language_model
+from probekit.models.wrap import wrap_model
 
 VISION_PREFIXES = ("torchvision:", "timm:", "hf:", "efficientnet-lite")
 
@@ -78,5 +79,5 @@ def load_model(name: str, weights: str | None = None, random_init: bool = False,
     return load_language_model(name, **kwargs)
 
 
-__all__ = ["LoadedModel", "MODEL_KINDS", "EMBEDDED_LANGUAGE_MODELS", "load_model",
+__all__ = ["LoadedModel", "MODEL_KINDS", "EMBEDDED_LANGUAGE_MODELS", "load_model", "wrap_model",
            "load_language_model", "is_vision_model", "context_length"]
