@@ -92,6 +92,7 @@ class StoreWriter:
             self.identity["shard_bytes"] = int(shard_bytes)
         self.hash = identity_hash(self.identity)
         self._pending: _Pending | None = None
+        self._arena: torch.Tensor | None = None  # shard_bytes of memory the filling shard's rows are copied into
         _make_writable_dir(self.directory)
         self._lock = StoreLock(self.directory)
         try:
@@ -172,7 +173,7 @@ class StoreWriter:
 
     def close(self) -> None:
         """Give up the folder's lock without finishing (rows not yet in a shard are dropped)."""
-        self._pending = None
+        self._pending = self._arena = None
         self._lock.release()
 
     def __enter__(self):
@@ -210,7 +211,7 @@ class StoreWriter:
         self._check_usable()
         examples = example_index.detach().to("cpu", torch.long).reshape(-1)
         positions = position.detach().to("cpu", torch.long).reshape(-1)
-        rows = {k: _own(v.detach().to("cpu", self.torch_dtype)) for k, v in rows.items()}
+        rows = {k: v.detach().to("cpu", self.torch_dtype).contiguous() for k, v in rows.items()}
         self._check_batch(rows, examples, positions)
         self._lock.busy = True
         try:
@@ -234,7 +235,7 @@ class StoreWriter:
     def _add(self, rows: dict, examples: torch.Tensor, positions: torch.Tensor) -> None:
         """Split one batch at shard boundaries and queue or write the pieces."""
         while True:
-            pending = self._pending or _Pending(self.examples_done, rows)
+            pending = self._pending or _Pending(self.examples_done, rows, self._get_arena())
             self._pending = pending
             boundary = pending.first_example + self.shard_examples
             cut = int(torch.searchsorted(examples, torch.tensor(boundary)))
@@ -254,6 +255,13 @@ class StoreWriter:
             if pending.n_rows and pending.last_example >= boundary - 1:
                 self._write_shard(boundary)
             return
+
+    def _get_arena(self) -> torch.Tensor | None:
+        """One preallocated block per writer, reused by every shard: its pages are only
+        touched as rows arrive, and rows copied into it do not fragment the heap."""
+        if self._arena is None and self.shard_bytes is not None:
+            self._arena = torch.empty(self.shard_bytes, dtype=torch.uint8)
+        return self._arena
 
     def _write_shard(self, end_example: int) -> None:
         pending, self._pending = self._pending, None
@@ -304,13 +312,15 @@ class StoreWriter:
             write_manifest(self.directory, self.manifest)
         finally:
             self._lock.busy = False
+        self._arena = None
         self._lock.release()
 
 
 class _Pending:
-    """The rows of the shard being filled: the appended pieces themselves, not concatenated."""
+    """The rows of the shard being filled: per module a list of tensors, each a copy of one
+    batch's rows in the writer's arena (or, past its end, a tensor of its own)."""
 
-    def __init__(self, first_example: int, like: dict[str, torch.Tensor]):
+    def __init__(self, first_example: int, like: dict[str, torch.Tensor], arena: torch.Tensor | None):
         self.first_example = first_example
         self.row_shapes = {k: tuple(v.shape[1:]) for k, v in like.items()}
         self.rows: dict[str, list[torch.Tensor]] = {k: [] for k in like}
@@ -319,15 +329,26 @@ class _Pending:
         self.n_rows = 0
         self.nbytes = 0
         self.last_example = first_example - 1
+        self._arena, self._used = arena, 0
 
     def add(self, rows: dict, examples: torch.Tensor, positions: torch.Tensor, nbytes: int) -> None:
         for k, v in rows.items():
-            self.rows[k].append(v)
+            self.rows[k].append(self._place(v))
         self.examples.append(examples)
         self.positions.append(positions)
         self.n_rows += len(examples)
         self.nbytes += nbytes
         self.last_example = int(examples[-1])
+
+    def _place(self, t: torch.Tensor) -> torch.Tensor:
+        n = t.numel() * t.element_size()
+        start = -(-self._used // 8) * 8  # 8-byte aligned, so any dtype view is valid
+        if self._arena is None or start + n > self._arena.numel():
+            return _own(t)
+        self._used = start + n
+        block = self._arena[start:start + n].view(t.dtype).view(t.shape)
+        block.copy_(t)
+        return block
 
 
 def _own(t: torch.Tensor) -> torch.Tensor:
