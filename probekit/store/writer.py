@@ -205,8 +205,10 @@ class StoreWriter:
 
         Raises
         ------
-        ValueError
+        ProbekitError
             Mismatched row counts, modules or row shapes, or decreasing example indices.
+        RuntimeError
+            The store is complete, or another writer of this process took it over.
         """
         self._check_usable()
         examples = example_index.detach().to("cpu", torch.long).reshape(-1)
@@ -225,12 +227,12 @@ class StoreWriter:
         known = self._pending.row_shapes if self._pending else (
             {k: tuple(m["row_shape"]) for k, m in self.manifest["modules"].items()} or None)
         if known is not None and shapes != known:
-            raise ValueError(f"rows {shapes} do not match the store's modules {known}")
+            raise ProbekitError(f"rows {shapes} do not match the store's modules {known}")
         if not rows or any(v.ndim == 0 or v.shape[0] != n for v in rows.values()) or len(positions) != n:
-            raise ValueError(f"every module and position needs {n} rows (one per example_index entry)")
+            raise ProbekitError(f"every module and position needs {n} rows (one per example_index entry)")
         floor = self._pending.last_example + 1 if self._pending and self._pending.n_rows else self.examples_done
         if n and (int(examples[0]) < floor or bool((examples[1:] < examples[:-1]).any())):
-            raise ValueError(f"example indices must be non-decreasing and start at or after example {floor}")
+            raise ProbekitError(f"example indices must be non-decreasing and start at or after example {floor}")
 
     def _add(self, rows: dict, examples: torch.Tensor, positions: torch.Tensor) -> None:
         """Split one batch at shard boundaries and queue or write the pieces."""
