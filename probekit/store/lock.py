@@ -9,8 +9,10 @@ traceback); the older writer then refuses to write.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
+import warnings
 import weakref
 from pathlib import Path
 
@@ -23,6 +25,7 @@ except ImportError:  # Windows
     fcntl = None
     import msvcrt
 
+_HELD_ERRNOS = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, getattr(errno, "EDEADLK", errno.EAGAIN)}
 _HELD: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # realpath -> StoreLock
 _GUARD = threading.Lock()
 
@@ -84,7 +87,11 @@ def _acquire(path: Path, directory) -> int:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             _lock_fd(fd)
-        except OSError:
+        except OSError as e:
+            if e.errno not in _HELD_ERRNOS:  # a file system without locks (some network mounts)
+                warnings.warn(f"cannot lock {str(path)!r} ({e.strerror or e}); a second writer into this "
+                              "folder would not be detected", UserWarning, stacklevel=5)
+                break
             holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise ProbekitError(

@@ -183,3 +183,16 @@ def test_stale_lock_file_of_a_dead_pid_is_taken_over(tmp_path):
     (tmp_path / LOCK_NAME).write_text(f"{dead.pid}\n")
     writer = _write(tmp_path)
     assert writer.complete and json.loads((tmp_path / "manifest.json").read_text())["complete"]
+
+
+def test_a_file_system_without_locks_warns_and_still_writes(tmp_path, monkeypatch):
+    import errno
+
+    from probekit.store import lock
+
+    def no_locks(fd):
+        raise OSError(errno.ENOLCK, "No locks available")
+    monkeypatch.setattr(lock, "_lock_fd", no_locks)
+    with pytest.warns(UserWarning, match="cannot lock.*would not be detected"):
+        writer = _write(tmp_path)
+    assert writer.complete and verify_store(tmp_path).ok
