@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(pr)
     pr.add_argument("--images", required=True, help="folder of images")
     pr.add_argument("--top-k", type=int, default=5)
+
+    st = sub.add_parser("store", help="activation store tools: verify")
+    st_sub = st.add_subparsers(dest="store_command", required=True)
+    sv = st_sub.add_parser("verify", help="check every shard's size and checksum (exit 2 naming damaged shards)")
+    sv.add_argument("directory", help="store folder")
     return parser
 
 
@@ -199,6 +204,17 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_store(args) -> int:
+    """``probekit store verify DIR``: print each shard's state; a damaged store exits 2."""
+    from probekit.store import verify_store
+
+    report = verify_store(args.directory)
+    for line in report.lines():
+        print(line)
+    report.raise_if_damaged()
+    return 0
+
+
 def _silence_libraries() -> None:
     """No progress bars or load reports from transformers / datasets in quiet mode."""
     import transformers
@@ -220,7 +236,7 @@ def cmd_check(args) -> int:
 
 
 COMMANDS = {"probe": cmd_probe, "extract": cmd_extract, "list-modules": cmd_list_modules,
-            "predict": cmd_predict, "check": cmd_check}
+            "predict": cmd_predict, "check": cmd_check, "store": cmd_store}
 
 
 def main(argv: list[str] | None = None) -> int:
