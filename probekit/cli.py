@@ -64,6 +64,8 @@ def _add_extract_args(p: argparse.ArgumentParser, default_modules: str) -> None:
                    help="tokens per text; longer texts are truncated (default %(default)s, capped at the "
                         "model's context; a larger explicit value is an error)")
     p.add_argument("--store-dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--shard-size", default="256MiB",
+                   help="bytes per store shard at most, e.g. 256MB or 1GiB (default %(default)s)")
     p.add_argument("--no-stop-early", action="store_true", help="run the full forward pass")
     p.add_argument("--no-check", action="store_true",
                    help="skip the self-check (hidden states and padding; see `probekit check`) run first")
@@ -127,7 +129,8 @@ def _configs(args):
     extraction = ExtractionConfig(modules=args.modules, token_selection=args.token_selection,
                                   pooling=args.pooling, batch_size=args.batch_size,
                                   max_length=args.max_length, store_dtype=args.store_dtype,
-                                  stop_early=not args.no_stop_early, check=not args.no_check)
+                                  stop_early=not args.no_stop_early, check=not args.no_check,
+                                  shard_size=args.shard_size)
     probe = ProbeConfig(n_splits=getattr(args, "n_splits", 5), seed=getattr(args, "seed", 0))
     return RunConfig(model=model, dataset=dataset, extraction=extraction, probe=probe, out=args.out,
                      overwrite=args.overwrite, progress=not args.quiet,
