@@ -67,6 +67,10 @@ def hook_points(model: nn.Module) -> list[HookPoint]:
 
     Returns an empty list for models without a block list; use module names then.
     """
+    from probekit.extract.vision_points import vision_hook_points
+
+    if (vision := vision_hook_points(model)) is not None:  # image classifiers: stages / ViT layers
+        return vision
     blocks, n_blocks = find_blocks(model)
     if not n_blocks:
         return []
@@ -108,6 +112,9 @@ def stage_outputs(model: nn.Module) -> list[HookPoint]:
 
     This is what the ``resid`` keyword means for such models.
     """
+    from probekit.extract.vision_points import refuse_unknown_vision
+
+    refuse_unknown_vision(model)  # an image classifier of unknown architecture: no guess
     children = list(model.named_children())
     if children and isinstance(children[-1][1], nn.Linear):
         children = children[:-1]

@@ -157,6 +157,10 @@ def extract(
     if writer.complete:
         return ActivationStore(out_dir), points
     module_to_point = {p.module: p.name for p in points}
+    if not text:
+        from probekit.extract.vision_points import point_layouts
+
+        layouts = point_layouts(loaded.model, points)  # which axis holds the channels, per module
     state: dict = {}
 
     def transform(module_name: str, tensor: torch.Tensor) -> torch.Tensor:
@@ -168,7 +172,7 @@ def extract(
             return tensor.reshape(tensor.shape[0], -1)
         from probekit.extract.pooling import pool_spatial
 
-        return pool_spatial(tensor, config.pooling)
+        return pool_spatial(tensor, config.pooling, layout=layouts[module_name])
 
     start = writer.examples_done
     n = len(dataset)
