@@ -20,7 +20,9 @@ POOLING_METHODS = ("mean", "max", "flatten", "cls", "none")
 POOLING_LAYOUTS = ("channels_first", "channels_last", "tokens", "flat", "unknown")
 
 
-def pool_spatial(tensor: torch.Tensor, method: str = "mean", layout: str | None = None) -> torch.Tensor:
+def pool_spatial(
+    tensor: torch.Tensor, method: str = "mean", layout: str | None = None, where: str | None = None
+) -> torch.Tensor:
     """Pool the spatial or token axes of a batch of activations.
 
     Parameters
@@ -69,6 +71,8 @@ def pool_spatial(tensor: torch.Tensor, method: str = "mean", layout: str | None 
         ``"unknown"``
             The caller cannot tell; only 2-D tensors (nothing to pool) and ``"none"``
             are accepted, anything else is an error rather than a guess.
+    where:
+        Name of the module the tensor comes from, for error messages.
 
     Returns
     -------
@@ -114,7 +118,7 @@ def pool_spatial(tensor: torch.Tensor, method: str = "mean", layout: str | None 
         )
     if layout == "channels_last" and tensor.ndim == 3:
         layout = "tokens"  # (batch, pos, d_model): the features are last already
-    _check_layout(shape, layout, method)
+    _check_layout(shape, layout, method, where)
     if layout == "channels_last" and tensor.ndim >= 4:
         if method in ("mean", "max"):
             axes = tuple(range(1, tensor.ndim - 1))
@@ -142,7 +146,7 @@ def pool_spatial(tensor: torch.Tensor, method: str = "mean", layout: str | None 
     return tensor.amax(dim=axes)
 
 
-def _check_layout(shape: tuple[int, ...], layout: str | None, method: str) -> None:
+def _check_layout(shape: tuple[int, ...], layout: str | None, method: str, where: str | None = None) -> None:
     """Raise when the tensor's rank does not fit ``layout`` (or the layout is unknown for a map)."""
     ndim = len(shape)
     if layout is None or ndim == 2:
@@ -152,7 +156,7 @@ def _check_layout(shape: tuple[int, ...], layout: str | None, method: str) -> No
     if layout == "unknown":
         raise ProbekitError(
             f"cannot pool a tensor of shape {shape} with method {method!r}: its layout (which axis holds "
-            "the channels) is not known for this module; record one of the model's hook points "
+            f"the channels) is not known for module {where or '(unnamed)'!r}; record one of the model's hook points "
             "(`probekit list-modules` lists them) or use pooling 'none'"
         )
     expected = {"flat": ndim == 2, "tokens": ndim == 3, "channels_first": ndim >= 3, "channels_last": ndim >= 3}

@@ -172,7 +172,7 @@ def extract(
             return tensor.reshape(tensor.shape[0], -1)
         from probekit.extract.pooling import pool_spatial
 
-        return pool_spatial(tensor, config.pooling, layout=layouts[module_name])
+        return pool_spatial(tensor, config.pooling, layout=layouts[module_name], where=module_name)
 
     start = writer.examples_done
     n = len(dataset)
