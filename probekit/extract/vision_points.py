@@ -69,10 +69,11 @@ from torch import nn
 from probekit.errors import ProbekitError
 from probekit.extract.hook_points import HookPoint
 from probekit.extract.hook_set import INPUT_SUFFIX
+from probekit.extract.pooling import POOLING_LAYOUTS
 
 #: Layouts a :class:`VisionHookPoint` can carry (see the module docstring).
-LAYOUTS = ("channels_first", "channels_last", "tokens", "flat", "unknown")
-_CF, _CL, _TOK, _FLAT = "channels_first", "channels_last", "tokens", "flat"
+LAYOUTS = POOLING_LAYOUTS
+_CF, _CL, _TOK = "channels_first", "channels_last", "tokens"
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,9 @@ def module_layout(model: nn.Module, name: str) -> str | None:
     tvm = _torchvision_models()
     if tvm is not None and isinstance(model, tvm.SwinTransformer) and name.split(".")[0] in ("features", "norm"):
         return _CL
+    model_type = str(getattr(getattr(model, "config", None), "model_type", ""))
+    if model_type in ("convnext", "convnextv2") and type(module).__name__.endswith(("Layer", "Stage", "Embeddings")):
+        return _CF  # HF ConvNext permutes to channels-last only inside a layer, between dwconv and pwconv2
     return "unknown" if mixed else None
 
 
@@ -232,7 +236,8 @@ def _is_mixed_layout(model: nn.Module) -> bool:
     if tvm is not None:
         from torchvision.ops.misc import Permute
 
-        if isinstance(model, (tvm.SwinTransformer, tvm.ConvNeXt, tvm.MaxVit)):
+        mixed = tuple(getattr(tvm, n) for n in ("SwinTransformer", "ConvNeXt", "MaxVit") if hasattr(tvm, n))
+        if isinstance(model, mixed):
             return True
         if any(isinstance(m, Permute) for m in model.modules()):
             return True
@@ -260,26 +265,27 @@ def _root_except(model: nn.Module, skip: tuple[str, ...]) -> list[tuple[str, str
 def _torchvision_points(model: nn.Module) -> list[VisionHookPoint]:
     tvm = _torchvision_models()
     rules = [
-        (tvm.VisionTransformer, _tv_vit),
-        (tvm.ResNet, lambda m: _points(_root_except(m, ("fc",)))),
-        (tvm.GoogLeNet, lambda m: _points(_root_except(m, ("fc", "aux1", "aux2")))),
-        (tvm.Inception3, lambda m: _points(_root_except(m, ("fc", "AuxLogits")))),
-        (tvm.ShuffleNetV2, lambda m: _points(_root_except(m, ("fc",)))),
-        (tvm.ConvNeXt, _tv_convnext),
-        (tvm.SwinTransformer, _tv_swin),
-        (tvm.EfficientNet, _tv_features_all),
-        (tvm.MobileNetV2, _tv_features_all),
-        (tvm.MobileNetV3, _tv_features_all),
-        (tvm.RegNet, lambda m: _points([("stem", _CF)] + [(n, _CF) for n, _ in _children(m.trunk_output, "trunk_output")]
-                                       + [("avgpool", _CF)])),
-        (tvm.DenseNet, _tv_densenet),
-        (tvm.VGG, _tv_pools),
-        (tvm.AlexNet, _tv_pools),
-        (tvm.SqueezeNet, _tv_squeezenet),
-        (tvm.MNASNet, _tv_mnasnet),
-        (tvm.MaxVit, lambda m: _points([("stem", _CF)] + [(n, _CF) for n, _ in _children(m.blocks, "blocks")]
-                                       + [("classifier.0", _CF)])),
+        ("VisionTransformer", _tv_vit),
+        ("ResNet", lambda m: _points(_root_except(m, ("fc",)))),
+        ("GoogLeNet", lambda m: _points(_root_except(m, ("fc", "aux1", "aux2")))),
+        ("Inception3", lambda m: _points(_root_except(m, ("fc", "AuxLogits")))),
+        ("ShuffleNetV2", lambda m: _points(_root_except(m, ("fc",)))),
+        ("ConvNeXt", _tv_convnext),
+        ("SwinTransformer", _tv_swin),
+        ("EfficientNet", _tv_features_all),
+        ("MobileNetV2", _tv_features_all),
+        ("MobileNetV3", _tv_features_all),
+        ("RegNet", lambda m: _points([("stem", _CF)] + [(n, _CF) for n, _ in _children(m.trunk_output, "trunk_output")]
+                                     + [("avgpool", _CF)])),
+        ("DenseNet", _tv_densenet),
+        ("VGG", _tv_pools),
+        ("AlexNet", _tv_pools),
+        ("SqueezeNet", _tv_squeezenet),
+        ("MNASNet", _tv_mnasnet),
+        ("MaxVit", lambda m: _points([("stem", _CF)] + [(n, _CF) for n, _ in _children(m.blocks, "blocks")]
+                                     + [("classifier.0", _CF)])),
     ]
+    rules = [(getattr(tvm, name), rule) for name, rule in rules if isinstance(getattr(tvm, name, None), type)]
     for cls, rule in rules:
         if isinstance(model, cls):
             return rule(model)

@@ -338,13 +338,17 @@ def support_table() -> str:
     import tempfile
     from pathlib import Path
 
-    rows = ["| architecture | `resid` hook points | pooled widths | notes |", "|---|---|---|---|"]
+    rows = ["| architecture | `resid` hook points | pooled widths | values checked against | notes |",
+            "|---|---|---|---|---|"]
+    checks = {"vit": "hand-written encoder forward (every layer)", "hidden_states": "`output_hidden_states`",
+              "swin": "inputs of each stage's patch merging", "densenet": "`model.features(x)`"}
     with tempfile.TemporaryDirectory() as tmp:
         for spec in SPECS:
             model = spec.build(Path(tmp))
             points = resolve_hook_points(model, ["resid"])
             widths = ", ".join(str(w) for w in spec.widths)
-            rows.append(f"| {spec.id} | {len(points)} | {widths} | {spec.notes} |")
+            checked = [c for c in (checks.get(spec.per_point or ""), f"input of `{spec.head}`" if spec.head else None) if c]
+            rows.append(f"| {spec.id} | {len(points)} | {widths} | {'; '.join(checked)} | {spec.notes} |")
     return "\n".join(rows)
 
 

@@ -14,6 +14,7 @@ from probekit.concepts import ConceptDataset
 from probekit.errors import ProbekitError
 from probekit.extract.hook_points import hook_points, resolve_hook_points
 from probekit.extract.pooling import pool_spatial
+from probekit.extract.recorder import ActivationRecorder
 from probekit.extract.runner import ExtractionConfig, extract
 from probekit.extract.vision_points import module_layout, vision_hook_points
 from probekit.models.base import LoadedModel
@@ -71,6 +72,20 @@ def test_layout_of_any_module_follows_its_type(tiny_swin, tiny_convnext):
     assert module_layout(tiny_convnext, "features.1.0.block.4") == "unknown"  # GELU: layout of whatever precedes
     assert module_layout(tiny_convnext, "features.1") == "channels_first"
     assert module_layout(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), "1") is None  # not an image classifier
+
+
+def test_layout_of_hf_convnext_modules():
+    from transformers import ConvNextConfig, ConvNextForImageClassification
+
+    model = ConvNextForImageClassification(ConvNextConfig(hidden_sizes=[8, 16], depths=[1, 1], num_stages=2)).eval()
+    layer = "convnext.encoder.stages.0.layers.0"
+    assert module_layout(model, layer) == "channels_first"
+    assert module_layout(model, f"{layer}.pwconv1") == "channels_last"  # nn.Linear on (B, H, W, C)
+    assert module_layout(model, f"{layer}.layernorm") == "channels_last"  # data_format="channels_last"
+    assert module_layout(model, f"{layer}.act") == "unknown"
+    with ActivationRecorder(model, [layer, f"{layer}.pwconv1"]) as rec:
+        acts = rec.run(pixel_values=torch.randn(2, 3, 32, 32))
+    assert acts[layer].shape[1] == 8 and acts[f"{layer}.pwconv1"].shape[-1] == 32  # the layouts are real
 
 
 def test_language_models_and_plain_modules_are_left_to_the_block_rules():
@@ -133,3 +148,13 @@ def test_hf_folder_without_architectures_loads_the_plain_classifier(tmp_path):
     assert torch.equal(loaded.model.classifier.weight, original.classifier.weight)
     with pytest.warns(UserWarning):
         assert type(load_vision_model(str(tmp_path), random_init=True).model) is DeiTForImageClassification
+
+
+def test_list_modules_shows_vision_hook_points_with_their_shapes(tiny_swin):
+    from probekit.extract.inspect import describe_modules
+
+    loaded = LoadedModel(model=tiny_swin, name="tiny-swin", kind="image-classifier",
+                         preprocess=ImagePreprocess(resize=32, crop=32), info={"input_name": "x"})
+    lines = describe_modules(loaded)
+    row = next(line for line in lines if line.startswith("features.3 "))
+    assert "(1, 4, 4, 16)" in row and lines[0].startswith("# hook points")
