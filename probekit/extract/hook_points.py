@@ -279,6 +279,10 @@ def hook_points(model: nn.Module) -> list[HookPoint]:
     ProbekitError
         See :func:`block_lists`.
     """
+    from probekit.extract.vision_points import vision_hook_points
+
+    if (vision := vision_hook_points(model)) is not None:  # image classifiers: stages / ViT layers
+        return vision
     points: list[HookPoint] = []
     layer0 = 0
     albert = getattr(getattr(model, "config", None), "model_type", None) == "albert"
@@ -347,6 +351,9 @@ def stage_outputs(model: nn.Module) -> list[HookPoint]:
 
     This is what the ``resid`` keyword means for such models.
     """
+    from probekit.extract.vision_points import refuse_unknown_vision
+
+    refuse_unknown_vision(model)  # an image classifier of unknown architecture: no guess
     children = list(model.named_children())
     if children and isinstance(children[-1][1], nn.Linear):
         children = children[:-1]

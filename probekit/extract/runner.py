@@ -216,6 +216,10 @@ def _write_batches(loaded: LoadedModel, dataset: ConceptDataset, config: Extract
     """Run the examples the store lacks through the model and append their rows."""
     text = selection is not None
     module_to_point = {p.module: p.name for p in points}
+    if not text:
+        from probekit.extract.vision_points import point_layouts
+
+        layouts = point_layouts(loaded.model, points)  # which axis holds the channels, per module
     state: dict = {}
 
     def transform(module_name: str, tensor: torch.Tensor) -> torch.Tensor:
@@ -227,7 +231,7 @@ def _write_batches(loaded: LoadedModel, dataset: ConceptDataset, config: Extract
             return tensor.reshape(tensor.shape[0], -1)
         from probekit.extract.pooling import pool_spatial
 
-        return pool_spatial(tensor, config.pooling)
+        return pool_spatial(tensor, config.pooling, layout=layouts[module_name], where=module_name)
 
     start, n, batch_size = writer.examples_done, len(dataset), config.batch_size
     with ActivationRecorder(loaded.model, [p.module for p in points], stop_early=config.stop_early,
