@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -69,12 +68,14 @@ def resolve_modules(model: nn.Module, patterns: str | Iterable[str]) -> list[str
                 "(`probekit list-modules` lists them all)"
             )
         chosen.update(hits)
-    ordered = []
-    for n in names:  # a module's input comes before its output, calls in order
-        for prefix in (n + INPUT_SUFFIX, n):
-            ordered += sorted((k for k in chosen if split_key(k)[:2] == split_key(prefix)[:2]),
-                              key=lambda k: -1 if split_key(k)[2] is None else split_key(k)[2])
-    return ordered
+    position = {n: i for i, n in enumerate(names)}
+
+    def order(key: str) -> tuple[int, int, int]:
+        # model order; a module's input before its output; calls in order
+        name, is_input, call = split_key(key)
+        return position[name], 0 if is_input else 1, -1 if call is None else call
+
+    return sorted(chosen, key=order)
 
 
 def _glob_match(name: str, pattern: str) -> bool:
@@ -107,6 +108,34 @@ def first_tensor(output) -> torch.Tensor:
     raise TypeError(f"module output of type {type(output).__name__} holds no tensor")
 
 
+def _resolve_names(model: nn.Module, patterns) -> tuple[list[str], dict[str, str]]:
+    """Module keys for module names/globs *and* hook point names/globs
+    (``blocks.3.resid_post``); the second value maps a module key to the hook point name
+    it was asked for by (activations are keyed by what the user asked for)."""
+    from probekit.extract.hook_points import hook_points
+
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    patterns = [p.strip() for p in patterns]
+    aliases: dict[str, str] = {}
+    module_patterns = []
+    points = None
+    for pattern in patterns:
+        if pattern.startswith(("blocks.", "embed", "encoder.blocks.", "decoder.blocks.", "encoder.embed",
+                               "decoder.embed")):
+            points = hook_points(model) if points is None else points
+            hits = [p for p in points if fnmatch.fnmatchcase(p.name, pattern)]
+            if hits:
+                aliases.update({p.module: p.name for p in hits})
+                continue
+        module_patterns.append(pattern)
+    names = resolve_modules(model, module_patterns) if module_patterns else []
+    order = {n: i for i, n in enumerate(module_names(model))}
+    names = sorted(set(names) | set(aliases),
+                   key=lambda k: (split_key(k)[2] or 0, order.get(split_key(k)[0], 0), not split_key(k)[1]))
+    return names, aliases
+
+
 class ActivationRecorder(HookSet):
     """Records the outputs of chosen modules during forward passes.
 
@@ -131,7 +160,9 @@ class ActivationRecorder(HookSet):
     model:
         Any ``torch.nn.Module``.
     modules:
-        Exact names or globs (see :func:`resolve_modules`).
+        Exact module names or globs (see :func:`resolve_modules`), or hook point names
+        or globs (``blocks.3.resid_post``, ``blocks.*.mlp_out``; activations are then keyed
+        by the hook point name).
     stop_early:
         When true, the forward pass is cut (a :class:`StopForward` is raised inside the
         hook of the last wanted module to run, and swallowed by :meth:`run` or by leaving
@@ -161,7 +192,7 @@ class ActivationRecorder(HookSet):
     ) -> None:
         super().__init__()
         self.model = model
-        self.names = resolve_modules(model, modules)
+        self.names, self.aliases = _resolve_names(model, modules)
         self.stop_early = stop_early
         self.transform = transform
         self.detach = detach
@@ -206,7 +237,7 @@ class ActivationRecorder(HookSet):
         key = keys.get(call, keys.get(None))
         if key is None:
             return
-        if call and key in self.activations and split_key(key)[2] is None:
+        if call and self.aliases.get(key, key) in self.activations and split_key(key)[2] is None:
             self._refuse_ambiguous_repeats()
         source = tensor
         if self.detach:
@@ -217,7 +248,7 @@ class ActivationRecorder(HookSet):
             # a private copy: a later in-place op of the model (Falcon's `mlp_output +=
             # attention_output`) must not change what was recorded
             tensor = tensor.clone()
-        self.activations[key] = tensor
+        self.activations[self.aliases.get(key, key)] = tensor
         if self.stop_early and len(self.activations) == len(self.names):
             raise StopForward
 
@@ -246,7 +277,7 @@ class ActivationRecorder(HookSet):
                 self.model(*args, **kwargs)
             except StopForward:
                 pass
-        missing = [n for n in self.names if n not in self.activations]
+        missing = [self.aliases.get(n, n) for n in self.names if self.aliases.get(n, n) not in self.activations]
         if missing:
             raise RuntimeError(f"these modules did not run during the forward pass: {missing}")
         self._refuse_ambiguous_repeats()
@@ -263,10 +294,3 @@ class ActivationRecorder(HookSet):
                     f"module {name!r} ran {runs} times in one forward pass (a shared layer), so its "
                     f"output is ambiguous; ask for one call with {key}{CALL_SEPARATOR}0 ... "
                     f"{key}{CALL_SEPARATOR}{runs - 1}")
-
-
-@contextmanager
-def record(model: nn.Module, modules: str | Iterable[str], **kwargs):
-    """Functional form of :class:`ActivationRecorder` (``with record(m, "*.mlp") as rec:``)."""
-    with ActivationRecorder(model, modules, **kwargs) as recorder:
-        yield recorder

@@ -9,7 +9,7 @@ from probekit.steering.directions import (
     unit,
 )
 from probekit.steering.heads import HeadSite, attention_head_sites, head_interventions, split_heads
-from probekit.steering.hooks import Intervention, Steering, position_mask, steer
+from probekit.steering.hooks import Intervention, Steering, forward_offset, position_mask, steer, steering_site
 
 __all__ = [
     "HeadSite",
@@ -17,6 +17,7 @@ __all__ = [
     "Steering",
     "SteeringMatrix",
     "attention_head_sites",
+    "forward_offset",
     "head_interventions",
     "mass_mean_shift",
     "position_mask",
@@ -25,5 +26,6 @@ __all__ = [
     "random_direction",
     "split_heads",
     "steer",
+    "steering_site",
     "unit",
 ]

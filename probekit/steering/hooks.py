@@ -30,10 +30,10 @@ import torch
 from torch import nn
 
 from probekit.errors import ProbekitError
-from probekit.extract.hook_set import INPUT_SUFFIX, HookSet
+from probekit.extract.hook_set import HookSet
 from probekit.extract.recorder import resolve_modules
 
-__all__ = ["Intervention", "Steering", "steer", "position_mask", "forward_offset"]
+__all__ = ["Intervention", "Steering", "steer", "position_mask", "forward_offset", "steering_site"]
 
 PositionSpec = Union[str, int, Sequence[int], slice, torch.Tensor, None]
 
@@ -45,7 +45,8 @@ class Intervention:
     Attributes
     ----------
     module : str
-        Exact module name; suffix ``:input`` to act on the module's input.
+        Exact module name (suffix ``:input`` to act on the module's input) or hook point
+        name (``blocks.3.resid_post``).
     vector : torch.Tensor, shape (d_model,) or (batch, d_model)
         The added vector; a 2-D tensor gives one vector per example (a prompt-dependent
         vector). Cast to the activation's dtype and device at use.
@@ -174,6 +175,41 @@ def forward_offset(args: tuple, kwargs: dict) -> int:
     return 0
 
 
+def steering_site(model: nn.Module, name: str) -> str:
+    """The module (or ``module:input``) that an intervention on ``name`` hooks.
+
+    ``name`` is an exact module name (``model.layers.3``, ``...o_proj:input``) or a hook
+    point name (``blocks.3.resid_post``, ``embed``; see
+    :func:`probekit.extract.hook_points.hook_points`).
+
+    Raises
+    ------
+    ProbekitError
+        A glob or unknown name (closest names listed), or a hook point on a layer that
+        runs several times per forward pass (a shared layer: one call cannot be steered).
+    """
+    from probekit.extract.hook_points import hook_points
+    from probekit.extract.hook_set import split_key
+
+    base, is_input, call = split_key(name)
+    lookup = dict(model.named_modules())
+    if call is None and base in lookup:
+        return name
+    points = {p.name: p.module for p in hook_points(model)}
+    if name in points:
+        if split_key(points[name])[2] is not None:
+            raise ProbekitError(f"hook point {name!r} is one call of a shared layer ({points[name]}); "
+                                "steering adds to every call of a module, so it cannot steer one call")
+        return points[name]
+    if any(ch in name for ch in "*?["):
+        matches = resolve_modules(model, name)
+        raise ProbekitError(f"steering needs exact module or hook point names; {name!r} is a pattern "
+                            f"matching {len(matches)} modules ({', '.join(matches[:4])}"
+                            f"{', ...' if len(matches) > 4 else ''}): give one Intervention per module")
+    resolve_modules(model, name)  # raises with the closest module names
+    raise ProbekitError(f"cannot steer {name!r}")
+
+
 class Steering(HookSet):
     """Context manager adding vectors to module outputs/inputs while active.
 
@@ -210,20 +246,16 @@ class Steering(HookSet):
         self.interventions = list(interventions)
         if not self.interventions:
             raise ProbekitError("Steering needs at least one intervention")
-        lookup = dict(model.named_modules())
         for iv in self.interventions:
             if not isinstance(iv, Intervention):
                 raise ProbekitError(f"expected Intervention objects, got {type(iv).__name__}")
-            name = iv.module[: -len(INPUT_SUFFIX)] if iv.module.endswith(INPUT_SUFFIX) else iv.module
-            if name not in lookup:
-                resolve_modules(model, name)  # raises with the closest names
             vec = torch.as_tensor(iv.vector)
             if vec.dim() not in (1, 2):
                 raise ProbekitError(f"vector for {iv.module!r} must have shape (d,) or (batch, d); "
                                     f"got {tuple(vec.shape)}")
-        # private copies with tensor vectors (the caller's Intervention objects are left as given)
-        self.interventions = [Intervention(iv.module, torch.as_tensor(iv.vector), iv.positions, iv.scale)
-                              for iv in self.interventions]
+        # private copies with tensor vectors and module names (the caller's objects are left as given)
+        self.interventions = [Intervention(steering_site(model, iv.module), torch.as_tensor(iv.vector),
+                                           iv.positions, iv.scale) for iv in self.interventions]
         self._offset = 0
 
     # -- position tracking -------------------------------------------------

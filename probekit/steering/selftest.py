@@ -32,10 +32,15 @@ def steering_deltas(loaded: LoadedModel, module: str, positions: list[int], text
     -------
     (list of torch.Tensor, torch.Tensor, int)
         Per pass ``(batch, pos, d_model)`` differences, the vector added, and the prompt
-        length (padded).
+        length (left-padded batch).
     """
     model = loaded.model
-    inputs = encode_text(loaded, list(texts), 64)
+    side = loaded.tokenizer.padding_side
+    loaded.tokenizer.padding_side = "left"  # batched generation pads on the left
+    try:
+        inputs = encode_text(loaded, list(texts), 64)
+    finally:
+        loaded.tokenizer.padding_side = side
     target = model.get_submodule(module)
     raw, steered = [], []
     handle = _capture(target, raw)
@@ -59,8 +64,15 @@ def steering_deltas(loaded: LoadedModel, module: str, positions: list[int], text
     return [s - r for s, r in zip(steered, raw)], vector, int(inputs["input_ids"].shape[1])
 
 
-def check_steering(loaded: LoadedModel, sentences) -> "CheckResult":  # noqa: F821
-    """The ``steering`` row of :func:`probekit.check.check_model` (causal LMs only)."""
+def check_steering(loaded: LoadedModel, sentences):
+    """The ``steering`` row of :func:`probekit.check.check_model` (causal LMs only).
+
+    Returns
+    -------
+    probekit.check.CheckResult
+        Passed when, in cached and uncached ``generate`` on a left-padded batch, the vector
+        added at positions ``[1, -1]`` of a middle block appears exactly there.
+    """
     from probekit.check import CheckResult
 
     if loaded.kind != "causal-lm" or not hasattr(loaded.model, "generate"):
