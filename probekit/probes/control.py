@@ -14,6 +14,8 @@ import numpy as np
 
 from probekit.errors import ProbekitError
 
+__all__ = ["control_task_labels", "shuffled_labels"]
+
 
 def shuffled_labels(y, seed: int = 0, groups=None) -> np.ndarray:
     """A random permutation of ``y`` (the "shuffled labels" control).

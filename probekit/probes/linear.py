@@ -20,6 +20,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from probekit.errors import ProbekitError
 
+__all__ = ["LogisticProbe", "RidgeProbe", "probe_for_task"]
+
 
 # Newer scikit-learn versions warn unless these are set explicitly (plain L2 penalty).
 _LOGISTIC_CV_EXTRA = {k: v for k, v in {"l1_ratios": (0.0,), "use_legacy_attributes": False}.items()
