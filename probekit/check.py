@@ -125,20 +125,34 @@ def check_hidden_states(loaded: LoadedModel, sentences=SENTENCES) -> CheckResult
             return CheckResult("hidden_states", False, detail=(
                 f"{stack.prefix or 'model'}: {len(mine)} residual hook points but "
                 f"{'no' if theirs is None else len(theirs)} hidden_states"))
-        for point, reference in zip(mine[:-1], theirs[:-1]):
-            worst = max(worst, relative_error(acts[point.module], reference))
-        last = relative_error(acts[mine[-1].module], theirs[-1])
-        if last > TOLERANCE:
-            normed = _final_norm(loaded.model, stack, acts[mine[-1].module])
-            if normed is None:
-                return CheckResult("hidden_states", False, last, f"{mine[-1].name} differs from the last "
-                                   "hidden_states entry and no final norm explains it")
-            last = relative_error(normed, theirs[-1])
-            notes.append(f"last {stack.prefix}hidden_states entry is after the final norm")
-        worst = max(worst, last)
+        # Hugging Face's convention: entry 0 = embeddings, entry i + 1 = block i's output;
+        # state-space models (Mamba, RWKV) leave the embeddings out (entry i = block i)
+        results = [_compare_stack(loaded.model, stack, acts, mine, theirs, shift) for shift in (0, 1)]
+        error, note = min(results, key=lambda r: r[0])
+        worst = max(worst, error)
+        notes += [note] if note else []
     passed = worst <= TOLERANCE
     detail = "; ".join(notes) if passed else "residual hook points differ from output_hidden_states"
     return CheckResult("hidden_states", passed, worst, detail)
+
+
+def _compare_stack(model, stack, acts, mine, theirs, shift: int) -> tuple[float, str]:
+    """Largest error of ``mine[j + shift]`` against ``theirs[j]``; the last entry may be
+    after the stack's final norm."""
+    worst, notes = 0.0, []
+    pairs = list(zip(mine[shift:], theirs))
+    for point, reference in pairs[:-1]:
+        worst = max(worst, relative_error(acts[point.module], reference))
+    last_point = mine[-1]
+    last = relative_error(acts[last_point.module], theirs[-1])
+    if last > TOLERANCE:
+        normed = _final_norm(model, stack, acts[last_point.module])
+        if normed is not None:
+            last = relative_error(normed, theirs[-1])
+            notes.append(f"last {stack.prefix}hidden_states entry is after the final norm")
+    if shift:
+        notes.append(f"{stack.prefix}hidden_states leave out the embeddings")
+    return max(worst, last), "; ".join(notes)
 
 
 def _hidden_state_stacks(model, output) -> dict | None:
@@ -150,7 +164,7 @@ def _hidden_state_stacks(model, output) -> dict | None:
 
 
 FINAL_NORM_NAMES = ("norm", "ln_f", "final_layernorm", "final_layer_norm", "norm_f", "final_norm",
-                    "layer_norm", "ln_out")
+                    "layer_norm", "layernorm", "ln_out", "ln")
 
 
 def _final_norm(model, stack, last: torch.Tensor) -> torch.Tensor | None:
@@ -170,7 +184,7 @@ def _padding_error(loaded: LoadedModel, side: str, sentences, position_ids: bool
     every residual hook point (or the model output when there are no hook points)."""
     points = [p for p in hook_points(loaded.model) if p.kind == "resid"]
     tokenizer = loaded.tokenizer
-    saved = (tokenizer.padding_side, loaded.info.get("position_ids"))
+    saved_side, had, saved = tokenizer.padding_side, "position_ids" in loaded.info, loaded.info.get("position_ids")
     tokenizer.padding_side, loaded.info["position_ids"] = side, position_ids
     try:
         keys = [p.module for p in points]
@@ -187,7 +201,11 @@ def _padding_error(loaded: LoadedModel, side: str, sentences, position_ids: bool
                 worst = max(worst, relative_error(_first_output(batch_out)[row][mask], _first_output(alone_out)[0]))
         return worst
     finally:
-        tokenizer.padding_side, loaded.info["position_ids"] = saved
+        tokenizer.padding_side = saved_side
+        if had:
+            loaded.info["position_ids"] = saved
+        else:
+            loaded.info.pop("position_ids", None)
 
 
 def _first_output(output) -> torch.Tensor:
@@ -255,22 +273,26 @@ def check_sublayer_sums(loaded: LoadedModel, sentences=SENTENCES) -> CheckResult
         return CheckResult("sublayer-sums", None, detail="no attn_out / mlp_out hook points")
     norms = _norm_keys(loaded.model, resid)
     acts, _, _ = _run(loaded, [p.module for p in points] + norms, sentences[:1])
-    worst, post_norm = 0.0, 0
+    worst, post_norm, compared = 0.0, 0, 0
     for pre, post in zip(resid[:-1], resid[1:]):
         stem = post.name.rpartition(".resid_post")[0]
         parts = [by_name.get(f"{stem}.attn_out"), by_name.get(f"{stem}.mlp_out")]
         if not stem or None in parts or pre.name.split("blocks")[0] != post.name.split("blocks")[0]:
             continue
+        parts += [q for q in [by_name.get(f"{stem}.cross_attn_out")] if q is not None]
         update = acts[post.module] - acts[pre.module]
-        error = relative_error(acts[parts[0].module] + acts[parts[1].module], update)
+        error = relative_error(sum(acts[q.module] for q in parts), update)
+        compared += 1
         if error > TOLERANCE and any(relative_error(acts[k], acts[post.module]) <= TOLERANCE
                                      for k in norms if _inside(k, post.module)):
             post_norm += 1  # the block's output is a norm's output: a post-LN block
             continue
         worst = max(worst, error)
-    if post_norm and worst == 0.0:
+    if post_norm and compared == post_norm:
         return CheckResult("sublayer-sums", None, detail="post-norm blocks: attn_out / mlp_out are the "
                            "contributions before the residual add and the norm")
+    if not compared:
+        return CheckResult("sublayer-sums", None, detail="no block has both attn_out and mlp_out")
     passed = worst <= TOLERANCE
     detail = "" if passed else "attn_out + mlp_out is not the block's residual update"
     return CheckResult("sublayer-sums", passed, worst, detail)

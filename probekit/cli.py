@@ -1,6 +1,6 @@
 """Command line: a thin layer that fills typed configs and calls the library.
 
-Sub-commands: ``probe`` (the main job), ``list-modules``, ``extract``, ``predict``.
+Sub-commands: ``probe`` (the main job), ``list-modules``, ``extract``, ``predict``, ``check``.
 Bad input prints one ``error:`` line to stderr and exits with status 2.
 """
 
@@ -18,6 +18,7 @@ EPILOG = """examples:
   probekit probe --model ./my-checkpoint --dataset my.csv --text-column statement --label-column label
   probekit probe --model smollm2-135m --dataset world-places-lat
   probekit list-modules --model smollm2-135m
+  probekit check --model smollm2-135m               # does probekit read this model right?
   probekit extract --model minilm-l6 --dataset cities --modules 'encoder.layer.*' --out acts/
 """
 
@@ -54,14 +55,20 @@ def _add_extract_args(p: argparse.ArgumentParser, default_modules: str) -> None:
                    help="comma-separated: resid | attn | mlp | hook point names/globs "
                         "(blocks.*.resid_post) | module names/globs (model.layers.*) "
                         "(default: %(default)s)")
-    p.add_argument("--token-selection", default="last", help="last | mean | all | positions:0,-1")
+    p.add_argument("--token-selection", default=None,
+                   help="last | mean | all | positions:0,-1 (default: last for causal language models, "
+                        "mean over real tokens for encoders)")
     p.add_argument("--pooling", default="mean", help="image models: mean | max | flatten | cls")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-length", type=int, default=256,
                    help="tokens per text; longer texts are truncated (default %(default)s, capped at the "
                         "model's context; a larger explicit value is an error)")
     p.add_argument("--store-dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--shard-size", default="256MiB",
+                   help="bytes per store shard at most, e.g. 256MB or 1GiB (default %(default)s)")
     p.add_argument("--no-stop-early", action="store_true", help="run the full forward pass")
+    p.add_argument("--no-check", action="store_true",
+                   help="skip the self-check (hidden states and padding; see `probekit check`) run first")
     p.add_argument("--overwrite", action="store_true", help="replace a store of another configuration")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -92,10 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_extract_args(ex, "resid")
     ex.add_argument("--out", required=True, help="store folder")
 
+    ck = sub.add_parser("check", help="self-check: hook points vs hidden_states, padding, sublayer sums, "
+                                      "steering during generation; exit 2 when a check fails")
+    _add_model_args(ck)
+    ck.add_argument("--json", default=None, help="also write the table as JSON to this file")
+
     pr = sub.add_parser("predict", help="image models: top-5 classes for each image")
     _add_model_args(pr)
     pr.add_argument("--images", required=True, help="folder of images")
     pr.add_argument("--top-k", type=int, default=5)
+
+    st = sub.add_parser("store", help="activation store tools: verify")
+    st_sub = st.add_subparsers(dest="store_command", required=True)
+    sv = st_sub.add_parser("verify", help="check every shard's size and checksum (exit 2 naming damaged shards)")
+    sv.add_argument("directory", help="store folder")
     return parser
 
 
@@ -112,7 +129,8 @@ def _configs(args):
     extraction = ExtractionConfig(modules=args.modules, token_selection=args.token_selection,
                                   pooling=args.pooling, batch_size=args.batch_size,
                                   max_length=args.max_length, store_dtype=args.store_dtype,
-                                  stop_early=not args.no_stop_early)
+                                  stop_early=not args.no_stop_early, check=not args.no_check,
+                                  shard_size=args.shard_size)
     probe = ProbeConfig(n_splits=getattr(args, "n_splits", 5), seed=getattr(args, "seed", 0))
     return RunConfig(model=model, dataset=dataset, extraction=extraction, probe=probe, out=args.out,
                      overwrite=args.overwrite, progress=not args.quiet,
@@ -189,6 +207,17 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_store(args) -> int:
+    """``probekit store verify DIR``: print each shard's state; a damaged store exits 2."""
+    from probekit.store import verify_store
+
+    report = verify_store(args.directory)
+    for line in report.lines():
+        print(line)
+    report.raise_if_damaged()
+    return 0
+
+
 def _silence_libraries() -> None:
     """No progress bars or load reports from transformers / datasets in quiet mode."""
     import transformers
@@ -197,8 +226,20 @@ def _silence_libraries() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
+def cmd_check(args) -> int:
+    """``probekit check``: print the self-check table; exit 2 naming a failed check."""
+    from probekit.check import check_model
+
+    report = check_model(_load(args))
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2))
+    report.raise_if_failed()
+    return 0
+
+
 COMMANDS = {"probe": cmd_probe, "extract": cmd_extract, "list-modules": cmd_list_modules,
-            "predict": cmd_predict}
+            "predict": cmd_predict, "check": cmd_check, "store": cmd_store}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from probekit.store.writer import _make_writable_dir
 
 RESULT_FILES = ("results.csv", "results.json", "probe_scores.png", "report.md")
 #: What each model kind takes as input.
-MODEL_INPUTS = {"causal-lm": "text", "encoder": "text", "image-classifier": "image", "sequence": "sequence"}
+MODEL_INPUTS = {"causal-lm": "text", "encoder": "text", "encoder-decoder": "text", "image-classifier": "image", "sequence": "sequence"}
 
 
 def check_modality(dataset, modality: str, model_name: str, kind: str | None = None) -> None:
@@ -77,6 +77,20 @@ def check_inputs(loaded, dataset, extraction: ExtractionConfig) -> ExtractionCon
     return extraction if max_length == extraction.max_length else replace(extraction, max_length=max_length)
 
 
+def _text_facts(store, extraction) -> dict:
+    """Report lines on how texts were read, from the store's record of the extraction."""
+    info = store.manifest.get("info", {})
+    if info.get("token_selection") is None:
+        return {}
+    facts = {"token selection": info["token_selection"] + (
+        " (default for this model kind)" if extraction.token_selection is None else "")}
+    n_cut = info.get("n_truncated", 0)
+    facts["truncated texts"] = (f"{n_cut} longer than {extraction.max_length} tokens were cut (their last "
+                                "token is not the text's last token)" if n_cut else "none")
+    facts["self-check"] = "passed (hidden states, padding)" if info.get("checked") else "skipped (--no-check)"
+    return facts
+
+
 def run_probe(config: RunConfig) -> list[dict]:
     """Run a whole probe job and write ``results.csv``, ``results.json``,
     ``probe_scores.png`` and ``report.md`` into the output folder.
@@ -129,7 +143,7 @@ def run_probe(config: RunConfig) -> list[dict]:
              out / "activations-pixel-projection"),
         ]
     t_load = time.perf_counter()
-    rows, points = [], []
+    rows, points, text_facts = [], [], {}
     for variant, model, variant_extraction, store_dir in variants:
         store, variant_points = extract(model, dataset, variant_extraction, store_dir, overwrite=config.overwrite,
                                         progress=config.progress)
@@ -139,6 +153,7 @@ def run_probe(config: RunConfig) -> list[dict]:
                               seed=config.probe.seed, progress=config.progress)
         rows += [dict(r.as_dict(), variant=variant) for r in results]
         points = points or variant_points
+        text_facts = text_facts or _text_facts(store, variant_extraction)
     t_probe = time.perf_counter()
     chance = None
     if dataset.task != "continuous":
@@ -152,8 +167,7 @@ def run_probe(config: RunConfig) -> list[dict]:
         **data_facts(dataset),
         "hook points": f"{len(points)} ({points[0].name} … {points[-1].name})",
         "variants": ", ".join(v[0] for v in variants),
-        "spatial pooling" if image else "token selection":
-            extraction.pooling if image else extraction.token_selection,
+        **({"spatial pooling": extraction.pooling} if image else text_facts),
         **({} if image else {"max length": f"{extraction.max_length} tokens"}),
         "chance (majority class)": f"{chance:.3f}" if chance is not None else "n/a (R²: 0 = predicting the mean)",
         "time": f"load {t_load - t0:.1f} s, extract + probe {t_probe - t_load:.1f} s",

@@ -9,7 +9,11 @@ hook point                 what is recorded                         layer
 ``blocks.{i}.resid_post``  output of block ``i`` (residual stream)   i + 1
 ``blocks.{i}.attn_out``    output of block ``i``'s attention module  i + 1
 ``blocks.{i}.mlp_out``     output of block ``i``'s MLP module        i + 1
+``blocks.{i}.cross_attn_out``  seq2seq decoders: cross-attention     i + 1
 =========================  ======================================  =====
+
+``attn_out`` / ``mlp_out`` are each sublayer's own contribution to the residual stream
+(see :func:`sublayers`); :func:`probekit.check.check_sublayer_sums` verifies it.
 
 The blocks are found without per-architecture tables: the longest ``nn.ModuleList``
 whose children all share one class (``model.layers`` for Llama, ``transformer.h`` for
@@ -34,8 +38,11 @@ from probekit.errors import ProbekitError, closest
 from probekit.extract.hook_set import CALL_SEPARATOR, split_key
 from probekit.extract.recorder import INPUT_SUFFIX, module_names, resolve_modules
 
-ATTENTION_NAMES = ("self_attn", "attn", "attention", "self_attention")
-MLP_NAMES = ("mlp", "feed_forward", "ffn", "mlp_block")
+ATTENTION_NAMES = ("self_attn", "attn", "attention", "self_attention", "multi_head_attention")
+MLP_NAMES = ("mlp", "feed_forward", "ffn", "mlp_block", "block_sparse_moe")
+CROSS_ATTENTION_NAMES = ("encoder_attn", "crossattention", "cross_attn")
+#: Norms some blocks apply to a sublayer's output before adding it (GLM-4).
+POST_SUBLAYER_NORMS = {"post_self_attn_layernorm": "attn", "post_mlp_layernorm": "mlp"}
 
 
 @dataclass(frozen=True)
@@ -206,6 +213,12 @@ def _adds_residual(module: nn.Module) -> bool:
         return False
 
 
+def cross_attention(block: nn.Module) -> str | None:
+    """The cross-attention child of a decoder block of a seq2seq model, if any."""
+    children = dict(block.named_children())
+    return next((c for c in CROSS_ATTENTION_NAMES if c in children), None)
+
+
 def sublayers(block: nn.Module) -> tuple[str | None, str | None, list[str]]:
     """The children of one block whose outputs are its attention's and its MLP's own
     contribution to the residual stream, and notes on what is refused.
@@ -217,7 +230,8 @@ def sublayers(block: nn.Module) -> tuple[str | None, str | None, list[str]]:
       (``self_attn``, ``attn``, ``attention``, ``self_attention``) and the MLP child
       (``mlp``, ``feed_forward``, ``ffn``, ``mlp_block``; OPT/BART/XGLM's ``fc2``);
     - blocks that normalise a sublayer's output before adding it (Gemma 2/3's and
-      OLMo 2's ``post_attention_layernorm`` / ``post_feedforward_layernorm``): those norms;
+      OLMo 2's ``post_attention_layernorm`` / ``post_feedforward_layernorm``, GLM-4's
+      ``post_self_attn_layernorm`` / ``post_mlp_layernorm``): those norms;
     - BERT-style post-LN blocks: the ``dense`` projections before the residual add;
     - a sublayer whose ``forward`` takes the residual (Bloom, MPT) returns residual +
       contribution: refused, with a note.
@@ -231,6 +245,9 @@ def sublayers(block: nn.Module) -> tuple[str | None, str | None, list[str]]:
     if "intermediate" in children and "output" in children:
         attn = _existing(block, f"{attn}.output.dense") if attn else None
         return attn, _existing(block, "output.dense"), notes
+    for norm, which in POST_SUBLAYER_NORMS.items():
+        if norm in children:
+            attn, mlp = (norm, mlp) if which == "attn" else (attn, norm)
     if "post_feedforward_layernorm" in children and mlp:
         mlp = "post_feedforward_layernorm"
         if attn and "post_attention_layernorm" in children and (
@@ -262,6 +279,10 @@ def hook_points(model: nn.Module) -> list[HookPoint]:
     ProbekitError
         See :func:`block_lists`.
     """
+    from probekit.extract.vision_points import vision_hook_points
+
+    if (vision := vision_hook_points(model)) is not None:  # image classifiers: stages / ViT layers
+        return vision
     points: list[HookPoint] = []
     layer0 = 0
     albert = getattr(getattr(model, "config", None), "model_type", None) == "albert"
@@ -278,6 +299,10 @@ def hook_points(model: nn.Module) -> list[HookPoint]:
             layer = layer0 + i + 1
             if attn:
                 points.append(HookPoint(f"{p}blocks.{i}.attn_out", _with_call(key, attn), layer, "attn"))
+            cross = None if albert else cross_attention(model.get_submodule(key))
+            if cross:
+                points.append(HookPoint(f"{p}blocks.{i}.cross_attn_out", _with_call(key, cross), layer,
+                                        "cross_attn"))
             if mlp:
                 points.append(HookPoint(f"{p}blocks.{i}.mlp_out", _with_call(key, mlp), layer, "mlp"))
             points.append(HookPoint(f"{p}blocks.{i}.resid_post", key, layer, "resid"))
@@ -299,6 +324,14 @@ def sublayer_notes(model: nn.Module) -> list[str]:
     return notes
 
 
+def _first_block_children(model: nn.Module) -> list[str]:
+    stacks = block_lists(model)
+    if not stacks:
+        return []
+    block = model.get_submodule(stacks[0].blocks[0].partition(CALL_SEPARATOR)[0])
+    return [name for name, _ in block.named_children()]
+
+
 def _existing(module: nn.Module, name: str) -> str | None:
     try:
         module.get_submodule(name)
@@ -318,6 +351,9 @@ def stage_outputs(model: nn.Module) -> list[HookPoint]:
 
     This is what the ``resid`` keyword means for such models.
     """
+    from probekit.extract.vision_points import refuse_unknown_vision
+
+    refuse_unknown_vision(model)  # an image classifier of unknown architecture: no guess
     children = list(model.named_children())
     if children and isinstance(children[-1][1], nn.Linear):
         children = children[:-1]
@@ -348,10 +384,11 @@ def resolve_hook_points(model: nn.Module, patterns: list[str]) -> list[HookPoint
         if pattern in kinds and points:
             hits = [p for p in points if p.kind == kinds[pattern]]
             if not hits:
-                notes = sublayer_notes(model)
-                raise ProbekitError(f"{type(model).__name__} has no {pattern}_out hook points"
-                                    + (f": {'; '.join(notes)}" if notes else "")
-                                    + "; use 'resid' or module names (`probekit list-modules`)")
+                notes = sublayer_notes(model) or [
+                    "no child of its blocks has a known attention / MLP name (children of the first "
+                    f"block: {', '.join(_first_block_children(model))})"]
+                raise ProbekitError(f"{type(model).__name__} has no {pattern}_out hook points: "
+                                    f"{'; '.join(notes)}; use 'resid' or module names (`probekit list-modules`)")
             chosen += hits
             continue
         if kinds.get(pattern) == "resid" and not points:

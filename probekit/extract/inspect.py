@@ -40,7 +40,7 @@ def output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
     try:
         for name in module_names(model):
             handles.append(lookup[name].register_forward_hook(make(name)))
-        for point in hook_points(model)[:1]:
+        for point in [p for p in hook_points(model) if p.module.endswith(INPUT_SUFFIX)][:1]:
             target = point.module[: -len(INPUT_SUFFIX)]
             handles.append(lookup[target].register_forward_pre_hook(pre(point.module), with_kwargs=True))
         with torch.no_grad():

@@ -15,6 +15,7 @@ from probekit.extract.text_inputs import (default_token_selection, encode_text, 
                                           validate_token_counts)
 from probekit.extract.token_selection import TokenSelection, select_tokens
 from probekit.models.base import LoadedModel
+from probekit.models.hashing import hash_parameters
 from probekit.store import ActivationStore, StoreWriter
 from probekit.store.manifest import STORE_DTYPES
 
@@ -45,6 +46,10 @@ class ExtractionConfig:
         Cut the forward pass after the last requested module.
     shard_examples:
         Examples per store shard (rounded up to a multiple of ``batch_size``).
+    shard_size:
+        Bytes per store shard at most (an int, or text such as ``"256MB"``, ``"1GiB"``);
+        a shard closes before the batch that would overflow it, so memory stays bounded
+        by one shard plus one batch however many token rows the data gives.
     check:
         Run :func:`probekit.check.cheap_check` first (text models): the residual hook
         points must reproduce ``output_hidden_states`` and padded runs the unpadded ones;
@@ -59,6 +64,7 @@ class ExtractionConfig:
     store_dtype: str = "float32"
     stop_early: bool = True
     shard_examples: int = 1024
+    shard_size: int | str = "256MiB"
     check: bool = True
 
     def __post_init__(self) -> None:
@@ -72,6 +78,38 @@ class ExtractionConfig:
             raise ProbekitError(f"batch_size must be >= 1, not {self.batch_size}")
         if self.store_dtype not in STORE_DTYPES:
             raise ProbekitError(f"unknown store dtype {self.store_dtype!r}; valid: {', '.join(STORE_DTYPES)}")
+        self.shard_bytes  # validates
+
+    @property
+    def shard_bytes(self) -> int:
+        """:attr:`shard_size` in bytes."""
+        return parse_size(self.shard_size)
+
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+
+
+def parse_size(value: int | str) -> int:
+    """``256MB`` -> 256,000,000; ``1GiB`` -> 2**30; an int is bytes.
+
+    Raises
+    ------
+    ProbekitError
+        Not a positive size with a known unit (B, KB, MB, GB, KiB, MiB, GiB).
+    """
+    import re
+
+    if isinstance(value, int) and not isinstance(value, bool):
+        number, unit = value, ""
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(value))
+        if not match or match.group(2).upper() not in _UNITS:
+            raise ProbekitError(f"shard size {value!r} is not a size; write e.g. 256MB, 1GiB or a number of bytes")
+        number, unit = float(match.group(1)), match.group(2).upper()
+    size = int(number * _UNITS[unit])
+    if size < 1:
+        raise ProbekitError(f"shard size must be positive, not {value!r}")
+    return size
 
 
 def encode_images(loaded: LoadedModel, paths: list[str]) -> dict[str, torch.Tensor]:
@@ -126,18 +164,35 @@ def extract(
     points = resolve_hook_points(loaded.model, config.modules)
     text = loaded.kind != "image-classifier"
     selection = TokenSelection.parse(config.token_selection or default_token_selection(loaded))
-    batch_size = config.batch_size
-    shard_examples = -(-config.shard_examples // batch_size) * batch_size
-    truncated = _prepare_text(loaded, dataset, config) if text else []
+    shard_examples = -(-config.shard_examples // config.batch_size) * config.batch_size
+    truncated = _prepare_text(loaded, dataset, config, points) if text else []
+    identity, info = _store_record(loaded, dataset, config, points, selection if text else None, truncated)
+    writer = StoreWriter(out_dir, identity, dtype=config.store_dtype, shard_examples=shard_examples,
+                         overwrite=overwrite, info=info, shard_bytes=config.shard_bytes)
+    try:
+        if not writer.complete:
+            _write_batches(loaded, dataset, config, points, selection if text else None, writer, progress)
+            writer.finish(len(dataset))
+    finally:
+        writer.close()  # releases the store's lock, also when the extraction failed
+    return ActivationStore(out_dir), points
+
+
+def _store_record(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig,
+                  points: list[HookPoint], selection: TokenSelection | None, truncated: list[int]):
+    """The store's identity (what must match to resume or reuse it) and its info."""
+    text = selection is not None
     identity = {
         "model": loaded.name,
-        "weights_hash": loaded.weights_hash,
+        # a LoadedModel built by hand may carry no hash: hash the weights themselves, so
+        # that other weights never get this store back
+        "weights_hash": loaded.weights_hash or hash_parameters(loaded.model),
         "hook_points": [(p.name, p.module) for p in points],
         "token_selection": asdict(selection) if text else None,
         "pooling": None if text else config.pooling,
         "data_fingerprint": dataset.fingerprint,
         "n_examples": len(dataset),
-        "batch_size": batch_size,
+        "batch_size": config.batch_size,
         "max_length": config.max_length if text else None,
         "padding_side": getattr(loaded.tokenizer, "padding_side", None),
         "position_ids": bool(loaded.info.get("position_ids")) if text else None,
@@ -152,11 +207,19 @@ def extract(
         "n_truncated": len(truncated),
         "truncated_examples": truncated[:100],
     }
-    writer = StoreWriter(out_dir, identity, dtype=config.store_dtype, shard_examples=shard_examples,
-                         overwrite=overwrite, info=info)
-    if writer.complete:
-        return ActivationStore(out_dir), points
+    return identity, info
+
+
+def _write_batches(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig,
+                   points: list[HookPoint], selection: TokenSelection | None, writer: StoreWriter,
+                   progress: bool) -> None:
+    """Run the examples the store lacks through the model and append their rows."""
+    text = selection is not None
     module_to_point = {p.module: p.name for p in points}
+    if not text:
+        from probekit.extract.vision_points import point_layouts
+
+        layouts = point_layouts(loaded.model, points)  # which axis holds the channels, per module
     state: dict = {}
 
     def transform(module_name: str, tensor: torch.Tensor) -> torch.Tensor:
@@ -168,10 +231,9 @@ def extract(
             return tensor.reshape(tensor.shape[0], -1)
         from probekit.extract.pooling import pool_spatial
 
-        return pool_spatial(tensor, config.pooling)
+        return pool_spatial(tensor, config.pooling, layout=layouts[module_name], where=module_name)
 
-    start = writer.examples_done
-    n = len(dataset)
+    start, n, batch_size = writer.examples_done, len(dataset), config.batch_size
     with ActivationRecorder(loaded.model, [p.module for p in points], stop_early=config.stop_early,
                             transform=transform) as recorder:
         for first in tqdm(range(start, n, batch_size), desc=f"extracting {len(points)} hook points",
@@ -180,8 +242,7 @@ def extract(
             inputs = dataset.inputs[first:first + batch_size]
             if text:
                 batch = encode_text(loaded, inputs, config.max_length)
-                state["mask"] = batch["attention_mask"]
-                state["index"] = None
+                state["mask"], state["index"] = batch["attention_mask"], None
             else:
                 batch = encode_images(loaded, inputs)
             acts = recorder.run(**batch)
@@ -190,24 +251,24 @@ def extract(
             else:
                 example = torch.arange(len(inputs))
                 position = torch.full((len(inputs),), -1, dtype=torch.long)
-            writer.append({module_to_point[m]: acts[m].float() for m in acts},
-                          example + first, position)
-    writer.finish(n)
-    return ActivationStore(out_dir), points
+            writer.append({module_to_point[m]: acts[m].float() for m in acts}, example + first, position)
 
 
-def _prepare_text(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig) -> list[int]:
+def _prepare_text(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig,
+                  points: list[HookPoint]) -> list[int]:
     """Validate a text data set against the model before any forward pass: no empty
     examples, truncation counted (and warned about), padding invariance settled.
 
     Returns the indices of the examples that ``max_length`` truncates."""
     import warnings
 
-    from probekit.check import cheap_check, choose_position_ids
+    from probekit.check import CheckReport, cheap_check, check_sublayer_sums, choose_position_ids
 
     truncated = validate_token_counts(loaded, list(dataset.inputs), config.max_length)
     if config.check:
         cheap_check(loaded)
+        if any(p.kind in ("attn", "mlp", "cross_attn") for p in points):
+            CheckReport(loaded.name, [check_sublayer_sums(loaded)]).raise_if_failed()
     if truncated:
         warnings.warn(f"{len(truncated)} of {len(dataset)} examples are longer than max_length="
                       f"{config.max_length} tokens and are truncated (e.g. rows "

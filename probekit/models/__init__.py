@@ -37,6 +37,7 @@ from probekit.models.vision import (
     load_vision_model,
     read_state_dict,
 )
+from probekit.models.wrap import infer_kind, wrap_model
 
 VISION_PREFIXES = ("torchvision:", "timm:", "hf:", "efficientnet-lite")
 
@@ -111,6 +112,7 @@ __all__ = [
     "EMBEDDED_LANGUAGE_MODELS", "MODEL_KINDS", "VISION_PREFIXES",
     # loading
     "LoadedModel", "load_model", "load_language_model", "load_vision_model", "is_vision_model",
+    "wrap_model", "infer_kind",
     "EmbeddedModel", "embedded_path", "cache_dir", "load_state_dict_checked", "read_state_dict",
     "ImagePreprocess", "HFImagePreprocess", "TimmPreprocess",
     # context windows

@@ -9,7 +9,7 @@ from typing import Any
 from torch import nn
 
 #: Kinds of model probekit knows how to feed.
-MODEL_KINDS = ("causal-lm", "encoder", "image-classifier", "sequence")
+MODEL_KINDS = ("causal-lm", "encoder", "encoder-decoder", "image-classifier", "sequence")
 
 
 @dataclass

@@ -63,7 +63,9 @@ def load_language_model(
     Returns
     -------
     LoadedModel
-        ``kind`` is ``causal-lm`` for decoder models and ``encoder`` otherwise.
+        ``kind`` is ``causal-lm`` for decoder models, ``encoder-decoder`` for seq2seq
+        models (loaded with their LM head, so decoder inputs can be given) and ``encoder``
+        otherwise.
 
     Raises
     ------
@@ -160,7 +162,7 @@ def _load_failed(name: str, what: str, e: Exception) -> ProbekitError:
 def _from_pretrained(folder: str, torch_dtype, kwargs: dict, name: str):
     """Config, model and tokenizer of ``folder``; every load failure is a :class:`ProbekitError`."""
     import transformers
-    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
     LOAD_ERRORS = _load_errors()
     try:
@@ -171,7 +173,8 @@ def _from_pretrained(folder: str, torch_dtype, kwargs: dict, name: str):
     causal = any("CausalLM" in a or "LMHeadModel" in a for a in architectures) or (
         not architectures and getattr(config, "is_decoder", False)
     )
-    auto = AutoModelForCausalLM if causal else AutoModel
+    seq2seq = bool(getattr(config, "is_encoder_decoder", False))
+    auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM if causal else AutoModel
     dtype_key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
     try:
         model = auto.from_pretrained(folder, **{dtype_key: torch_dtype}, **kwargs)
@@ -183,7 +186,7 @@ def _from_pretrained(folder: str, torch_dtype, kwargs: dict, name: str):
         raise _load_failed(name, "tokenizer", e) from None
     if tokenizer is None or isinstance(tokenizer, bool):
         raise ProbekitError(f"model {name!r} has no tokenizer files; a text model folder needs them")
-    return model, tokenizer, "causal-lm" if causal else "encoder"
+    return model, tokenizer, "encoder-decoder" if seq2seq else "causal-lm" if causal else "encoder"
 
 
 def _dequantized_gguf(gguf: Path) -> tuple[Path, str]:

@@ -466,7 +466,12 @@ def _load_huggingface(ref: str, name: str, weights, random_init: bool, seed: int
     torch.manual_seed(seed)
     random_init = random_init or (isinstance(weights, str) and weights.lower() in _RANDOM_WORDS)
     try:
-        if random_init:
+        if getattr(config, "architectures", None) is None:
+            # transformers cannot choose between two classes for one config (DeiT: with or without
+            # teacher) without `architectures`; take the mapping's first (plain) classifier
+            auto = _hf_classifier_class(config)
+            model = auto(config) if random_init else auto.from_pretrained(ref)
+        elif random_init:
             model = AutoModelForImageClassification.from_config(config)
         else:
             model = AutoModelForImageClassification.from_pretrained(ref)
@@ -507,6 +512,23 @@ def _load_huggingface(ref: str, name: str, weights, random_init: bool, seed: int
         "seed": seed if random_init else None,
     }
     return _finish(model, device, dtype, name=name, preprocess=preprocess, weights_hash=weights_hash, source=source, info=info)
+
+
+def _hf_classifier_class(config):
+    """The image-classification class transformers maps ``config`` to (the first one of a pair).
+
+    Raises
+    ------
+    ValueError
+        ``config`` has no image-classification class (caught by the caller).
+    """
+    from transformers import MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING
+
+    try:
+        cls = MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING[type(config)]
+    except KeyError as exc:
+        raise ValueError(f"no image-classification model for {type(config).__name__}") from exc
+    return cls[0] if isinstance(cls, (tuple, list)) else cls
 
 
 def _load_timm(arch: str, name: str, weights, random_init: bool, seed: int, device, dtype, num_classes) -> LoadedModel:

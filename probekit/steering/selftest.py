@@ -91,7 +91,9 @@ def _expected(delta: torch.Tensor, vector: torch.Tensor, step: int, prompt: int,
     the pass, and the last position of the sequence as it stands (the newest token)."""
     expected = torch.zeros_like(delta)
     seq = delta.shape[1]
-    offset = 0 if (step == 0 or not use_cache) else prompt + step - 1
+    # a pass over the whole sequence (prefill, no cache, or a model without a KV cache)
+    # starts at 0; a cached step sees one token, the newest
+    offset = 0 if (step == 0 or not use_cache or seq == prompt + step) else prompt + step - 1
     total = offset + seq
     for absolute in {1, total - 1}:
         if offset <= absolute < total:

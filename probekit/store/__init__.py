@@ -1,6 +1,7 @@
-"""Activation stores: sharded safetensors + JSON manifest, resumable."""
+"""Activation stores: sharded safetensors + JSON manifest, resumable, checksummed, locked."""
 
 from probekit.store.reader import ActivationStore
-from probekit.store.writer import StoreWriter
+from probekit.store.verify import StoreReport, verify_store
+from probekit.store.writer import DEFAULT_SHARD_BYTES, StoreWriter
 
-__all__ = ["ActivationStore", "StoreWriter"]
+__all__ = ["ActivationStore", "DEFAULT_SHARD_BYTES", "StoreReport", "StoreWriter", "verify_store"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ from safetensors import safe_open
 
 from probekit.errors import ProbekitError, did_you_mean
 from probekit.store.manifest import read_manifest
+from probekit.store.shardfile import read_header, shard_problem
 from probekit.store.writer import EXAMPLE_KEY, POSITION_KEY
 
 _NUMPY_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
@@ -39,7 +38,10 @@ class ActivationStore:
     Raises
     ------
     ProbekitError
-        No store in ``directory``, or an incomplete store without ``allow_incomplete``.
+        No store in ``directory``, an unreadable manifest, an incomplete store without
+        ``allow_incomplete``, or a listed shard missing or of the wrong size (checked on
+        open; checksums are checked by :func:`probekit.store.verify_store`). Reading a
+        shard whose header is damaged raises it too.
     """
 
     def __init__(self, directory, allow_incomplete: bool = False):
@@ -52,6 +54,10 @@ class ActivationStore:
                 f"the activation store in {str(self.directory)!r} is incomplete "
                 f"({manifest['n_examples']} examples written); re-run the extraction to resume it"
             )
+        for entry in manifest["shards"]:
+            problem = shard_problem(self.directory, entry, full=False)
+            if problem:
+                raise ProbekitError(damaged_message(self.directory, entry["file"], problem))
         self.manifest = manifest
         self.modules = list(manifest["modules"])
         self.n_rows = int(manifest["n_rows"])
@@ -84,17 +90,22 @@ class ActivationStore:
         self._check_module(module)
         parts = []
         for path in self._shard_paths():
-            with safe_open(str(path), framework="pt") as f:
-                parts.append(f.get_tensor(module))
+            try:
+                with safe_open(str(path), framework="pt") as f:
+                    parts.append(f.get_tensor(module))
+            except Exception as e:  # noqa: BLE001 - safetensors raises its own error types
+                raise ProbekitError(damaged_message(self.directory, path.name, f"cannot be read ({e})")) from None
         return torch.cat(parts)
 
     def example_index(self) -> np.ndarray:
         """``(n_rows,)`` int64: the data set row each activation row came from."""
-        return np.concatenate([_read_numpy(p, EXAMPLE_KEY, False) for p in self._shard_paths()])
+        parts = [_read_numpy(p, EXAMPLE_KEY, False) for p in self._shard_paths()]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def positions(self) -> np.ndarray:
         """``(n_rows,)`` int64: token position within the unpadded sequence (-1 for means)."""
-        return np.concatenate([_read_numpy(p, POSITION_KEY, False) for p in self._shard_paths()])
+        parts = [_read_numpy(p, POSITION_KEY, False) for p in self._shard_paths()]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def to_dataset(self, modules: list[str] | None = None):
         """The store as a ``datasets.Dataset`` with one column per module plus
@@ -107,22 +118,45 @@ class ActivationStore:
         return datasets.Dataset.from_dict({k: list(v) if v.ndim > 1 else v for k, v in columns.items()})
 
 
+def damaged_message(directory: Path, file: str, problem: str) -> str:
+    """The error text for a damaged shard: which one, what is wrong, how to recover."""
+    return (f"the activation store in {str(directory)!r} is damaged: {file} {problem}; re-run the "
+            "extraction that made it to recompute the damaged shards "
+            f"(`probekit store verify {directory}` checks every shard)")
+
+
 def _read_numpy(path: Path, key: str, mmap: bool) -> np.ndarray:
-    """One tensor of a safetensors file as numpy; memory-mapped for F32/F16 when asked."""
-    with open(path, "rb") as f:
-        header_len = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(header_len))
+    """One tensor of a safetensors file as numpy; memory-mapped for F32/F16 when asked.
+
+    Raises
+    ------
+    ProbekitError
+        The file is missing, unreadable, lacks ``key`` or is shorter than its header says.
+    """
+    try:
+        return _read_numpy_unchecked(path, key, mmap)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        if isinstance(e, ProbekitError):
+            raise
+        problem = f"has no tensor {key!r}" if isinstance(e, KeyError) else f"cannot be read ({e})"
+        raise ProbekitError(damaged_message(path.parent, path.name, problem)) from None
+
+
+def _read_numpy_unchecked(path: Path, key: str, mmap: bool) -> np.ndarray:
+    header, data_start = read_header(path)
     entry = header[key]
     dtype = entry["dtype"]
     if dtype == "BF16":
         with safe_open(str(path), framework="pt") as f:
             return f.get_tensor(key).float().numpy()
     start, end = entry["data_offsets"]
-    offset = 8 + header_len + start
+    offset = data_start + start
     np_dtype = _NUMPY_DTYPES[dtype]
     shape = tuple(entry["shape"])
     if end == start:
         return np.empty(shape, dtype=np_dtype)
+    if path.stat().st_size < offset + (end - start):
+        raise ValueError(f"tensor {key!r} runs past the end of the file")
     if mmap:
         return np.memmap(path, dtype=np_dtype, mode="r", offset=offset, shape=shape)
     with open(path, "rb") as f:
