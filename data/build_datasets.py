@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Build probekit's built-in concept data sets from the fact tables in ``data/facts/``.
 
-Three CSV files are written (all UTF-8, ``\\n`` line endings, header row first):
+The built files ship inside the package, in ``probekit/concepts/data/`` (next to their
+data cards), and load through ``importlib.resources``. Three CSV files are written (all
+UTF-8, ``\\n`` line endings, header row first):
 
 ``cities.csv``
     ``statement,label,group,city,country``. One true and one false statement per row of
@@ -24,7 +26,7 @@ Three CSV files are written (all UTF-8, ``\\n`` line endings, header row first):
 The build uses the standard library only and is deterministic: running it twice gives
 identical bytes. Usage::
 
-    python data/build_datasets.py              # rewrite data/*.csv in place
+    python data/build_datasets.py              # rewrite probekit/concepts/data/*.csv in place
     python data/build_datasets.py --out DIR    # write the three files into DIR
 
 A fact table that breaks a rule (duplicate key, coordinate out of range, a place outside
@@ -46,6 +48,8 @@ SEED = 20240607
 
 HERE = Path(__file__).resolve().parent
 FACTS_DIR = HERE / "facts"
+#: Where the built files go by default: the package's data folder (shipped in wheels).
+PACKAGE_DATA_DIR = HERE.parent / "probekit" / "concepts" / "data"
 
 #: Country names written with a leading "the" inside a sentence.
 THE_COUNTRIES = frozenset(
@@ -240,7 +244,8 @@ def build_all(out_dir: Path, facts_dir: Path = FACTS_DIR, seed: int = SEED) -> d
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=HERE, help="output directory (default: data/)")
+    parser.add_argument("--out", type=Path, default=PACKAGE_DATA_DIR,
+                        help="output directory (default: probekit/concepts/data/)")
     parser.add_argument("--facts", type=Path, default=FACTS_DIR, help="fact-table directory (default: data/facts/)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"seed for the false cities (default: {SEED})")
     args = parser.parse_args(argv)

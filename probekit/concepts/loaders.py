@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +11,15 @@ import numpy as np
 from probekit.concepts.dataset import TASKS, ConceptDataset, group_identical_inputs
 from probekit.errors import ProbekitError, closest
 
-#: The project's own data folder (``data/`` at the repository root).
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+#: Package whose ``data/`` folder holds the built-in data files and their data cards
+#: (``probekit/concepts/data/``, shipped in every install; built by ``data/build_datasets.py``).
+DATA_PACKAGE = "probekit.concepts"
 FILE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 
 
 @dataclass(frozen=True)
 class BuiltinDataset:
-    """A data set the project ships in ``data/`` (see its data card)."""
+    """A data set the project ships in ``probekit/concepts/data/`` (see its data card)."""
 
     file: str
     text_column: str
@@ -37,6 +39,19 @@ BUILTIN_DATASETS = {
     "number-agreement": BuiltinDataset("number_agreement.csv", "text", "label", "binary", "group",
                                        "word_type", "number_agreement.md"),
 }
+
+
+def builtin_resource(file: str):
+    """The packaged file ``file`` of ``probekit/concepts/data/`` (a built-in data set or its card).
+
+    Returns
+    -------
+    importlib.resources.abc.Traversable
+        A ``pathlib.Path`` for an ordinary (editable, wheel or ``pip install .``)
+        install; read it through :func:`importlib.resources.as_file` to get a path in
+        every case.
+    """
+    return resources.files(DATA_PACKAGE).joinpath("data", file)
 
 
 def load_concept_dataset(
@@ -113,13 +128,14 @@ def load_concept_dataset(
     if isinstance(spec, str) and spec in BUILTIN_DATASETS:
         builtin = BUILTIN_DATASETS[spec]
         name = spec
-        table = _read_file(DATA_DIR / builtin.file)
+        with resources.as_file(builtin_resource(builtin.file)) as path:
+            table = _read_file(path)
         text_column = text_column or builtin.text_column
         label_column = label_column or builtin.label_column
         group_column = group_column or builtin.group_column
         word_type_column = word_type_column or builtin.word_type_column
         task = task or builtin.task
-        source = str(DATA_DIR / builtin.file)
+        source = str(builtin_resource(builtin.file))
     elif isinstance(spec, (str, Path)) and (Path(spec).suffix.lower() in FILE_SUFFIXES or Path(spec).exists()):
         path = Path(spec).expanduser()
         if not path.exists():
@@ -158,7 +174,7 @@ def load_concept_dataset(
         label_names=label_names,
         metadata={"source": source, "modality": "text", "text_column": text_column, "label_column": label_column,
                   "group_column": group_column, "word_type_column": word_type_column,
-                  "card": str(DATA_DIR / builtin.card) if builtin else None,
+                  "card": str(builtin_resource(builtin.card)) if builtin else None,
                   "duplicates": duplicates, "label_mapping": mapping},
     )
 

@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_score
 from sklearn.utils.validation import check_is_fitted
 
+from probekit._sklearn import validate_input
 from probekit.errors import ProbekitError
 from probekit.metrics._validation import (
     as_float_matrix,
@@ -236,7 +237,7 @@ class LeaceEraser(TransformerMixin, BaseEstimator):
             with no covariance with ``X``.
         """
         check_choice(self.method, "method", ("leace", "orth"))
-        x = as_float_matrix(X, "X", allow_1d=True, min_samples=2)
+        x = validate_input(self, X, dtype=np.float64, ensure_min_samples=2)
         z, classes = _concept_matrix(y, x.shape[0])
         n = check_same_n_samples([x, z], ["X", "y"])
         mu = x.mean(axis=0)
@@ -268,7 +269,6 @@ class LeaceEraser(TransformerMixin, BaseEstimator):
         self.mean_ = mu
         self.rank_ = int(u.shape[1])
         self.classes_ = classes
-        self.n_features_in_ = int(x.shape[1])
         return self
 
     @property
@@ -294,11 +294,7 @@ class LeaceEraser(TransformerMixin, BaseEstimator):
             On NaN or a ``d_model`` different from the fitted one.
         """
         check_is_fitted(self, "left_")
-        x = as_float_matrix(X, "X", allow_1d=True)
-        if x.shape[1] != self.n_features_in_:
-            raise ProbekitError(
-                f"X has {x.shape[1]} features; this eraser was fitted on {self.n_features_in_}"
-            )
+        x = validate_input(self, X, reset=False, dtype=np.float64)
         return x - ((x - self.mean_) @ self.right_.T) @ self.left_.T
 
 

@@ -58,6 +58,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
+from probekit._sklearn import validate_input
 from probekit.errors import ProbekitError, did_you_mean
 from probekit.metrics.walsh import (
     fourier_degree,
@@ -407,7 +408,8 @@ class LowDegreeSearch(BaseEstimator):
         ProbekitError
             Bad tables, unknown space, or ``n`` too large for the space.
         """
-        tasks = _check_tasks(X)
+        # sklearn's checks first (sparse, complex, empty, NaN: sklearn's messages), then the tables'
+        tasks = _check_tasks(validate_input(self, X, dtype=np.float64, ensure_2d=False, ensure_min_samples=2))
         n = self._validate(tasks)
         self.n_bits_ = n
         self.n_tasks_ = tasks.shape[1]

@@ -5,10 +5,39 @@ from __future__ import annotations
 from pathlib import Path
 
 from probekit.models.base import MODEL_KINDS, LoadedModel
-from probekit.models.context import context_length
-from probekit.models.embedded import EMBEDDED_LANGUAGE_MODELS
-from probekit.models.language import load_language_model
-from probekit.models.wrap import wrap_model
+from probekit.models.context import check_max_length, context_length, context_limits
+from probekit.models.embedded import EMBEDDED_LANGUAGE_MODELS, EmbeddedModel, embedded_path
+from probekit.models.hashing import hash_files, hash_parameters, hash_weight_files, sha256_file
+from probekit.models.language import cache_dir, load_language_model
+from probekit.models.pixels import PixelProjection, pixel_projection_model
+# ``predict`` (the function) is not re-exported: it would hide the module probekit.models.predict.
+from probekit.models.predict import (
+    Prediction,
+    classify,
+    load_image,
+    logits_of,
+    predict_folder_report,
+    readable_images,
+    top_k_accuracy,
+)
+from probekit.models.sequence import (
+    LRU,
+    LRURecurrence,
+    SequenceGPT,
+    build_sequence_model,
+    count_parameters,
+    hidden_states,
+    record_module_output,
+)
+from probekit.models.vision import (
+    HFImagePreprocess,
+    ImagePreprocess,
+    TimmPreprocess,
+    load_state_dict_checked,
+    load_vision_model,
+    read_state_dict,
+)
+from probekit.models.wrap import infer_kind, wrap_model
 
 VISION_PREFIXES = ("torchvision:", "timm:", "hf:", "efficientnet-lite")
 
@@ -79,5 +108,22 @@ def load_model(name: str, weights: str | None = None, random_init: bool = False,
     return load_language_model(name, **kwargs)
 
 
-__all__ = ["LoadedModel", "MODEL_KINDS", "EMBEDDED_LANGUAGE_MODELS", "load_model", "wrap_model",
-           "load_language_model", "is_vision_model", "context_length"]
+__all__ = [
+    "EMBEDDED_LANGUAGE_MODELS", "MODEL_KINDS", "VISION_PREFIXES",
+    # loading
+    "LoadedModel", "load_model", "load_language_model", "load_vision_model", "is_vision_model",
+    "wrap_model", "infer_kind",
+    "EmbeddedModel", "embedded_path", "cache_dir", "load_state_dict_checked", "read_state_dict",
+    "ImagePreprocess", "HFImagePreprocess", "TimmPreprocess",
+    # context windows
+    "context_length", "context_limits", "check_max_length",
+    # weight hashes
+    "hash_files", "hash_parameters", "hash_weight_files", "sha256_file",
+    # baselines and sequence models
+    "PixelProjection", "pixel_projection_model",
+    "LRU", "LRURecurrence", "SequenceGPT", "build_sequence_model", "count_parameters", "hidden_states",
+    "record_module_output",
+    # image classification
+    "Prediction", "classify", "load_image", "logits_of", "predict_folder_report", "readable_images",
+    "top_k_accuracy",
+]

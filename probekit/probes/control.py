@@ -14,8 +14,10 @@ import numpy as np
 
 from probekit.errors import ProbekitError
 
+__all__ = ["control_task_labels", "shuffled_labels"]
 
-def shuffled_labels(y, seed: int = 0, groups=None) -> np.ndarray:
+
+def shuffled_labels(y, seed: int = 0) -> np.ndarray:
     """A random permutation of ``y`` (the "shuffled labels" control).
 
     Parameters
@@ -24,9 +26,6 @@ def shuffled_labels(y, seed: int = 0, groups=None) -> np.ndarray:
         ``(n_samples,)`` labels (any dtype).
     seed:
         Seed of the permutation.
-    groups:
-        Optional ``(n_samples,)`` group ids. When given, the permutation keeps the label
-        multiset of each group size pattern but breaks any link between inputs and labels.
 
     Returns
     -------

@@ -16,9 +16,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegressionCV, RidgeCV
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from probekit._sklearn import validate_input
 from probekit.errors import ProbekitError
+
+__all__ = ["LogisticProbe", "RidgeProbe", "probe_for_task"]
 
 
 # Newer scikit-learn versions warn unless these are set explicitly (plain L2 penalty).
@@ -41,16 +45,13 @@ def _inner_splits(X, y, groups, cv, classification, random_state):
     return list(KFold(cv, shuffle=True, random_state=random_state).split(X))
 
 
-def _check_xy(X, y):
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
-    if X.ndim != 2:
-        raise ProbekitError(f"probe input must be (n_samples, n_features); got shape {X.shape}")
-    if len(X) != len(y):
-        raise ProbekitError(f"probe input has {len(X)} rows but {len(y)} labels")
-    if not np.isfinite(X).all():
-        raise ProbekitError("probe input contains NaN or infinite activations")
-    return X, y
+def _check_groups(groups, n_samples: int):
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.shape != (n_samples,):
+        raise ProbekitError(f"groups has shape {groups.shape}; expected one group per row ({n_samples},)")
+    return groups
 
 
 class LogisticProbe(ClassifierMixin, BaseEstimator):
@@ -72,6 +73,9 @@ class LogisticProbe(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    n_iter_ : int
+        Largest number of solver iterations over the inner-CV fits and the refit.
     C_ : float
         Chosen inverse regularization strength.
     coef_ : ndarray of shape (n_classes or 1, n_features)
@@ -97,11 +101,18 @@ class LogisticProbe(ClassifierMixin, BaseEstimator):
         Raises
         ------
         ProbekitError
-            Bad shapes, NaN activations, or fewer than two classes.
+            Bad shapes (also of ``groups``), sparse or non-numeric input, NaN or infinite
+            activations, continuous labels, or fewer than two classes.
         """
-        X, y = _check_xy(X, y)
-        if len(np.unique(y)) < 2:
-            raise ProbekitError(f"a probe needs at least two classes; got only {np.unique(y)}")
+        X, y = validate_input(self, X, y, dtype=np.float64)
+        try:
+            check_classification_targets(y)
+        except ValueError as e:
+            raise ProbekitError(f"{type(self).__name__}: {e}") from None
+        groups = _check_groups(groups, len(X))
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ProbekitError(f"a probe needs at least two classes; got 1 class ({classes.tolist()})")
         self.scaler_ = StandardScaler().fit(X) if self.standardize else None
         Z = self.scaler_.transform(X) if self.scaler_ is not None else X
         splits = _inner_splits(Z, y, groups, self.cv, True, self.random_state)
@@ -113,6 +124,7 @@ class LogisticProbe(ClassifierMixin, BaseEstimator):
                 Cs=list(self.Cs), cv=splits, max_iter=self.max_iter, scoring="accuracy", **_LOGISTIC_CV_EXTRA,
             ).fit(Z, y)
         self.classes_ = self.classifier_.classes_
+        self.n_iter_ = int(np.max(self.classifier_.n_iter_))
         self.C_ = float(np.ravel(self.classifier_.C_)[0])
         scale = self.scaler_.scale_ if self.scaler_ is not None else np.ones(X.shape[1])
         mean = self.scaler_.mean_ if self.scaler_ is not None else np.zeros(X.shape[1])
@@ -122,20 +134,23 @@ class LogisticProbe(ClassifierMixin, BaseEstimator):
 
     def _z(self, X):
         check_is_fitted(self, "classifier_")
-        X = np.asarray(X, dtype=np.float64)
+        X = validate_input(self, X, reset=False, dtype=np.float64)
         return self.scaler_.transform(X) if self.scaler_ is not None else X
 
     def decision_function(self, X):
         """Logits, ``(n_samples,)`` (binary) or ``(n_samples, n_classes)``."""
-        return self.classifier_.decision_function(self._z(X))
+        z = self._z(X)
+        return self.classifier_.decision_function(z)
 
     def predict_proba(self, X):
         """Class probabilities ``(n_samples, n_classes)``."""
-        return self.classifier_.predict_proba(self._z(X))
+        z = self._z(X)
+        return self.classifier_.predict_proba(z)
 
     def predict(self, X):
         """Predicted labels ``(n_samples,)``."""
-        return self.classifier_.predict(self._z(X))
+        z = self._z(X)
+        return self.classifier_.predict(z)
 
 
 class RidgeProbe(RegressorMixin, BaseEstimator):
@@ -153,6 +168,7 @@ class RidgeProbe(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
+    n_features_in_ : int
     alpha_ : float
     coef_ : ndarray of shape (n_features,)
         Weights in the original feature space.
@@ -167,9 +183,19 @@ class RidgeProbe(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y, groups=None):
-        """Fit on ``X`` ``(n_samples, n_features)`` and targets ``y`` ``(n_samples,)`` (float)."""
-        X, y = _check_xy(X, y)
+        """Fit on ``X`` ``(n_samples, n_features)`` and targets ``y`` ``(n_samples,)`` (float).
+
+        ``groups`` ``(n_samples,)`` keeps rows of a group in one inner fold.
+
+        Raises
+        ------
+        ProbekitError
+            Bad shapes (also of ``groups``), sparse or non-numeric input, NaN or infinite
+            activations or targets.
+        """
+        X, y = validate_input(self, X, y, dtype=np.float64, y_numeric=True)
         y = y.astype(np.float64)
+        groups = _check_groups(groups, len(X))
         self.scaler_ = StandardScaler().fit(X) if self.standardize else None
         Z = self.scaler_.transform(X) if self.scaler_ is not None else X
         # one row per group: efficient leave-one-out (generalized cross-validation)
@@ -185,7 +211,7 @@ class RidgeProbe(RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Predictions ``(n_samples,)``."""
         check_is_fitted(self, "regressor_")
-        X = np.asarray(X, dtype=np.float64)
+        X = validate_input(self, X, reset=False, dtype=np.float64)
         return self.regressor_.predict(self.scaler_.transform(X) if self.scaler_ is not None else X)
 
 

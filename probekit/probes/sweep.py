@@ -15,6 +15,8 @@ from probekit.errors import ProbekitError
 from probekit.probes.control import control_task_labels, shuffled_labels
 from probekit.probes.linear import probe_for_task
 
+__all__ = ["ProbeResult", "cross_validated_score", "layer_sweep", "outer_splits"]
+
 
 @dataclass
 class ProbeResult:

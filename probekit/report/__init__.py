@@ -1,7 +1,8 @@
 """Tables, plots and Markdown reports."""
 
 from probekit.report.markdown import write_report
-from probekit.report.plots import plot_probe_scores
-from probekit.report.tables import RESULT_COLUMNS, write_results_csv, write_results_json
+from probekit.report.plots import plot_probe_scores, pyplot
+from probekit.report.tables import RESULT_COLUMNS, write_results_csv, write_results_json, write_rows_csv
 
-__all__ = ["write_report", "plot_probe_scores", "write_results_csv", "write_results_json", "RESULT_COLUMNS"]
+__all__ = ["write_report", "plot_probe_scores", "pyplot", "write_results_csv", "write_results_json",
+           "write_rows_csv", "RESULT_COLUMNS"]

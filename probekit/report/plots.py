@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+__all__ = ["plot_probe_scores", "pyplot"]
 
 
 def pyplot():
-    """``matplotlib.pyplot`` on the non-interactive Agg backend (set when this module is imported)."""
+    """``matplotlib.pyplot`` switched to the non-interactive Agg backend, for scripts.
+
+    Importing :mod:`probekit.report` does not touch matplotlib; the backend is set here,
+    when a script asks for ``pyplot``. (:func:`plot_probe_scores` does not use pyplot at
+    all: it draws on its own Agg figure and leaves the session's backend alone.)
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -37,8 +44,18 @@ def plot_probe_scores(rows: list[dict], path: Path, title: str, chance: float | 
         Plot title (model and data set).
     chance:
         Horizontal reference line (majority-class accuracy); omitted if ``None``.
+
+    Notes
+    -----
+    The figure is a :class:`matplotlib.figure.Figure` rendered by the Agg canvas, not a
+    pyplot figure, so the session's backend and open figures are left as they were.
     """
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 4.5), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     lines: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         lines.setdefault((row.get("variant", "pretrained"), _kind(row["module"])), []).append(row)
@@ -65,4 +82,3 @@ def plot_probe_scores(rows: list[dict], path: Path, title: str, chance: float | 
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)

@@ -1,4 +1,5 @@
-"""The built-in concept data sets in ``data/``: facts, balance, pairing, reproducible build."""
+"""The built-in concept data sets (``probekit/concepts/data/``, built from ``data/facts/``):
+facts, balance, pairing, reproducible build."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = REPO / "data"
-FACTS = DATA / "facts"
-SCRIPT = DATA / "build_datasets.py"
+DATA = REPO / "probekit" / "concepts" / "data"
+FACTS = REPO / "data" / "facts"
+SCRIPT = REPO / "data" / "build_datasets.py"
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -61,7 +62,7 @@ def test_build_is_deterministic_and_matches_committed_files(tmp_path):
     for name in mod.OUTPUT_FILES:
         fresh = (first / name).read_bytes()
         assert fresh == (second / name).read_bytes(), f"{name} differs between two builds"
-        assert fresh == (DATA / name).read_bytes(), f"data/{name} is stale: rerun data/build_datasets.py"
+        assert fresh == (DATA / name).read_bytes(), f"{DATA / name} is stale: rerun data/build_datasets.py"
         assert b"\r" not in fresh
 
 

@@ -131,7 +131,7 @@ def test_errors():
     x, y, _ = _concept_data(n=50, seed=9)
     with pytest.raises(NotFittedError):
         LeaceEraser().transform(x)
-    with pytest.raises(ProbekitError, match="fitted on 6"):
+    with pytest.raises(ProbekitError, match="expecting 6 features"):
         LeaceEraser().fit(x, y).transform(x[:, :3])
     with pytest.raises(ProbekitError, match="leace"):
         LeaceEraser(method="leaf").fit(x, y)

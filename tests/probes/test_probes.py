@@ -49,7 +49,14 @@ def test_probe_rejects_bad_input():
 
 def test_control_labels():
     y = np.array([0, 1] * 50)
-    assert sorted(shuffled_labels(y, seed=1)) == sorted(y)
+    shuffled = shuffled_labels(y, seed=1)
+    assert shuffled.dtype == y.dtype and sorted(shuffled) == sorted(y)  # same labels ...
+    assert 0.3 < np.mean(shuffled == y) < 0.7  # ... in an order unrelated to y (chance agreement 0.5)
+    assert np.array_equal(shuffled_labels(y, seed=1), shuffled)  # seeded
+    assert not np.array_equal(shuffled_labels(y, seed=2), shuffled)
+    values = np.arange(100.0)  # distinct values: a permutation, far from the identity
+    permuted = shuffled_labels(values, seed=0)
+    assert sorted(permuted) == sorted(values) and np.mean(permuted == values) < 0.1
     types = np.array(["a", "b", "c", "d"] * 25)
     control = control_task_labels(types, y, seed=0)
     for t in "abcd":
