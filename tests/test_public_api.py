@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 #: Subpackages whose ``__init__`` re-exports every public name of its modules.
 #: (probekit.extract, probekit.store and probekit.steering join this list once their
 #: ``__init__`` re-exports theirs.)
-SUBPACKAGES = ("concepts", "estimators", "evaluation", "metrics", "models", "probes", "report", "synthetic",
-               "train")
+SUBPACKAGES = ("concepts", "estimators", "evaluation", "extract", "metrics", "models", "probes", "report",
+               "steering", "store", "synthetic", "train")
 
 #: ``module.name`` entries deliberately not re-exported, with the reason.
 NOT_REEXPORTED = {
@@ -33,6 +33,7 @@ NOT_REEXPORTED = {
 
 #: Submodules whose attribute on the package is a re-exported function of the same name.
 SHADOWED_MODULES = {
+    "probekit.extract.hook_points": "the function hook_points (public API since the start) shadows the module",
     "probekit.metrics.dci": "the function dci (public API since the start) shadows the module; "
                             "reach the module with importlib.import_module('probekit.metrics.dci')",
 }

@@ -17,6 +17,8 @@ from probekit.extract.text_inputs import encode_text
 from probekit.models.base import LoadedModel
 from probekit.steering.hooks import Intervention, steer
 
+__all__ = ["steering_deltas", "check_steering"]
+
 NEW_TOKENS = 3
 
 

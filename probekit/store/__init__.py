@@ -1,7 +1,17 @@
 """Activation stores: sharded safetensors + JSON manifest, resumable, checksummed, locked."""
 
+from probekit.store.lock import StoreLock
+from probekit.store.manifest import (
+    STORE_DTYPES,
+    identity_hash,
+    is_store_file,
+    read_manifest,
+    shard_name,
+    write_manifest,
+)
 from probekit.store.reader import ActivationStore
 from probekit.store.verify import StoreReport, verify_store
 from probekit.store.writer import DEFAULT_SHARD_BYTES, StoreWriter
 
-__all__ = ["ActivationStore", "DEFAULT_SHARD_BYTES", "StoreReport", "StoreWriter", "verify_store"]
+__all__ = ["ActivationStore", "DEFAULT_SHARD_BYTES", "STORE_DTYPES", "StoreLock", "StoreReport", "StoreWriter",
+           "identity_hash", "is_store_file", "read_manifest", "shard_name", "verify_store", "write_manifest"]

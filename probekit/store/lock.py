@@ -19,6 +19,8 @@ from pathlib import Path
 from probekit.errors import ProbekitError
 from probekit.store.manifest import LOCK_NAME
 
+__all__ = ["StoreLock"]
+
 try:
     import fcntl
 except ImportError:  # Windows

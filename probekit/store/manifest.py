@@ -10,6 +10,8 @@ from pathlib import Path
 
 from probekit.errors import ProbekitError
 
+__all__ = ["STORE_DTYPES", "read_manifest", "write_manifest", "identity_hash", "shard_name", "is_store_file"]
+
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 STORE_DTYPES = ("float32", "float16", "bfloat16")

@@ -13,6 +13,8 @@ from probekit.store.manifest import read_manifest
 from probekit.store.shardfile import read_header, shard_problem
 from probekit.store.writer import EXAMPLE_KEY, POSITION_KEY
 
+__all__ = ["ActivationStore"]
+
 _NUMPY_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 

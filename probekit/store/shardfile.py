@@ -18,6 +18,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save as _safetensors_save
 
+__all__ = []
+
 CHECKSUM = "blake2b"  # 256-bit BLAKE2b of the whole file, hex
 _CHUNK = 8 << 20
 _CODES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64"}
