@@ -13,8 +13,9 @@ In seconds, on a few built-in sentences, :func:`check_model` checks that
 4. ``steering``: a vector added at one absolute position during cached ``generate``
    lands exactly there (prompt position and first generated position), nowhere else.
 
-The cheap part (1 and 2) runs before every ``probe`` / ``extract`` (``--no-check`` skips
-it). The idea follows nnterp's load-time validation of standardized models.
+The cheap part (1) runs before every ``probe`` / ``extract`` (``--no-check`` skips it);
+2 is settled there too by :func:`settle_padding`, which runs texts unpadded where padding
+would change them. The idea follows nnterp's load-time validation of standardized models.
 """
 
 from __future__ import annotations
@@ -246,27 +247,39 @@ def _left_padding(loaded: LoadedModel, sentences, alone=None) -> tuple[float, bo
     return error, False
 
 
-def choose_position_ids(loaded: LoadedModel, sentences=SENTENCES) -> bool:
-    """Decide, once per model, whether left-padded batches need ``position_ids`` from the
-    attention mask: the choice that makes padded runs equal unpadded ones. Stored in
-    ``loaded.info["position_ids"]``; right padding never needs them.
+def settle_padding(loaded: LoadedModel, sentences=SENTENCES) -> str:
+    """Decide, once per model, how batches are padded so that no value changes: the
+    tokenizer's side as it is (``"padded"``), left padding with ``position_ids`` from the
+    attention mask (``"position_ids"``), or, where neither makes a padded batch equal each
+    text run alone (RWKV or BART-family with left padding, ConvBERT on either side), one
+    text per forward pass with no padding at all (``"unpadded"``, slower; a warning says
+    so). Stored in ``loaded.info["position_ids"]`` and ``loaded.info["unpadded"]``.
 
-    Raises
-    ------
-    ProbekitError
-        The model is not padding-invariant with left padding either way (recurrent models
-        such as RWKV read the pads); the message says to use right padding.
+    Returns
+    -------
+    str
+        ``"padded"``, ``"position_ids"`` or ``"unpadded"``.
     """
     if loaded.kind not in TEXT_KINDS:
-        return False
-    if "position_ids" not in loaded.info and loaded.tokenizer.padding_side == "left":
-        error, use_ids = _left_padding(loaded, sentences)
-        if error > TOLERANCE:
-            raise ProbekitError(f"{loaded.info.get('architecture', type(loaded.model).__name__)} gives "
-                                f"different values when left-padded (relative error {error:.2g}); use "
-                                "--padding-side right")
+        return "padded"
+    if "position_ids" not in loaded.info or "unpadded" not in loaded.info:
+        side = loaded.tokenizer.padding_side
+        if side == "left":
+            error, use_ids = _left_padding(loaded, sentences)
+        else:
+            error, use_ids = _padding_error(loaded, side, sentences, False), False
         loaded.info["position_ids"] = use_ids
-    return bool(loaded.info.get("position_ids"))
+        loaded.info["unpadded"] = error > TOLERANCE
+        if loaded.info["unpadded"]:
+            import warnings
+
+            warnings.warn(f"{loaded.info.get('architecture', type(loaded.model).__name__)} gives different "
+                          f"values when {side}-padded (relative error {error:.2g}); running each text alone, "
+                          "without padding (slower)" + ("; --padding-side right may avoid it" if side == "left"
+                                                         else ""), stacklevel=2)
+    if loaded.info["unpadded"]:
+        return "unpadded"
+    return "position_ids" if loaded.info["position_ids"] else "padded"
 
 
 def _takes_position_ids(model) -> bool:
@@ -373,7 +386,9 @@ def check_model(loaded: LoadedModel, sentences=SENTENCES, cheap: bool = False) -
 
 
 def cheap_check(loaded: LoadedModel) -> CheckReport:
-    """What ``probe`` / ``extract`` run first: hidden states, and padding on the side in use.
+    """What ``probe`` / ``extract`` run first: the residual hook points against
+    ``output_hidden_states`` (padding is then settled by :func:`settle_padding`, which
+    never lets padding change a value).
 
     Raises
     ------
@@ -383,11 +398,10 @@ def cheap_check(loaded: LoadedModel) -> CheckReport:
     report = CheckReport(loaded.name)
     if loaded.kind in TEXT_KINDS:
         report.results.append(check_hidden_states(loaded))
-        report.results.append(check_padding(loaded, loaded.tokenizer.padding_side))
     report.raise_if_failed()
     return report
 
 
-__all__ = ["CheckReport", "CheckResult", "check_model", "cheap_check", "choose_position_ids",
+__all__ = ["CheckReport", "CheckResult", "check_model", "cheap_check", "settle_padding",
            "check_hidden_states", "check_padding", "check_sublayer_sums", "SENTENCES", "relative_error",
            "position_ids_from_mask"]

@@ -87,7 +87,12 @@ def _text_facts(store, extraction) -> dict:
     n_cut = info.get("n_truncated", 0)
     facts["truncated texts"] = (f"{n_cut} longer than {extraction.max_length} tokens were cut (their last "
                                 "token is not the text's last token)" if n_cut else "none")
-    facts["self-check"] = "passed (hidden states, padding)" if info.get("checked") else "skipped (--no-check)"
+    facts["self-check"] = "passed (hook points = hidden states)" if info.get("checked") else "skipped (--no-check)"
+    identity = store.manifest.get("identity", {})
+    facts["padding"] = ("none: each text ran alone (padding would change this model's values)"
+                        if identity.get("unpadded") else f"{identity.get('padding_side')}"
+                        + (", position_ids from the attention mask" if identity.get("position_ids") else "")
+                        + " (checked equal to each text run alone)")
     return facts
 
 

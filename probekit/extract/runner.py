@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -196,6 +197,7 @@ def _store_record(loaded: LoadedModel, dataset: ConceptDataset, config: Extracti
         "max_length": config.max_length if text else None,
         "padding_side": getattr(loaded.tokenizer, "padding_side", None),
         "position_ids": bool(loaded.info.get("position_ids")) if text else None,
+        "unpadded": bool(loaded.info.get("unpadded")) if text else None,
     }
     info = {
         "hook_points": {p.name: {"module": p.module, "layer": p.layer, "kind": p.kind} for p in points},
@@ -240,18 +242,32 @@ def _write_batches(loaded: LoadedModel, dataset: ConceptDataset, config: Extract
                           disable=not progress, initial=start // batch_size,
                           total=-(-n // batch_size), unit="batch"):
             inputs = dataset.inputs[first:first + batch_size]
-            if text:
-                batch = encode_text(loaded, inputs, config.max_length)
-                state["mask"], state["index"] = batch["attention_mask"], None
-            else:
-                batch = encode_images(loaded, inputs)
-            acts = recorder.run(**batch)
-            if text and state["index"] is not None:
-                example, position = state["index"]
-            else:
-                example = torch.arange(len(inputs))
-                position = torch.full((len(inputs),), -1, dtype=torch.long)
-            writer.append({module_to_point[m]: acts[m].float() for m in acts}, example + first, position)
+            # models that padding would change run one text per pass (see settle_padding)
+            groups = [[x] for x in inputs] if text and loaded.info.get("unpadded") else [inputs]
+            parts = []
+            for offset, group in zip(np.cumsum([0] + [len(g) for g in groups]), groups):
+                parts.append(_run_batch(loaded, recorder, group, config, state, text) + (int(offset),))
+            rows = {module_to_point[m]: torch.cat([acts[m].float() for acts, *_ in parts]) for m in parts[0][0]}
+            example = torch.cat([ex + off for _, ex, _, off in parts])
+            position = torch.cat([pos for _, _, pos, _ in parts])
+            writer.append(rows, example + first, position)
+
+
+def _run_batch(loaded: LoadedModel, recorder: ActivationRecorder, inputs: list, config: ExtractionConfig,
+               state: dict, text: bool):
+    """One forward pass: the selected rows per module, their example and position indices."""
+    if text:
+        batch = encode_text(loaded, inputs, config.max_length)
+        state["mask"], state["index"] = batch["attention_mask"], None
+    else:
+        batch = encode_images(loaded, inputs)
+    acts = dict(recorder.run(**batch))
+    if text and state["index"] is not None:
+        example, position = state["index"]
+    else:
+        example = torch.arange(len(inputs))
+        position = torch.full((len(inputs),), -1, dtype=torch.long)
+    return acts, example, position
 
 
 def _prepare_text(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig,
@@ -262,7 +278,7 @@ def _prepare_text(loaded: LoadedModel, dataset: ConceptDataset, config: Extracti
     Returns the indices of the examples that ``max_length`` truncates."""
     import warnings
 
-    from probekit.check import CheckReport, cheap_check, check_sublayer_sums, choose_position_ids
+    from probekit.check import CheckReport, cheap_check, check_sublayer_sums, settle_padding
 
     truncated = validate_token_counts(loaded, list(dataset.inputs), config.max_length)
     if config.check:
@@ -274,5 +290,5 @@ def _prepare_text(loaded: LoadedModel, dataset: ConceptDataset, config: Extracti
                       f"{config.max_length} tokens and are truncated (e.g. rows "
                       f"{', '.join(map(str, truncated[:5]))}); their last token is not the text's last "
                       "token. Raise --max-length to keep whole texts", stacklevel=3)
-    choose_position_ids(loaded)
+    settle_padding(loaded)
     return truncated

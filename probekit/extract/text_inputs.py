@@ -1,10 +1,10 @@
 """Turn texts into the keyword arguments of a language model's forward pass.
 
-Right or loud: padding must not change any example's values. Right padding never
-changes a real token's position; with left padding, models that take ``position_ids``
-get them from the attention mask where that makes the padded run equal the unpadded one
-(decided numerically by :func:`probekit.check.choose_position_ids`, remembered in
-``loaded.info["position_ids"]``). Encoder–decoder models get decoder inputs: the text
+Padding must not change any example's values. Right padding never changes a real
+token's position; with left padding, models that take ``position_ids`` get them from the
+attention mask where that makes the padded run equal the unpadded one, and models that
+padding changes either way run one text per pass (decided numerically by
+:func:`probekit.check.settle_padding`, remembered in ``loaded.info``). Encoder–decoder models get decoder inputs: the text
 shifted right by one (teacher forcing), at the same positions as the encoder's tokens.
 """
 
@@ -85,7 +85,7 @@ def encode_text(loaded: LoadedModel, texts: list[str], max_length: int) -> dict[
     -------
     dict of str to torch.Tensor
         ``input_ids`` and ``attention_mask`` ``(batch, pos)`` (and whatever else the
-        tokenizer gives), ``position_ids`` where :func:`probekit.check.choose_position_ids`
+        tokenizer gives), ``position_ids`` where :func:`probekit.check.settle_padding`
         found them needed, ``decoder_input_ids`` / ``decoder_attention_mask`` for
         encoder–decoder models; on the model's device.
     """

@@ -66,21 +66,42 @@ def test_cli_check_exits_2_naming_the_failed_check(tmp_path, capsys):
     assert "padding-right" in err and "Traceback" not in err
 
 
-def test_extract_refuses_a_failing_model_unless_no_check(tmp_path):
-    model, tokenizer, kind = tiny_lm("convbert")
+def test_extract_refuses_a_failing_model_unless_no_check(tmp_path, monkeypatch):
+    import importlib
+
+    import probekit.check as check
+
+    hp = importlib.import_module("probekit.extract.hook_points")
+    model, tokenizer, kind = tiny_lm("llama")
     loaded = wrap_model(model, tokenizer, kind=kind)
-    with pytest.raises(ProbekitError, match="probekit check failed.*padding-right"):
+    real = hp.hook_points
+    monkeypatch.setattr(check, "hook_points", lambda m: [
+        hp.HookPoint(p.name, p.module.replace("layers.1", "layers.0"), p.layer, p.kind) for p in real(m)])
+    with pytest.raises(ProbekitError, match="probekit check failed.*hidden_states"):
         extract(loaded, _data(), ExtractionConfig(batch_size=4), tmp_path / "a", progress=False)
     store, _ = extract(loaded, _data(), ExtractionConfig(batch_size=4, check=False), tmp_path / "b",
                        progress=False)
     assert store.manifest["info"]["checked"] is False
 
 
-def test_left_padding_refused_where_it_cannot_be_invariant(tmp_path):
-    model, tokenizer, kind = tiny_lm("rwkv")
-    loaded = wrap_model(model, tokenizer, kind=kind, padding_side="left")
-    with pytest.raises(ProbekitError, match="padding-side right"):
-        extract(loaded, _data(), ExtractionConfig(batch_size=4), tmp_path / "s", progress=False)
+@pytest.mark.parametrize("arch, side", [("convbert", "right"), ("rwkv", "left")])
+def test_models_that_padding_changes_run_unpadded(arch, side, tmp_path):
+    """Where no padding is invariant, every text runs alone: values equal the unpadded run."""
+    from probekit.extract.recorder import ActivationRecorder
+    from probekit.extract.text_inputs import encode_text
+
+    model, tokenizer, kind = tiny_lm(arch)
+    loaded = wrap_model(model, tokenizer, kind=kind, padding_side=side)
+    with pytest.warns(UserWarning, match="running each text alone"):
+        store, points = extract(loaded, _data(), ExtractionConfig(batch_size=4), tmp_path / "s",
+                                progress=False)
+    assert store.manifest["identity"]["unpadded"] is True
+    last = points[-1]
+    for row, text in enumerate(SENTENCES):
+        with ActivationRecorder(model, [last.module]) as rec:
+            alone = rec.run(**encode_text(loaded, [text], 64))[last.module][0]
+        expected = alone[-1] if kind == "causal-lm" else alone.mean(0)
+        assert torch.allclose(torch.from_numpy(store.numpy(last.name)[row].copy()), expected, atol=1e-5)
 
 
 def test_wrap_model_hashes_weights_so_other_weights_never_reuse_a_store(tmp_path):
