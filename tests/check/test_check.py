@@ -160,3 +160,22 @@ def test_folder_of_a_seq2seq_model_loads_as_encoder_decoder(tmp_path):
     store, points = extract(loaded, _data(), ExtractionConfig(batch_size=4), tmp_path / "s", progress=False)
     assert any(p.name.startswith("decoder.blocks.") for p in points)
     assert store.numpy("decoder.blocks.0.resid_post").shape[0] == len(SENTENCES)
+
+
+def test_seq2seq_lists_modules_and_runs_without_early_stop(tmp_path, capsys):
+    save_tiny_lm("t5", tmp_path / "t5")
+    assert main(["list-modules", "--model", str(tmp_path / "t5")]) == 0
+    out = capsys.readouterr().out
+    assert "encoder.blocks.1.resid_post" in out and "decoder.blocks.1.resid_post" in out
+    loaded = load_model(str(tmp_path / "t5"))
+    store, _ = extract(loaded, _data(), ExtractionConfig(batch_size=2, stop_early=False), tmp_path / "s",
+                       progress=False)
+    assert store.n_rows == len(SENTENCES)
+
+
+def test_misspelt_hook_point_suggests_the_hook_point(tmp_path):
+    from probekit.extract.hook_points import resolve_hook_points
+
+    model, _, _ = tiny_lm("llama")
+    with pytest.raises(ProbekitError, match=r"closest hook points: blocks\.1\.resid_post"):
+        resolve_hook_points(model, ["blocks.1.resid_pots"])
