@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(ex)
     _add_extract_args(ex, "resid")
     ex.add_argument("--out", required=True, help="store folder")
+    ex.add_argument("--shard", default=None, metavar="i/N",
+                    help="job arrays: extract only the i-th (from 0) of N contiguous slices into a partial "
+                         "store; join the parts with `probekit store merge OUT PART...`")
 
     ck = sub.add_parser("check", help="self-check: hook points vs hidden_states, padding, sublayer sums, "
                                       "steering during generation; exit 2 when a check fails")
@@ -109,10 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--images", required=True, help="folder of images")
     pr.add_argument("--top-k", type=int, default=5)
 
-    st = sub.add_parser("store", help="activation store tools: verify")
+    st = sub.add_parser("store", help="activation store tools: verify, merge")
     st_sub = st.add_subparsers(dest="store_command", required=True)
     sv = st_sub.add_parser("verify", help="check every shard's size and checksum (exit 2 naming damaged shards)")
     sv.add_argument("directory", help="store folder")
+    sm = st_sub.add_parser("merge", help="join the partial stores of `probekit extract --shard i/N` into one store")
+    sm.add_argument("out", help="output store folder")
+    sm.add_argument("parts", nargs="+", help="partial store folders (any order)")
+    sm.add_argument("--overwrite", action="store_true", help="replace another store in OUT")
     return parser
 
 
@@ -169,7 +176,9 @@ def cmd_extract(args) -> int:
     from probekit.extract.runner import extract
     from probekit.models import is_vision_model
     from probekit.pipeline import check_inputs, check_modality
+    from probekit.store.parts import parse_shard
 
+    shard = parse_shard(args.shard) if args.shard is not None else None  # bad i/N fails before any loading
     config = _configs(args)
     dataset = load_concept_dataset(args.dataset, text_column=args.text_column, label_column=args.label_column,
                                    group_column=args.group_column, word_type_column=args.word_type_column,
@@ -179,7 +188,7 @@ def cmd_extract(args) -> int:
     loaded = _load(args)
     extraction = check_inputs(loaded, dataset, config.extraction)
     store, points = extract(loaded, dataset, extraction, args.out, overwrite=args.overwrite,
-                            progress=not args.quiet)
+                            progress=not args.quiet, shard=shard)
     record = config.to_dict()
     record["extraction"]["max_length"] = extraction.max_length
     (Path(args.out) / "config.json").write_text(json.dumps(record, indent=2, default=str))
@@ -208,8 +217,18 @@ def cmd_predict(args) -> int:
 
 
 def cmd_store(args) -> int:
-    """``probekit store verify DIR``: print each shard's state; a damaged store exits 2."""
-    from probekit.store import verify_store
+    """``probekit store verify DIR``: print each shard's state; a damaged store exits 2.
+    ``probekit store merge OUT PART...``: join partial stores (mismatched parts exit 2)."""
+    from probekit.store import merge_stores, verify_store
+
+    if args.store_command == "merge":
+        store = merge_stores(args.out, args.parts, overwrite=args.overwrite)
+        config = Path(args.parts[0]) / "config.json"  # what `probekit extract` wrote next to each part
+        if config.is_file():
+            (Path(args.out) / "config.json").write_bytes(config.read_bytes())
+        print(f"merged {len(args.parts)} parts into {args.out}: {store.manifest['n_examples']} examples, "
+              f"{store.n_rows} rows")
+        return 0
 
     report = verify_store(args.directory)
     for line in report.lines():

@@ -135,6 +135,7 @@ def extract(
     out_dir,
     overwrite: bool = False,
     progress: bool = True,
+    shard: tuple[int, int] | str | None = None,
 ) -> tuple[ActivationStore, list[HookPoint]]:
     """Run ``dataset`` through ``loaded.model`` and stream the selected rows to a store.
 
@@ -151,6 +152,11 @@ def extract(
         :class:`ExtractionConfig`.
     out_dir:
         Store folder.
+    shard:
+        ``(i, N)`` or ``"i/N"``: extract only the ``i``-th (from 0) of ``N`` contiguous
+        slices of the examples (whole batches, see
+        :func:`probekit.store.parts.slice_bounds`) into a partial store, for
+        :func:`probekit.store.merge_stores`. ``None``: every example.
 
     Returns
     -------
@@ -168,12 +174,19 @@ def extract(
     shard_examples = -(-config.shard_examples // config.batch_size) * config.batch_size
     truncated = _prepare_text(loaded, dataset, config, points) if text else []
     identity, info = _store_record(loaded, dataset, config, points, selection if text else None, truncated)
-    writer = StoreWriter(out_dir, identity, dtype=config.store_dtype, shard_examples=shard_examples,
-                         overwrite=overwrite, info=info, shard_bytes=config.shard_bytes)
+    stop, writer_class = len(dataset), StoreWriter
+    if shard is not None:  # a partial store: identity and info name the slice
+        from probekit.store.parts import PartWriter, parse_shard, slice_bounds
+
+        shard = parse_shard(shard)
+        identity["slice"] = list(slice_bounds(len(dataset), config.batch_size, shard))
+        stop, writer_class, info["shard"] = identity["slice"][1], PartWriter, "/".join(map(str, shard))
+    writer = writer_class(out_dir, identity, dtype=config.store_dtype, shard_examples=shard_examples,
+                          overwrite=overwrite, info=info, shard_bytes=config.shard_bytes)
     try:
         if not writer.complete:
-            _write_batches(loaded, dataset, config, points, selection if text else None, writer, progress)
-            writer.finish(len(dataset))
+            _write_batches(loaded, dataset, config, points, selection if text else None, writer, progress, stop)
+            writer.finish(stop)
     finally:
         writer.close()  # releases the store's lock, also when the extraction failed
     return ActivationStore(out_dir), points
@@ -214,8 +227,9 @@ def _store_record(loaded: LoadedModel, dataset: ConceptDataset, config: Extracti
 
 def _write_batches(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig,
                    points: list[HookPoint], selection: TokenSelection | None, writer: StoreWriter,
-                   progress: bool) -> None:
-    """Run the examples the store lacks through the model and append their rows."""
+                   progress: bool, stop: int | None = None) -> None:
+    """Run the examples the store lacks (before ``stop``, default all) through the model
+    and append their rows."""
     text = selection is not None
     module_to_point = {p.module: p.name for p in points}
     if not text:
@@ -235,7 +249,7 @@ def _write_batches(loaded: LoadedModel, dataset: ConceptDataset, config: Extract
 
         return pool_spatial(tensor, config.pooling, layout=layouts[module_name], where=module_name)
 
-    start, n, batch_size = writer.examples_done, len(dataset), config.batch_size
+    start, n, batch_size = writer.examples_done, len(dataset) if stop is None else stop, config.batch_size
     with ActivationRecorder(loaded.model, [p.module for p in points], stop_early=config.stop_early,
                             transform=transform) as recorder:
         for first in tqdm(range(start, n, batch_size), desc=f"extracting {len(points)} hook points",
