@@ -145,9 +145,10 @@ def _configs(args):
 
 
 def _load(args):
+    from probekit.extract.distributed import rank_device
     from probekit.models import load_model
 
-    return load_model(args.model, weights=args.weights, dtype=args.dtype, device=args.device,
+    return load_model(args.model, weights=args.weights, dtype=args.dtype, device=rank_device(args.device),
                       device_map=args.device_map, trust_remote_code=args.trust_remote_code,
                       padding_side=args.padding_side)
 
@@ -173,12 +174,17 @@ def cmd_probe(args) -> int:
 def cmd_extract(args) -> int:
     """``probekit extract``: write an activation store (and its config.json)."""
     from probekit.concepts import load_concept_dataset
+    from probekit.errors import ProbekitError
+    from probekit.extract.distributed import distributed_env, extract_distributed, is_main_process
     from probekit.extract.runner import extract
     from probekit.models import is_vision_model
     from probekit.pipeline import check_inputs, check_modality
     from probekit.store.parts import parse_shard
 
     shard = parse_shard(args.shard) if args.shard is not None else None  # bad i/N fails before any loading
+    if shard is not None and distributed_env() is not None:
+        raise ProbekitError("--shard splits the data across separate jobs; under torchrun / accelerate launch "
+                            "the ranks split it already: drop --shard")
     config = _configs(args)
     dataset = load_concept_dataset(args.dataset, text_column=args.text_column, label_column=args.label_column,
                                    group_column=args.group_column, word_type_column=args.word_type_column,
@@ -187,8 +193,14 @@ def cmd_extract(args) -> int:
     check_modality(dataset, "image" if is_vision_model(args.model) else "text", args.model)
     loaded = _load(args)
     extraction = check_inputs(loaded, dataset, config.extraction)
-    store, points = extract(loaded, dataset, extraction, args.out, overwrite=args.overwrite,
-                            progress=not args.quiet, shard=shard)
+    if distributed_env() is not None:  # torchrun / accelerate launch: every rank a slice, rank 0 merges
+        store, points = extract_distributed(loaded, dataset, extraction, args.out, overwrite=args.overwrite,
+                                            progress=not args.quiet)
+        if not is_main_process():
+            return 0
+    else:
+        store, points = extract(loaded, dataset, extraction, args.out, overwrite=args.overwrite,
+                                progress=not args.quiet, shard=shard)
     record = config.to_dict()
     record["extraction"]["max_length"] = extraction.max_length
     (Path(args.out) / "config.json").write_text(json.dumps(record, indent=2, default=str))

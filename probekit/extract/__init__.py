@@ -1,5 +1,6 @@
 """Hook-based extraction: recorder, hook points, token selection, batch runner."""
 
+from probekit.extract.distributed import distributed_env, extract_distributed, is_main_process, rank_device
 from probekit.extract.hook_points import (
     ATTENTION_NAMES,
     MLP_NAMES,
@@ -52,4 +53,5 @@ __all__ = [
     "TokenSelection", "select_tokens", "ExtractionConfig", "extract", "encode_images", "parse_size",
     "encode_text", "default_token_selection", "accepts", "decoder_inputs", "is_encoder_decoder", "model_device",
     "position_ids_from_mask", "token_counts", "validate_token_counts",
+    "distributed_env", "extract_distributed", "is_main_process", "rank_device",
 ]
