@@ -16,5 +16,5 @@ from probekit.store.verify import StoreReport, verify_store
 from probekit.store.writer import DEFAULT_SHARD_BYTES, StoreWriter
 
 __all__ = ["ActivationStore", "DEFAULT_SHARD_BYTES", "PartWriter", "STORE_DTYPES", "StoreLock", "StoreReport",
-           "StoreWriter", "identity_hash", "is_store_file", "merge_stores", "parse_shard", "read_manifest", "shard_name",
-           "slice_bounds", "verify_store", "write_manifest"]
+           "StoreWriter", "identity_hash", "is_store_file", "merge_stores", "parse_shard", "read_manifest",
+           "shard_name", "slice_bounds", "verify_store", "write_manifest"]
