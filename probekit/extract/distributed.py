@@ -96,7 +96,7 @@ def extract_distributed(loaded, dataset, config, out_dir, overwrite: bool = Fals
 
     from probekit.extract.hook_points import resolve_hook_points
     from probekit.extract.runner import extract
-    from probekit.store import ActivationStore, merge_stores
+    from probekit.store import ActivationStore
 
     env = distributed_env()
     if env is None:
@@ -109,8 +109,7 @@ def extract_distributed(loaded, dataset, config, out_dir, overwrite: bool = Fals
             parts = [out / f"rank-{r}-of-{world}" for r in range(world)]
             _together(lambda: extract(loaded, dataset, config, parts[rank], overwrite=overwrite,
                                       progress=progress and rank == 0, shard=(rank, world)) and None)
-            _together(lambda: rank == 0 and merge_stores(out, parts, overwrite=overwrite, verify=False,
-                                                          remove_parts=True) and None)
+            _together(lambda: rank == 0 and _merge(out, parts, overwrite))
         return ActivationStore(out), resolve_hook_points(loaded.model, config.modules)
     finally:
         if created:
@@ -162,6 +161,24 @@ def _together(step):
         r, message = failed[0]
         raise ProbekitError(f"rank {r} of {len(outcomes)} failed: {message}")
     return outcomes[0][0]
+
+
+def _merge(out: Path, parts: list[Path], overwrite: bool) -> None:
+    """Rank 0: merge the ranks' parts into ``out`` and remove them, and any part left in
+    ``out`` by an earlier, interrupted run of another world size for this same store."""
+    import shutil
+
+    from probekit.store import identity_hash, merge_stores, read_manifest
+    from probekit.store.parts import SLICE_KEY
+
+    merged = merge_stores(out, parts, overwrite=overwrite, verify=False, remove_parts=True)
+    for stale in out.glob("rank-*-of-*"):
+        try:
+            identity = dict(read_manifest(stale)["identity"])
+        except (ProbekitError, TypeError):  # not a store (None), or unreadable: not ours to remove
+            continue
+        if identity.pop(SLICE_KEY, None) is not None and identity_hash(identity) == merged.manifest["identity_hash"]:
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _reuse_finished(loaded, dataset, config, out: Path, overwrite: bool) -> bool:

@@ -195,3 +195,43 @@ def test_cli_shards_and_store_merge(tiny_model_dir, tiny_csv, tmp_path, capsys):
     assert "examples 9..20 are in no part" in capsys.readouterr().err
     assert _extract_cli(tiny_model_dir, tiny_csv, tmp_path / "p9", "--shard", "2/2") == 2
     assert "0 <= i < N" in capsys.readouterr().err
+
+
+def test_rank_merge_removes_parts_and_stale_parts_of_the_same_store_only(loaded, dataset, single, tmp_path):
+    from probekit.extract.distributed import _merge
+
+    out = tmp_path / "out"
+    parts = [extract(loaded, dataset, CONFIG, out / f"rank-{i}-of-2", progress=False, shard=(i, 2))[0].directory
+             for i in range(2)]
+    extract(loaded, dataset, CONFIG, out / "rank-0-of-3", progress=False, shard=(0, 3))  # an earlier run's
+    (out / "rank-9-of-9").mkdir()
+    (out / "rank-9-of-9" / "mine.txt").write_text("mine")
+    _merge(out, parts, overwrite=False)
+    assert_same_store(single, ActivationStore(out))
+    assert sorted(p.name for p in out.glob("rank-*")) == ["rank-9-of-9"]
+
+
+def test_launcher_environment(monkeypatch):
+    from probekit.extract.distributed import distributed_env, is_main_process, rank_device
+
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    assert distributed_env() is None and is_main_process() and rank_device("cuda") == "cuda"
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert distributed_env() == (3, 4, 1) and not is_main_process()
+    assert rank_device("cuda") == "cuda:1" and rank_device("cuda:0") == "cuda:0" and rank_device(None) is None
+    monkeypatch.setenv("RANK", "4")
+    with pytest.raises(ProbekitError, match="RANK=4"):
+        distributed_env()
+    monkeypatch.setenv("WORLD_SIZE", "two")
+    with pytest.raises(ProbekitError, match="WORLD_SIZE='two'"):
+        distributed_env()
+
+
+def test_shard_under_torchrun_is_refused_before_loading(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    assert _extract_cli(tmp_path / "no-model", tmp_path / "no.csv", tmp_path / "out", "--shard", "0/2") == 2
+    assert "drop --shard" in capsys.readouterr().err

@@ -50,7 +50,8 @@ def _args(model_and_data, out, *extra):
     model, data = model_and_data
     return ["extract", "--model", str(model), "--dataset", str(data), "--text-column", "text", "--label-column",
             "label", "--modules", "resid,mlp", "--token-selection", "last", "--batch-size", "2",
-            "--shard-size", "1000", "--out", str(out), "--quiet", *extra]  # 1000 bytes: one batch per shard
+            "--shard-size", "1000", "--max-length", "32", "--out", str(out), "--quiet",
+            *extra]  # 1000 bytes: one batch per shard
 
 
 @pytest.fixture(scope="module")
