@@ -4,6 +4,8 @@ The parts' shard files are hard-linked (or, across file systems, copied) into th
 output folder under consecutive shard names and one manifest lists them: no tensor is
 read back or rewritten, so the merged store holds exactly the parts' rows, and its
 identity (hence its identity hash) is the one a single process would have given it.
+Hard-linked parts and the merged store share their shards' bytes, which is safe because
+a store never rewrites a shard in place (it writes a new file and renames it).
 """
 
 from __future__ import annotations

@@ -235,3 +235,33 @@ def test_shard_under_torchrun_is_refused_before_loading(tmp_path, monkeypatch, c
     monkeypatch.setenv("RANK", "0")
     assert _extract_cli(tmp_path / "no-model", tmp_path / "no.csv", tmp_path / "out", "--shard", "0/2") == 2
     assert "drop --shard" in capsys.readouterr().err
+
+
+def test_a_failing_rank_stops_every_rank_with_its_error(tmp_path):
+    import torch.multiprocessing as mp
+
+    from tests.distributed.workers import together_worker
+
+    mp.spawn(together_worker, args=(2, str(tmp_path / "rendezvous"), str(tmp_path)), nprocs=2, join=True)
+    assert (tmp_path / "0.txt").read_text().splitlines() == [
+        "7", "rank 1 of 2 failed: ProbekitError: bad module 'x'", "still in step"]
+    assert (tmp_path / "1.txt").read_text().splitlines() == ["7", "bad module 'x'", "still in step"]
+
+
+def test_a_finished_store_is_reused_and_another_is_refused(loaded, dataset, single, tmp_path, monkeypatch):
+    from probekit.extract.distributed import _reuse_finished
+
+    monkeypatch.setattr(runner, "_write_batches", lambda *a, **k: pytest.fail("recomputed a finished store"))
+    assert _reuse_finished(loaded, dataset, CONFIG, single.directory, overwrite=False)
+    assert not _reuse_finished(loaded, dataset, CONFIG, single.directory, overwrite=True)
+    assert not _reuse_finished(loaded, dataset, CONFIG, tmp_path / "empty", overwrite=False)
+    mean = ExtractionConfig(modules=["resid", "mlp"], token_selection="mean", batch_size=2, shard_examples=4,
+                            check=False)
+    with pytest.raises(ProbekitError, match="another configuration"):
+        _reuse_finished(loaded, dataset, mean, single.directory, overwrite=False)
+    damaged = tmp_path / "damaged"
+    merge_stores(damaged, [single.directory])  # a whole store merges as the part 0..n
+    shard = damaged / read_manifest(damaged)["shards"][1]["file"]
+    shard.unlink()
+    shard.write_bytes(b"x" * 10)
+    assert not _reuse_finished(loaded, dataset, CONFIG, damaged, overwrite=False)  # recomputed, not reused
