@@ -182,20 +182,25 @@ def _merge(out: Path, parts: list[Path], overwrite: bool) -> None:
 
 
 def _reuse_finished(loaded, dataset, config, out: Path, overwrite: bool) -> bool:
-    """Rank 0: ``out`` already holds the finished, intact store of this configuration.
+    """Rank 0: ``out`` already holds the finished, intact store of this configuration
+    (then, as in one process, it is returned, ``overwrite`` or not).
 
     Raises
     ------
     ProbekitError
-        ``out`` holds a finished store of another configuration (without ``overwrite``).
+        ``out`` holds a finished store of another configuration, or an unreadable
+        manifest (without ``overwrite``: with it, the parts replace them).
     """
     from probekit.extract.runner import extract
     from probekit.store import read_manifest, verify_store
 
-    if overwrite:
-        return False
-    manifest = read_manifest(out)  # an unreadable one raises: it needs overwrite, as in one process
-    if manifest is None or not manifest["complete"] or not verify_store(out).ok:
-        return False  # damaged: the parts are (re)computed and merged again
-    extract(loaded, dataset, config, out, progress=False)  # returns at once, or names the other configuration
+    try:
+        manifest = read_manifest(out)
+        if manifest is None or not manifest["complete"] or not verify_store(out).ok:
+            return False  # damaged or unfinished: the parts are (re)computed and merged again
+        extract(loaded, dataset, config, out, progress=False)  # returns at once, or names the other configuration
+    except ProbekitError:
+        if overwrite:
+            return False
+        raise
     return True

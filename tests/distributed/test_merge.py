@@ -178,7 +178,8 @@ def test_merge_replaces_only_a_store_of_its_own_identity(loaded, dataset, single
 
 def _extract_cli(model_dir, csv, out, *extra):
     return main(["extract", "--model", str(model_dir), "--dataset", str(csv), "--text-column", "sentence",
-                 "--label-column", "truth", "--modules", "resid", "--batch-size", "3", "--out", str(out),
+                 "--label-column", "truth", "--modules", "resid", "--batch-size", "3", "--max-length", "32",
+                 "--out", str(out),
                  "--quiet", "--no-check", *extra])
 
 
@@ -252,16 +253,33 @@ def test_a_finished_store_is_reused_and_another_is_refused(loaded, dataset, sing
     from probekit.extract.distributed import _reuse_finished
 
     monkeypatch.setattr(runner, "_write_batches", lambda *a, **k: pytest.fail("recomputed a finished store"))
-    assert _reuse_finished(loaded, dataset, CONFIG, single.directory, overwrite=False)
-    assert not _reuse_finished(loaded, dataset, CONFIG, single.directory, overwrite=True)
+    for overwrite in (False, True):  # as in one process: a finished store of this configuration is kept
+        assert _reuse_finished(loaded, dataset, CONFIG, single.directory, overwrite=overwrite)
     assert not _reuse_finished(loaded, dataset, CONFIG, tmp_path / "empty", overwrite=False)
     mean = ExtractionConfig(modules=["resid", "mlp"], token_selection="mean", batch_size=2, shard_examples=4,
                             check=False)
     with pytest.raises(ProbekitError, match="another configuration"):
         _reuse_finished(loaded, dataset, mean, single.directory, overwrite=False)
+    assert not _reuse_finished(loaded, dataset, mean, single.directory, overwrite=True)  # the parts replace it
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "manifest.json").write_text("{")
+    with pytest.raises(ProbekitError, match="not a readable"):
+        _reuse_finished(loaded, dataset, CONFIG, garbage, overwrite=False)
+    assert not _reuse_finished(loaded, dataset, CONFIG, garbage, overwrite=True)
     damaged = tmp_path / "damaged"
     merge_stores(damaged, [single.directory])  # a whole store merges as the part 0..n
     shard = damaged / read_manifest(damaged)["shards"][1]["file"]
     shard.unlink()
     shard.write_bytes(b"x" * 10)
     assert not _reuse_finished(loaded, dataset, CONFIG, damaged, overwrite=False)  # recomputed, not reused
+
+
+def test_more_parts_than_batches_leaves_empty_parts_that_merge(loaded, dataset, tmp_path):
+    three = dataset.subset(np.arange(3))  # 2 batches of 2 over 3 parts: examples 0..0, 0..2, 2..3
+    single, _ = extract(loaded, three, CONFIG, tmp_path / "single", progress=False)
+    parts = _parts(loaded, three, tmp_path, 3)
+    stores = [ActivationStore(p) for p in parts]
+    assert [s.manifest["identity"]["slice"] for s in stores] == [[0, 0], [0, 2], [2, 3]]
+    assert stores[0].n_rows == 0 and stores[1].n_rows + stores[2].n_rows == single.n_rows
+    assert_same_store(single, merge_stores(tmp_path / "merged", parts))
