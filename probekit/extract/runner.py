@@ -17,7 +17,7 @@ from probekit.extract.text_inputs import (default_token_selection, encode_text, 
 from probekit.extract.token_selection import TokenSelection, select_tokens
 from probekit.models.base import LoadedModel
 from probekit.models.hashing import hash_parameters
-from probekit.store import ActivationStore, StoreWriter
+from probekit.store import ActivationStore, PartWriter, StoreWriter, parse_shard, slice_bounds
 from probekit.store.manifest import STORE_DTYPES
 
 
@@ -166,8 +166,10 @@ def extract(
     Raises
     ------
     ProbekitError
-        Unknown modules, unwritable folder, folder holding a store of another config.
+        Unknown modules, unwritable folder, folder holding a store of another config,
+        a ``shard`` that is not ``i/N`` with ``0 <= i < N``.
     """
+    shard = None if shard is None else parse_shard(shard)
     points = resolve_hook_points(loaded.model, config.modules)
     text = loaded.kind != "image-classifier"
     selection = TokenSelection.parse(config.token_selection or default_token_selection(loaded))
@@ -176,9 +178,6 @@ def extract(
     identity, info = _store_record(loaded, dataset, config, points, selection if text else None, truncated)
     stop, writer_class = len(dataset), StoreWriter
     if shard is not None:  # a partial store: identity and info name the slice
-        from probekit.store.parts import PartWriter, parse_shard, slice_bounds
-
-        shard = parse_shard(shard)
         identity["slice"] = list(slice_bounds(len(dataset), config.batch_size, shard))
         stop, writer_class, info["shard"] = identity["slice"][1], PartWriter, "/".join(map(str, shard))
     writer = writer_class(out_dir, identity, dtype=config.store_dtype, shard_examples=shard_examples,
