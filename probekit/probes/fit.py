@@ -8,6 +8,7 @@ layer chunks and returns held-out decision values.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,7 +207,9 @@ def out_of_fold(features: list, codes: np.ndarray, groups: np.ndarray, task: str
     decision = np.full((len(features), S, n, k), np.nan)
     penalty = np.zeros((len(features), S, len(splits)))
     for lo, hi in _chunks(features, settings):
-        X = torch.stack([torch.as_tensor(np.asarray(f), device=device).to(dtype) for f in features[lo:hi]])
+        with warnings.catch_warnings():  # read-only memory maps: stack copies, nothing writes to them
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            X = torch.stack([torch.as_tensor(np.asarray(f), device=device).to(dtype) for f in features[lo:hi]])
         if not torch.isfinite(X).all():
             raise ProbekitError(f"activations of layer(s) {lo}..{hi - 1} contain NaN or infinite values")
         basis = None
