@@ -461,32 +461,43 @@ def ridge_loo_mse(P, lam, Yc, alphas) -> torch.Tensor:
 
 
 def _ridge_kfold_scores(Z, targets, splits, alphas, classification: bool) -> torch.Tensor:
-    """Mean held-out score per penalty over ``splits`` for one label set: ``(B, n_alphas)``.
+    """Mean held-out score per penalty over ``splits``: ``(B, S, n_alphas)`` for targets ``(n, S, t)``.
 
-    Each inner fold centres its own training rows (``Ridge(fit_intercept=True)``); the
-    score is R² (regression, ``Ridge.score``) or accuracy (``RidgeClassifier.score``).
+    Each inner fold centres its own training rows (``Ridge(fit_intercept=True)``) and is
+    decomposed once for every label set sharing the splits; the score is R² (regression,
+    ``Ridge.score``) or accuracy (``RidgeClassifier.score``).
     """
+    n, S, t = targets.shape
     total = 0
     for train, test in splits:
         tr, te = torch.as_tensor(train, device=Z.device), torch.as_tensor(test, device=Z.device)
-        Ztr, ytr = Z[:, tr], targets[tr]
+        Ztr, ytr = Z[:, tr], targets[tr].reshape(len(train), S * t)
         mu, ymu = Ztr.mean(1, keepdim=True), ytr.mean(0, keepdim=True)
         P, Vb, lam = ridge_basis(Ztr - mu)
-        coef = ridge_coefs(P, Vb, lam, ytr - ymu, alphas)  # (B, nA, d, t)
-        pred = (Z[:, te] - mu)[:, None] @ coef + ymu  # (B, nA, n_te, t)
-        y = targets[te]
+        coef = ridge_coefs(P, Vb, lam, ytr - ymu, alphas)  # (B, nA, d, S t)
+        pred = ((Z[:, te] - mu)[:, None] @ coef + ymu).reshape(Z.shape[0], len(alphas), len(test), S, t)
+        y = targets[te]  # (n_te, S, t)
         if classification:
-            total = total + (ridge_classes(pred) == ridge_classes(y)).double().mean(-1)
+            total = total + (ridge_classes(pred) == ridge_classes(y)).double().mean(-2)
         else:
-            sse = (pred - y).square().sum((-2, -1))
-            sst = (y - y.mean(0)).square().sum().clamp(min=torch.finfo(Z.dtype).tiny)
+            sse = (pred - y).square().sum((-3, -1))
+            sst = (y - y.mean(0)).square().sum((0, 2)).clamp(min=torch.finfo(Z.dtype).tiny)
             total = total + (1 - sse / sst).double()
-    return total / len(splits)
+    return (total / len(splits)).transpose(1, 2)
 
 
 def ridge_classes(scores: torch.Tensor) -> torch.Tensor:
     """RidgeClassifier's decision: ``score > 0`` for one column, else the first argmax."""
     return (scores[..., 0] > 0).long() if scores.shape[-1] == 1 else scores.argmax(-1)
+
+
+def _same_splits(inner: list) -> list[list[int]]:
+    """Indices of label sets grouped by identical inner splits."""
+    keys: dict = {}
+    for s, splits in enumerate(inner):
+        key = tuple((tuple(np.asarray(tr).tolist()), tuple(np.asarray(te).tolist())) for tr, te in splits)
+        keys.setdefault(key, []).append(s)
+    return list(keys.values())
 
 
 def ridge_cv(Z, targets, alphas, inner=None, classification: bool = False):
@@ -520,8 +531,10 @@ def ridge_cv(Z, targets, alphas, inner=None, classification: bool = False):
     if inner is None:
         score = -ridge_loo_mse(P, lam, Yc, alphas).reshape(B, len(alphas), S, t).mean(-1).transpose(1, 2)
     else:
-        score = torch.stack([_ridge_kfold_scores(Z, targets[:, s], inner[s], alphas, classification)
-                             for s in range(S)], dim=1)
+        score = torch.zeros(B, S, len(alphas), dtype=torch.float64, device=Z.device)
+        for same in _same_splits(inner):  # label sets with identical inner folds share the decompositions
+            idx = torch.as_tensor(same, device=Z.device)
+            score[:, idx] = _ridge_kfold_scores(Z, targets[:, idx], inner[same[0]], alphas, classification)
     best = score.argmax(-1)  # (B, S), first maximum
     coefs = ridge_coefs(P, Vb, lam, Yc, alphas).reshape(B, len(alphas), d, S, t)
     coef = coefs.permute(0, 3, 1, 2, 4)[torch.arange(B)[:, None], torch.arange(S)[None, :], best]  # (B, S, d, t)
