@@ -148,6 +148,13 @@ class Columns:
         if self.GT is None:  # a contiguous transpose makes the gradient's product a plain matmul
             self.GT = self.G.transpose(1, 2).contiguous()
 
+    def subset(self, cols) -> "Columns":
+        """The same design with only columns ``cols`` (an index tensor or a slice)."""
+        if isinstance(cols, slice):
+            return self
+        return Columns(self.G, self.q, self.lam, self.Y[:, cols], self.W[:, cols], self.inv_C[:, cols], self.k,
+                       self.GT)
+
     @property
     def n_eff(self) -> torch.Tensor:
         return self.W.sum(0).clamp(min=1.0)  # (m,)
@@ -192,7 +199,7 @@ def _gmax(g):
     return g.abs().amax((1, 3))  # (B, m): largest gradient entry, scikit-learn's lbfgs test
 
 
-def _line_search(c: Columns, V, f, g, d, active, max_halvings: int = 30):
+def _line_search(c: Columns, V, f, g, d, active, max_halvings: int = 12):
     """Backtracking step per column; columns that find no acceptable step are returned as stalled.
 
     A step is accepted on Armijo's sufficient decrease, or on Hager & Zhang's (2005)
@@ -206,19 +213,22 @@ def _line_search(c: Columns, V, f, g, d, active, max_halvings: int = 30):
     stalled = active & ~todo
     V_new, f_new, g_new = V.clone(), f.clone(), g.clone()
     for _ in range(max_halvings):
-        if not todo.any():
+        cols = todo.any(0).nonzero()[:, 0]  # retries evaluate only the columns still searching
+        if len(cols) == 0:
             break
-        trial = V + t[:, None, :, None] * d
-        f_t, g_t = loss_grad(c, trial)
+        if len(cols) == f.shape[1]:
+            cols = slice(None)
+        trial = V[:, :, cols] + t[:, None, cols, None] * d[:, :, cols]
+        f_t, g_t = loss_grad(c.subset(cols), trial)
         # Armijo, or Hager & Zhang's approximate Wolfe test where f is flat to rounding
-        slope_t = _dot(g_t, d)
-        approx = (f_t <= f + eps * f.abs()) & (slope_t <= -0.8 * slope) & (slope_t >= 0.9 * slope)
-        ok = todo & ((f_t <= f + 1e-4 * t * slope) | approx) & torch.isfinite(f_t)
+        slope_t, f0, s0, t0 = _dot(g_t, d[:, :, cols]), f[:, cols], slope[:, cols], t[:, cols]
+        approx = (f_t <= f0 + eps * f0.abs()) & (slope_t <= -0.8 * s0) & (slope_t >= 0.9 * s0)
+        ok = todo[:, cols] & ((f_t <= f0 + 1e-4 * t0 * s0) | approx) & torch.isfinite(f_t)
         sel = ok[:, None, :, None]
-        V_new = torch.where(sel, trial, V_new)
-        g_new = torch.where(sel, g_t, g_new)
-        f_new = torch.where(ok, f_t, f_new)
-        todo = todo & ~ok
+        V_new[:, :, cols] = torch.where(sel, trial, V_new[:, :, cols])
+        g_new[:, :, cols] = torch.where(sel, g_t, g_new[:, :, cols])
+        f_new[:, cols] = torch.where(ok, f_t, f_new[:, cols])
+        todo[:, cols] = todo[:, cols] & ~ok
         t = torch.where(todo, t * 0.5, t)
     return V_new, f_new, g_new, stalled | todo
 
