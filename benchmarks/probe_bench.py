@@ -61,16 +61,15 @@ def synthetic(n_layers: int, n: int, d: int, seed: int = 0):
 
 
 def stored(store_dir: str, dataset_name: str):
-    """Features of every hook point of a store and the data set it was extracted from."""
+    """Features of every hook point of a store (memory-mapped) and its data set's labels, one row per store row."""
     from probekit.concepts import load_concept_dataset
     from probekit.store.reader import ActivationStore
 
     store = ActivationStore(store_dir)
-    dataset = load_concept_dataset(dataset_name, progress=False)
+    data = load_concept_dataset(dataset_name, progress=False)
     rows = store.example_index()
-    dataset.labels, dataset.groups = dataset.labels[rows], dataset.groups[rows]
-    names = store.modules if hasattr(store, "modules") else store.manifest["modules"]
-    return {name: store.numpy(name) for name in names}, dataset
+    dataset = ConceptDataset([data.inputs[i] for i in rows], data.labels[rows], data.task, groups=data.groups[rows])
+    return {name: store.numpy(name) for name in store.modules}, dataset
 
 
 def old_path(features, dataset, n_splits: int, seed: int):
@@ -131,6 +130,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--store", help="activation store folder (instead of random data)")
     parser.add_argument("--dataset", default="cities", help="data set of --store")
+    parser.add_argument("--no-ridge", action="store_true", help="skip the RidgeCV comparison")
     args = parser.parse_args()
     if "OMP_NUM_THREADS" not in os.environ:
         print("warning: OMP_NUM_THREADS is not set; set it (1 or 2) so both paths use the same threads")
@@ -159,7 +159,8 @@ def main() -> None:
               f"|accuracy difference| over layers mean {100 * diff.mean():.2f} points, max {100 * diff.max():.2f}")
     print(f"best layer: old {int(scores['old'].argmax())} ({scores['old'].max():.3f}), engine "
           f"{int(scores['engine K=5'].argmax())} ({scores['engine K=5'].max():.3f})")
-    ridge_check(features, dataset, args.n_splits, args.seed)
+    if not args.no_ridge:
+        ridge_check(features, dataset, args.n_splits, args.seed)
     print(f"loadavg at the end {os.getloadavg()}")
 
 

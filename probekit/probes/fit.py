@@ -213,7 +213,9 @@ def out_of_fold(features: list, codes: np.ndarray, groups: np.ndarray, task: str
         if not torch.isfinite(X).all():
             raise ProbekitError(f"activations of layer(s) {lo}..{hi - 1} contain NaN or infinite values")
         basis = None
-        if method == "logistic":  # one preconditioner basis per layer, from all rows
+        if method == "logistic":
+            # one preconditioner basis per layer from all rows' features (no labels): it only
+            # steers the solver, every fold's objective uses that fold's rows alone
             mean, scale = E.standardize_stats(X, settings.standardize)
             basis = E.preconditioner_basis(E.with_ones((X - mean) / scale))
         for f, (train, test) in enumerate(splits):
