@@ -157,8 +157,9 @@ def main() -> None:
         diff = np.abs(scores["old"] - scores[label])
         print(f"old / {label}: {med['old'] / med[label]:.2f}x  (median {med['old']:.1f} s vs {med[label]:.1f} s); "
               f"|accuracy difference| over layers mean {100 * diff.mean():.2f} points, max {100 * diff.max():.2f}")
-    print(f"best layer: old {int(scores['old'].argmax())} ({scores['old'].max():.3f}), engine "
-          f"{int(scores['engine K=5'].argmax())} ({scores['engine K=5'].max():.3f})")
+    names = list(features)
+    print(f"best hook point: old {names[int(scores['old'].argmax())]} ({scores['old'].max():.3f}), engine "
+          f"{names[int(scores['engine K=5'].argmax())]} ({scores['engine K=5'].max():.3f})")
     if not args.no_ridge:
         ridge_check(features, dataset, args.n_splits, args.seed)
     print(f"loadavg at the end {os.getloadavg()}")
