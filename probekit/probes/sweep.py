@@ -34,7 +34,9 @@ class ProbeResult:
     ``(1 + #{draws scoring >= score}) / (1 + n_controls)``. ``ci_low``/``ci_high`` is a
     95 % percentile bootstrap interval over groups of the pooled out-of-fold
     predictions. ``auroc`` (binary tasks) is the mean AUROC of the held-out decision
-    values over folds.
+    values over folds. ``shuffled_score`` is the control mean when the control is
+    shuffled labels, else the score on one extra shuffle; ``control_task_score`` the
+    control mean when the control is the control task, else ``None``.
     """
 
     module: str
