@@ -568,6 +568,7 @@ def ridge_cv(Z, targets, alphas, inner=None, classification: bool = False):
             score[:, idx] = _ridge_kfold_scores(Z, targets[:, idx], inner[same[0]], alphas, classification)
     best = score.argmax(-1)  # (B, S), first maximum
     coefs = ridge_coefs(P, Vb, lam, Yc, alphas).reshape(B, len(alphas), d, S, t)
-    coef = coefs.permute(0, 3, 1, 2, 4)[torch.arange(B)[:, None], torch.arange(S)[None, :], best]  # (B, S, d, t)
+    rows, sets = torch.arange(B, device=Z.device)[:, None], torch.arange(S, device=Z.device)[None, :]
+    coef = coefs.permute(0, 3, 1, 2, 4)[rows, sets, best]  # (B, S, d, t)
     intercept = ymu.reshape(1, S, t) - torch.einsum("bd,bsdt->bst", mu[:, 0], coef)
     return coef, intercept, best
