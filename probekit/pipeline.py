@@ -155,7 +155,7 @@ def run_probe(config: RunConfig) -> list[dict]:
         features = {p.name: store.numpy(p.name) for p in variant_points}
         layers = {p.name: p.layer for p in variant_points}
         results = layer_sweep(features, layers, dataset, store.example_index(), n_splits=config.probe.n_splits,
-                              seed=config.probe.seed, progress=config.progress)
+                              seed=config.probe.seed, progress=config.progress, **probe_options(config.probe))
         rows += [dict(r.as_dict(), variant=variant) for r in results]
         points = points or variant_points
         text_facts = text_facts or _text_facts(store, variant_extraction)
@@ -175,6 +175,7 @@ def run_probe(config: RunConfig) -> list[dict]:
         **({"spatial pooling": extraction.pooling} if image else text_facts),
         **({} if image else {"max length": f"{extraction.max_length} tokens"}),
         "chance (majority class)": f"{chance:.3f}" if chance is not None else "n/a (R²: 0 = predicting the mean)",
+        "probes": probe_fact(rows, config.probe),
         "time": f"load {t_load - t0:.1f} s, extract + probe {t_probe - t_load:.1f} s",
     }
     config_dict = config.to_dict()
@@ -191,6 +192,23 @@ def run_probe(config: RunConfig) -> list[dict]:
         "results.json": lambda path: write_results_json(rows, config_dict, path, extra),
     })
     return rows
+
+
+def probe_options(probe_config) -> dict:
+    """``layer_sweep`` options from the probe config (``n_controls``, ``seeds``, ``device``, ``dtype``, if set)."""
+    names = ("n_controls", "seeds", "device", "dtype")
+    return {k: getattr(probe_config, k) for k in names if getattr(probe_config, k, None) is not None}
+
+
+def probe_fact(rows: list[dict], probe_config) -> str:
+    """Report line: how the probes were fitted and how many control draws and seeds."""
+    from probekit.probes.engine import resolve_device
+
+    options = probe_options(probe_config)
+    first = rows[0] if rows else {}
+    return (f"batched engine ({resolve_device(options.get('device'))}, {options.get('dtype', 'float32')}); "
+            f"{first.get('n_folds')} group-split folds × {first.get('n_seeds', 1)} seed(s); control over "
+            f"{first.get('n_controls')} draws")
 
 
 def data_facts(dataset) -> dict[str, str]:

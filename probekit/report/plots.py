@@ -26,8 +26,29 @@ def _kind(module: str) -> str:
     return module.rsplit(".", 1)[-1] if module.startswith("blocks.") else "resid_post"
 
 
+def draw_ci_band(ax, x, items: list[dict], color) -> None:
+    """Shade the 95 % CI (``ci_low``..``ci_high``) of a score line, when the rows carry one."""
+    if items and all(r.get("ci_low") is not None for r in items):
+        ax.fill_between(x, [r["ci_low"] for r in items], [r["ci_high"] for r in items], color=color, alpha=0.18,
+                        lw=0, label=_once(ax, "95% CI (bootstrap over groups)"))
+
+
+def draw_control_band(ax, x, items: list[dict], color) -> None:
+    """Shade control mean ± sd over the K draws, when the rows carry ``control_sd``."""
+    if items and all(r.get("control_sd") is not None for r in items):
+        mean = [r["control_score"] for r in items]
+        sd = [r["control_sd"] for r in items]
+        ax.fill_between(x, [m - s for m, s in zip(mean, sd)], [m + s for m, s in zip(mean, sd)], color=color,
+                        alpha=0.15, lw=0, label=_once(ax, f"control ± sd ({items[0].get('n_controls', '?')} draws)"))
+
+
+def _once(ax, label: str) -> str:
+    """``label``, or matplotlib's no-legend label when the axes already show it."""
+    return "_nolegend_" if label in ax.get_legend_handles_labels()[1] else label
+
+
 def plot_probe_scores(rows: list[dict], path: Path, title: str, chance: float | None = None) -> None:
-    """Probe score (± std over folds) and control score against layer.
+    """Probe score (± std over folds, shaded 95 % CI) and control score (shaded ± sd over draws) against layer.
 
     One line per model variant (``pretrained``, ``random-init``) and hook point kind
     (``resid_post``, ``attn_out``, ``mlp_out``); the control (dashed) is drawn for the
@@ -67,11 +88,13 @@ def plot_probe_scores(rows: list[dict], path: Path, title: str, chance: float | 
             ax.axhline(items[0]["score"], ls="-.", lw=1.2, color="tab:purple", label=f"{label}: {items[0]['module']}")
             continue
         x = [r["layer"] for r in items]
-        ax.errorbar(x, [r["score"] for r in items], yerr=[r["score_std"] for r in items], marker="o", ms=3,
-                    capsize=2, label=label)
+        bar = ax.errorbar(x, [r["score"] for r in items], yerr=[r["score_std"] for r in items], marker="o", ms=3,
+                          capsize=2, label=label)
+        draw_ci_band(ax, x, items, bar.lines[0].get_color())
         if variant == "pretrained":
-            ax.plot(x, [r["control_score"] for r in items], ls="--", marker=".",
-                    label=f"control: {items[0].get('control', '')}" + (f" ({kind})" if several_kinds else ""))
+            (control,) = ax.plot(x, [r["control_score"] for r in items], ls="--", marker=".",
+                                 label=f"control: {items[0].get('control', '')}" + (f" ({kind})" if several_kinds else ""))
+            draw_control_band(ax, x, items, control.get_color())
     if chance is not None:
         ax.axhline(chance, color="grey", lw=0.8, ls=":", label=f"chance ({chance:.2f})")
     metric = rows[0]["metric"] if rows else "score"

@@ -7,11 +7,16 @@ import json
 from pathlib import Path
 
 RESULT_COLUMNS = ("variant", "module", "layer", "score", "score_std", "control_score", "selectivity", "metric",
-                  "n_train", "n_test", "shuffled_score", "control_task_score", "control", "n_folds")
+                  "n_train", "n_test", "shuffled_score", "control_task_score", "control", "n_folds",
+                  "control_sd", "p_value", "ci_low", "ci_high", "auroc", "fold_scores", "control_scores",
+                  "n_seeds", "n_controls")
 
 
 def write_results_csv(rows: list[dict], path: Path) -> None:
-    """One row per probed hook point with :data:`RESULT_COLUMNS`."""
+    """One row per probed hook point with :data:`RESULT_COLUMNS`.
+
+    Lists (``fold_scores``, ``control_scores``) are written as ``;``-separated numbers.
+    """
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=RESULT_COLUMNS, extrasaction="ignore")
         writer.writeheader()
@@ -51,4 +56,6 @@ def write_results_json(rows: list[dict], config: dict, path: Path, extra: dict |
 def _fmt(value):
     if isinstance(value, float):
         return f"{value:.6f}"
+    if isinstance(value, (list, tuple)):
+        return ";".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in value)
     return "" if value is None else value

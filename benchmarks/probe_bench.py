@@ -1,0 +1,169 @@
+"""The default ``probekit probe`` workload: the old per-layer scikit-learn path vs the batched engine.
+
+Workload: 31 layers x 5 group-split outer folds, LogisticRegressionCV protocol (4 C x 3
+inner group folds, standardized), on ~800 rows x 576 dims (random activations with a
+planted, layer-dependent concept, rows in pairs as in the cities set), or on a stored
+activation store (``--store DIR --dataset NAME``).
+
+- **old**: what ``layer_sweep`` did before the engine: per layer, ``cross_validated_score``
+  with ``LogisticProbe(backend="sklearn")`` (scikit-learn ``LogisticRegressionCV``,
+  float64) on the labels and on one shuffled-label control;
+- **engine K=5**: today's default ``layer_sweep`` (batched torch engine, float32), with
+  K = 5 control draws, p-values, bootstrap CIs and AUROC;
+- **engine K=1**: the same with one control draw (the old path's amount of fitting).
+
+All three run in one process on the same activations and the same outer folds,
+interleaved over ``--rounds`` rounds; printed: seconds per round, the median ratio
+old / engine, ``os.getloadavg()`` before each run (the machine may be shared: other
+processes skew wall-clock times), and the mean / max absolute difference of the
+per-layer held-out accuracy between old and engine.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/probe_bench.py [--layers 31] [--rounds 2]
+    OMP_NUM_THREADS=1 python benchmarks/probe_bench.py --store OUT/activations --dataset cities
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+import torch
+
+from probekit.concepts import ConceptDataset
+from probekit.probes import LogisticProbe, RidgeProbe
+from probekit.probes.control import shuffled_labels
+from probekit.probes.sweep import cross_validated_score, layer_sweep, outer_splits
+
+
+def synthetic(n_layers: int, n: int, d: int, seed: int = 0):
+    """``n`` rows in ``n / 2`` groups of a true/false pair, ``n_layers`` layers of ``(n, d)`` float32.
+
+    Each layer is anisotropic Gaussian noise plus the label along one direction, with a
+    strength that rises to the middle layers and falls again (as real truth probes do).
+    """
+    rng = np.random.default_rng(seed)
+    y = np.tile([0, 1], n // 2)
+    groups = np.repeat(np.arange(n // 2), 2)
+    mix = rng.normal(size=(d, d)) / np.sqrt(d)
+    spectrum = np.geomspace(10.0, 0.1, d)
+    direction = rng.normal(size=d)
+    features = {}
+    for layer in range(n_layers):
+        strength = 0.12 * np.sin(np.pi * (layer + 0.5) / n_layers)
+        X = (rng.normal(size=(n, d)) * spectrum) @ mix + np.outer(y - 0.5, direction) * strength
+        features[f"blocks.{layer}.resid_post"] = X.astype(np.float32)
+    dataset = ConceptDataset([f"row {i}" for i in range(n)], y, "binary", groups=groups)
+    return features, dataset
+
+
+def stored(store_dir: str, dataset_name: str):
+    """Features of every hook point of a store (memory-mapped) and its data set's labels, one row per store row."""
+    from probekit.concepts import load_concept_dataset
+    from probekit.store.reader import ActivationStore
+
+    store = ActivationStore(store_dir)
+    data = load_concept_dataset(dataset_name, progress=False)
+    rows = store.example_index()
+    dataset = ConceptDataset([data.inputs[i] for i in rows], data.labels[rows], data.task, groups=data.groups[rows])
+    return {name: store.numpy(name) for name in store.modules}, dataset
+
+
+def old_path(features, dataset, n_splits: int, seed: int):
+    """The pre-engine layer_sweep: per layer, the probe and one shuffled control, sklearn loop."""
+    y, groups = dataset.labels, dataset.groups
+    splits = outer_splits(y, groups, dataset.task, n_splits, seed)
+    shuffled = shuffled_labels(y, seed=seed)
+    probe = LogisticProbe(backend="sklearn", random_state=seed)
+    scores = []
+    for X in features.values():
+        X = np.asarray(X, dtype=np.float64)
+        scores.append(cross_validated_score(X, y, groups, splits, dataset.task, probe, seed).mean())
+        cross_validated_score(X, shuffled, groups, splits, dataset.task, probe, seed)
+    return np.asarray(scores)
+
+
+def engine_path(features, dataset, n_splits: int, seed: int, n_controls: int):
+    rows = layer_sweep(features, {}, dataset, n_splits=n_splits, seed=seed, n_controls=n_controls,
+                       progress=False, device="cpu")
+    return np.asarray([r.score for r in rows])
+
+
+def _timed(label, fn, *args):
+    load = os.getloadavg()
+    t0 = time.perf_counter()
+    out = fn(*args)
+    seconds = time.perf_counter() - t0
+    print(f"  {label:<12} {seconds:8.2f} s   loadavg before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
+    return seconds, out
+
+
+def ridge_check(features, dataset, n_splits: int, seed: int):
+    """RidgeCV (per layer, sklearn) vs the engine's ridge on a continuous target: time and R²."""
+    rng = np.random.default_rng(seed)
+    first = np.asarray(next(iter(features.values())), dtype=np.float64)
+    target = first[:, :8] @ rng.normal(size=8) + rng.normal(size=len(first))
+    data = ConceptDataset([str(i) for i in range(len(first))], target, "continuous", groups=dataset.groups)
+    splits = outer_splits(target, data.groups, "continuous", n_splits, seed)
+    t0 = time.perf_counter()
+    old = [cross_validated_score(np.asarray(X, dtype=np.float64), target, data.groups, splits, "continuous",
+                                 RidgeProbe(backend="sklearn")).mean() for X in features.values()]
+    t_old = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rows = layer_sweep(features, {}, data, n_splits=n_splits, seed=seed, n_controls=1, progress=False, device="cpu")
+    t_new = time.perf_counter() - t0
+    diff = np.abs(np.asarray(old) - [r.score for r in rows])
+    print(f"ridge (continuous target, probe + 1 control for the engine): RidgeCV loop {t_old:.2f} s (probe only), "
+          f"engine {t_new:.2f} s; |R² difference| mean {diff.mean():.2e}, max {diff.max():.2e}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layers", type=int, default=31)
+    parser.add_argument("--rows", type=int, default=800)
+    parser.add_argument("--dims", type=int, default=576)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--n-splits", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--store", help="activation store folder (instead of random data)")
+    parser.add_argument("--dataset", default="cities", help="data set of --store")
+    parser.add_argument("--no-ridge", action="store_true", help="skip the RidgeCV comparison")
+    args = parser.parse_args()
+    if "OMP_NUM_THREADS" not in os.environ:
+        print("warning: OMP_NUM_THREADS is not set; set it (1 or 2) so both paths use the same threads")
+    if args.store:
+        features, dataset = stored(args.store, args.dataset)
+    else:
+        features, dataset = synthetic(args.layers, args.rows, args.dims, args.seed)
+    n, d = np.shape(next(iter(features.values())))
+    print(f"{len(features)} layers x {n} rows x {d} dims, {args.n_splits} folds; torch threads "
+          f"{torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, cpus {os.cpu_count()}")
+    times = {"old": [], "engine K=5": [], "engine K=1": []}
+    scores = {}
+    runs = {"old": lambda: old_path(features, dataset, args.n_splits, args.seed),
+            "engine K=5": lambda: engine_path(features, dataset, args.n_splits, args.seed, 5),
+            "engine K=1": lambda: engine_path(features, dataset, args.n_splits, args.seed, 1)}
+    for r in range(args.rounds):
+        print(f"round {r + 1}")
+        order = list(runs) if r % 2 == 0 else list(runs)[::-1]
+        for label in order:
+            seconds, scores[label] = _timed(label, runs[label])
+            times[label].append(seconds)
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    for label in ("engine K=5", "engine K=1"):
+        diff = np.abs(scores["old"] - scores[label])
+        print(f"old / {label}: {med['old'] / med[label]:.2f}x  (median {med['old']:.1f} s vs {med[label]:.1f} s); "
+              f"|accuracy difference| over layers mean {100 * diff.mean():.2f} points, max {100 * diff.max():.2f}")
+    names = list(features)
+    print(f"best hook point: old {names[int(scores['old'].argmax())]} ({scores['old'].max():.3f}), engine "
+          f"{names[int(scores['engine K=5'].argmax())]} ({scores['engine K=5'].max():.3f})")
+    if not args.no_ridge:
+        ridge_check(features, dataset, args.n_splits, args.seed)
+    print(f"loadavg at the end {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""Fitting linear probes with the batched engine: one training set, many layers and label sets.
+
+:func:`fit_linear` is today's ``LogisticProbe`` / ``RidgeProbe`` protocol (standardize on
+the training rows, choose the penalty by inner group-aware CV on those rows, refit) for a
+stack of layers and label sets at once; :func:`out_of_fold` runs it over outer folds and
+layer chunks and returns held-out decision values.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from probekit.errors import ProbekitError
+from probekit.probes import engine as E
+from probekit.probes.splits import has_shared_groups, inner_splits
+
+DEFAULT_CS = (1e-3, 1e-2, 1e-1, 1.0)
+DEFAULT_ALPHAS = tuple(np.logspace(-2, 5, 15))
+METHODS = ("logistic", "ridge")
+
+
+__all__ = ["EngineSettings", "fit_linear", "out_of_fold"]
+
+
+@dataclass
+class EngineSettings:
+    """How the engine fits probes.
+
+    Attributes
+    ----------
+    method:
+        ``logistic`` (L2 logistic regression; classification only) or ``ridge``
+        (regression, or ridge classification on ±1 targets). ``None``: logistic for
+        classification, ridge for continuous targets.
+    Cs, alphas:
+        Penalty grids (logistic ``C``; ridge ``alpha``).
+    cv:
+        Inner folds for the penalty.
+    max_iter, tol:
+        Logistic solver iterations and gradient-norm tolerance.
+    standardize:
+        Z-score features with training-row statistics.
+    dtype:
+        ``float32`` (default) or ``float64``.
+    device:
+        ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
+    chunk_mb:
+        Bound on one layer chunk's working set (MiB, about four copies of its activations)
+        in :func:`out_of_fold`; ``None``: 32 on CPU (a few layers: the solver's passes stay
+        in cache, measured fastest), 4096 on CUDA.
+    random_state:
+        Seed of the inner folds.
+    """
+
+    method: str | None = None
+    Cs: tuple = DEFAULT_CS
+    alphas: tuple = DEFAULT_ALPHAS
+    cv: int = 3
+    max_iter: int = 300
+    tol: float = 1e-4
+    standardize: bool = True
+    dtype: str = "float32"
+    device: str | None = "auto"
+    chunk_mb: float | None = None
+    random_state: int = 0
+
+    def method_for(self, task: str) -> str:
+        """The method used for ``task``.
+
+        Raises
+        ------
+        ProbekitError
+            An unknown method, or logistic regression for a continuous target.
+        """
+        method = self.method or ("ridge" if task == "continuous" else "logistic")
+        if method not in METHODS:
+            raise ProbekitError(f"unknown probe method {method!r}; use one of {METHODS}")
+        if method == "logistic" and task == "continuous":
+            raise ProbekitError("logistic probes need class labels; use method='ridge' for a continuous target")
+        return method
+
+
+def ridge_targets(codes: np.ndarray, n_classes: int, task: str) -> np.ndarray:
+    """Ridge targets ``(n, S, t)``: the values (regression) or ±1 class indicators.
+
+    Binary: one column (+1 for class 1); multiclass: one-vs-all columns, as
+    ``RidgeClassifier``. ``codes`` is ``(S, n)``.
+    """
+    if task == "continuous":
+        return codes.T[:, :, None].astype(np.float64)
+    if n_classes == 2:
+        return (2.0 * (codes.T == 1) - 1)[:, :, None]
+    return 2.0 * (codes.T[:, :, None] == np.arange(n_classes)) - 1
+
+
+def _inner(codes, groups, settings, method, classification):
+    """Inner splits per label set (``None`` = ridge's leave-one-out), as the sklearn probes choose them."""
+    if method == "ridge" and not has_shared_groups(groups):
+        return None
+    return [inner_splits(None, y, groups, settings.cv, classification and method == "logistic",
+                          settings.random_state) for y in codes]
+
+
+def fit_linear(X: torch.Tensor, codes: np.ndarray, groups, task: str, n_classes: int,
+               settings: EngineSettings, basis=None, stats: dict | None = None):
+    """Fit one probe per (layer, label set) on the same rows.
+
+    Parameters
+    ----------
+    X:
+        ``(B, n, d)`` float tensor (on the engine's device and dtype).
+    codes:
+        ``(S, n)`` class indices ``0..n_classes-1`` (classification) or float targets.
+    groups:
+        ``(n,)`` group ids or ``None`` (inner folds keep a group together).
+    task:
+        ``binary``, ``multiclass`` or ``continuous``.
+    n_classes:
+        Number of classes (ignored for continuous).
+    basis:
+        Optional ``(Q, lam)`` logistic preconditioner basis (see
+        :func:`probekit.probes.engine.preconditioner_basis`); default from ``X``.
+    stats:
+        When given, logistic fits set ``stats["n_iter"]`` (most solver iterations run).
+
+    Returns
+    -------
+    (coef, intercept, penalty)
+        ``coef`` ``(B, S, k, d)`` in the original feature space, ``intercept``
+        ``(B, S, k)``, ``penalty`` ``(B, S)`` chosen ``C`` or ``alpha``. ``k`` is 1 for
+        regression and binary tasks, ``n_classes`` for multiclass.
+    """
+    method = settings.method_for(task)
+    mean, scale = E.standardize_stats(X, settings.standardize)
+    Z = (X - mean) / scale
+    inner = _inner(codes, groups, settings, method, task != "continuous")
+    if method == "logistic":
+        k = 1 if n_classes == 2 else n_classes
+        F = E.with_ones(Z)
+        Q, lam = basis if basis is not None else E.preconditioner_basis(F)
+        labels = torch.as_tensor(codes, dtype=torch.long, device=X.device)
+        V, best, _ = E.logistic_cv(F @ Q, Q[:, -1, :], lam, labels, inner, settings.Cs, k, stats=stats,
+                                   tol=settings.tol, max_iter=settings.max_iter)
+        B, p, S, _ = V.shape
+        Wt = (Q @ V.reshape(B, p, S * k)).reshape(B, p, S, k)
+        coef_z, b_z = Wt[:, :-1].permute(0, 2, 3, 1), Wt[:, -1]
+        grid = settings.Cs
+    else:
+        targets = torch.as_tensor(ridge_targets(codes, n_classes, task), dtype=X.dtype, device=X.device)
+        coef_z, b_z, best = E.ridge_cv(Z, targets, settings.alphas, inner, classification=task != "continuous")
+        coef_z = coef_z.transpose(-1, -2)  # (B, S, t, d)
+        grid = settings.alphas
+    coef = coef_z / scale[:, None]
+    intercept = b_z - (coef * mean[:, None]).sum(-1)
+    penalty = torch.as_tensor([float(g) for g in grid], dtype=torch.float64)[best.cpu()]
+    return coef, intercept, penalty
+
+
+def decisions(X: torch.Tensor, coef: torch.Tensor, intercept: torch.Tensor) -> torch.Tensor:
+    """Decision values ``(B, S, n, k)`` of ``X`` ``(B, n, d)``: logits or ridge predictions."""
+    return torch.einsum("bnd,bskd->bsnk", X, coef) + intercept[:, :, None, :]
+
+
+def _chunks(features: list, settings: EngineSettings, device: torch.device):
+    """Consecutive runs of same-shape layers, each within ``chunk_mb``."""
+    itemsize = 8 if settings.dtype == "float64" else 4
+    budget = settings.chunk_mb if settings.chunk_mb is not None else (4096.0 if device.type == "cuda" else 32.0)
+    runs, start = [], 0
+    for i in range(1, len(features) + 1):
+        if i == len(features) or np.shape(features[i]) != np.shape(features[start]):
+            n, d = np.shape(features[start])
+            per = max(1, int(budget * 2**20 // max(1, 4 * n * d * itemsize)))
+            runs += [(j, min(j + per, i)) for j in range(start, i, per)]
+            start = i
+    return runs
+
+
+def out_of_fold(features: list, codes: np.ndarray, groups: np.ndarray, task: str, splits: list,
+                settings: EngineSettings, progress=None):
+    """Held-out decision values of every layer and label set over the outer folds.
+
+    Parameters
+    ----------
+    features:
+        List of ``(n_rows, d)`` arrays (one per layer; any float dtype, memory-mapped is fine).
+    codes:
+        ``(S, n_rows)`` class indices or float targets, one row per label set.
+    groups:
+        ``(n_rows,)`` group ids (inner folds keep groups together).
+    splits:
+        Outer ``[(train_index, test_index), ...]``.
+    progress:
+        Optional callable ``progress(n_layers_done)``.
+
+    Returns
+    -------
+    (decision, penalty)
+        ``decision`` ``(n_layers, S, n_rows, k)`` float64 numpy (rows in no test fold
+        are NaN); ``penalty`` ``(n_layers, S, n_folds)`` chosen penalties.
+
+    Raises
+    ------
+    ProbekitError
+        Unknown method/device/dtype, or non-finite activations.
+    """
+    device, dtype = E.resolve_device(settings.device), E.resolve_dtype(settings.dtype)
+    method = settings.method_for(task)
+    n_classes = int(codes.max()) + 1 if task != "continuous" else 0
+    k = n_classes if (task != "continuous" and n_classes > 2) else 1
+    S, n = codes.shape
+    decision = np.full((len(features), S, n, k), np.nan)
+    penalty = np.zeros((len(features), S, len(splits)))
+    for lo, hi in _chunks(features, settings, device):
+        with warnings.catch_warnings():  # read-only memory maps: stack copies, nothing writes to them
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            X = torch.stack([torch.as_tensor(np.asarray(f), device=device).to(dtype) for f in features[lo:hi]])
+        if not torch.isfinite(X).all():
+            raise ProbekitError(f"activations of layer(s) {lo}..{hi - 1} contain NaN or infinite values")
+        basis = None
+        if method == "logistic":
+            # one preconditioner basis per layer from all rows' features (no labels): it only
+            # steers the solver, every fold's objective uses that fold's rows alone
+            mean, scale = E.standardize_stats(X, settings.standardize)
+            basis = E.preconditioner_basis(E.with_ones((X - mean) / scale))
+        for f, (train, test) in enumerate(splits):
+            train_t, test_t = torch.as_tensor(train, device=device), torch.as_tensor(test, device=device)
+            coef, intercept, pen = fit_linear(X[:, train_t], codes[:, train], groups[train], task, n_classes,
+                                              settings, basis)
+            decision[lo:hi, :, test] = decisions(X[:, test_t], coef, intercept).double().cpu().numpy()
+            penalty[lo:hi, :, f] = pen.numpy()
+        if progress is not None:
+            progress(hi - lo)
+    return decision, penalty
+
+
+def predictions(decision: np.ndarray, task: str) -> np.ndarray:
+    """Predicted class index (classification) or value (regression) from decision values ``(..., k)``."""
+    if task == "continuous":
+        return decision[..., 0]
+    return (decision[..., 0] > 0).astype(int) if decision.shape[-1] == 1 else decision.argmax(-1)
