@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 REPO = Path(__file__).resolve().parents[1]
+# processes the tests spawn (torch.multiprocessing copies this sys.path; torchrun reads
+# PYTHONPATH) import ``tests.*`` helpers too, and the ``pytest`` command (unlike
+# ``python -m pytest``) does not put the repository on the path
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
 SHARED_DATA = Path(os.environ.get("PROBEKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 

@@ -14,16 +14,9 @@ import inspect
 
 import torch
 
+from probekit.devices import model_device
 from probekit.errors import ProbekitError
 from probekit.models.base import LoadedModel
-
-
-def model_device(model: torch.nn.Module) -> torch.device:
-    """Device of the model's first parameter (CPU for parameter-free models)."""
-    try:
-        return next(model.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")
 
 
 def accepts(model: torch.nn.Module, argument: str) -> bool:

@@ -159,9 +159,15 @@ def _load_failed(name: str, what: str, e: Exception) -> ProbekitError:
     )
 
 
+def dtype_kwarg(dtype) -> dict:
+    """``from_pretrained``'s dtype keyword: ``dtype`` from transformers 5 on, ``torch_dtype`` before."""
+    import transformers
+
+    return {"dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype": dtype}
+
+
 def _from_pretrained(folder: str, torch_dtype, kwargs: dict, name: str):
     """Config, model and tokenizer of ``folder``; every load failure is a :class:`ProbekitError`."""
-    import transformers
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
     LOAD_ERRORS = _load_errors()
@@ -175,9 +181,8 @@ def _from_pretrained(folder: str, torch_dtype, kwargs: dict, name: str):
     )
     seq2seq = bool(getattr(config, "is_encoder_decoder", False))
     auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM if causal else AutoModel
-    dtype_key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
     try:
-        model = auto.from_pretrained(folder, **{dtype_key: torch_dtype}, **kwargs)
+        model = auto.from_pretrained(folder, **dtype_kwarg(torch_dtype), **kwargs)
     except LOAD_ERRORS as e:
         raise _load_failed(name, "weights", e) from None
     try:
@@ -200,7 +205,6 @@ def _dequantized_gguf(gguf: Path) -> tuple[Path, str]:
     target = cache_dir() / "gguf" / f"{gguf.stem}-{file_hash}"
     if (target / "config.json").exists() and (target / "model.safetensors").exists():
         return target, file_hash
-    import transformers
     from safetensors.torch import save_file
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -208,10 +212,9 @@ def _dequantized_gguf(gguf: Path) -> tuple[Path, str]:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with tqdm(total=1, desc=f"dequantizing {gguf.name} (once; cached in {target.parent})") as bar:
-        dtype_key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
         try:
             model = AutoModelForCausalLM.from_pretrained(
-                str(gguf.parent), gguf_file=gguf.name, **{dtype_key: torch.float32}
+                str(gguf.parent), gguf_file=gguf.name, **dtype_kwarg(torch.float32)
             )
             tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         except Exception as e:  # noqa: BLE001 - any parser failure means "not a readable GGUF model"

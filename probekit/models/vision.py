@@ -36,6 +36,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from probekit.devices import resolve_device
 from probekit.errors import ProbekitError, closest, did_you_mean
 from probekit.models.base import LoadedModel
 from probekit.models.hashing import hash_parameters, sha256_file
@@ -247,13 +248,6 @@ def _resolve_dtype(dtype) -> torch.dtype | None:
     return names[key]
 
 
-def _resolve_device(device) -> torch.device:
-    try:
-        return torch.device(device)
-    except Exception as exc:  # noqa: BLE001
-        raise ProbekitError(f"unknown device {device!r}; valid e.g. 'cpu', 'cuda', 'cuda:0', 'mps'") from exc
-
-
 def _is_random(weights) -> bool:
     return weights is None or (isinstance(weights, str) and weights.lower() in _RANDOM_WORDS)
 
@@ -278,7 +272,7 @@ def _input_name(model: nn.Module) -> str:
 
 
 def _finish(model: nn.Module, device, dtype, **kwargs) -> LoadedModel:
-    dev = _resolve_device(device)
+    dev = resolve_device(device)
     dt = _resolve_dtype(dtype)
     model = model.to(device=dev, dtype=dt) if dt is not None else model.to(device=dev)
     model.eval()

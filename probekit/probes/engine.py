@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from probekit.devices import resolve_device
 from probekit.errors import ProbekitError
 
 #: Newton (exact Hessian, batched Cholesky) when parameters per problem are at most this.
@@ -42,25 +43,6 @@ NEWTON_MAX_PARAMS = 64
 
 
 __all__ = ["resolve_device", "resolve_dtype", "logistic_cv", "ridge_cv"]
-
-
-def resolve_device(device=None) -> torch.device:
-    """``None``/``"auto"`` -> CUDA when available, else CPU; otherwise ``torch.device(device)``.
-
-    Raises
-    ------
-    ProbekitError
-        An unknown device string, or ``cuda`` when no GPU is available.
-    """
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ProbekitError(f"unknown probe device {device!r}; use 'auto', 'cpu' or 'cuda[:N]'") from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ProbekitError(f"probe device {device!r} asked for, but no CUDA GPU is available; use 'cpu' or 'auto'")
-    return dev
 
 
 def resolve_dtype(dtype) -> torch.dtype:

@@ -33,6 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from probekit.devices import resolve_device
 from probekit.errors import ProbekitError, did_you_mean
 from probekit.metrics.identifiability import affine_r2, orthogonal_identifiability
 from probekit.train.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
@@ -56,18 +57,6 @@ __all__ = [
 TASKS = ("diet", "supervised")
 #: Learning-rate schedules of :class:`CrossEntropyConfig`.
 LR_SCHEDULES = ("constant", "cosine")
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, TypeError) as exc:
-        raise ProbekitError(f"device {name!r} is not a torch device ('cpu', 'cuda', 'cuda:1', 'auto')") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ProbekitError(f"device {name!r} requested but CUDA is not available; use 'cpu'")
-    return dev
 
 
 def mlp_encoder(dim_in: int, dim_out: int | None = None, hidden: list[int] | tuple[int, ...] | None = None,
@@ -229,7 +218,7 @@ class CrossEntropyConfig:
             raise ProbekitError(f"checkpoint_every must be >= 1 or None; got {self.checkpoint_every}")
         if self.hidden is not None:
             self.hidden = tuple(int(h) for h in self.hidden)
-        _device(self.device)
+        resolve_device(self.device)
 
 
 @dataclass
@@ -386,7 +375,7 @@ def train_cross_entropy(latents, generator: nn.Module, config: CrossEntropyConfi
     Sufficient to Learn Good Representations?" (DIET).
     """
     cfg = config or CrossEntropyConfig()
-    dev = _device(cfg.device)
+    dev = resolve_device(cfg.device)
     dim = int(latents.dim)
     torch.manual_seed(cfg.seed)
     generator = generator.to(dev)
@@ -518,7 +507,7 @@ class ClassifierConfig:
             raise ProbekitError(f"lr must be > 0; got {self.lr!r}")
         if self.target_val_accuracy is not None and not 0 < self.target_val_accuracy <= 1:
             raise ProbekitError(f"target_val_accuracy must be in (0, 1] or None; got {self.target_val_accuracy!r}")
-        _device(self.device)
+        resolve_device(self.device)
 
 
 @dataclass
@@ -587,7 +576,7 @@ def train_classifier(encoder: nn.Module, feature_dim: int, n_classes: int, x_tra
     factor with cross-entropy, Adam 1e-3, early stop at validation accuracy > 0.999).
     """
     cfg = config or ClassifierConfig()
-    dev = _device(cfg.device)
+    dev = resolve_device(cfg.device)
     if x_train.shape[0] != y_train.shape[0] or x_val.shape[0] != y_val.shape[0]:
         raise ProbekitError(
             f"inputs and labels differ in length: train {x_train.shape[0]} vs {y_train.shape[0]}, "

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from probekit.devices import model_device
 from probekit.errors import ProbekitError
 from probekit.train.checkpoint import has_checkpoint
 from probekit.train.checkpoint import load_checkpoint as load_checkpoint_folder
@@ -181,14 +182,6 @@ def _val_loss(model: nn.Module, dataset, batch_size: int, device) -> float:
     return total / count
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
-    return torch.device("cpu")
-
-
 def save_checkpoint(directory: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer,
                     step: int, config: SequenceTrainConfig, history: list,
                     extra: dict | None = None) -> Path:
@@ -268,7 +261,7 @@ def load_checkpoint(directory: str | os.PathLike, model: nn.Module,
         folder = root
     else:
         raise ProbekitError(f"no checkpoint in {str(root)!r} (expected latest.json or state.json)")
-    return load_checkpoint_folder(folder, {"model": model}, optimizer, map_location=_model_device(model))
+    return load_checkpoint_folder(folder, {"model": model}, optimizer, map_location=model_device(model))
 
 
 def train_sequence_model(model: nn.Module, train_data, val_data=None,
