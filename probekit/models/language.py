@@ -159,7 +159,7 @@ def _load_failed(name: str, what: str, e: Exception) -> ProbekitError:
     )
 
 
-def dtype_kwarg(dtype) -> dict:
+def _dtype_kwarg(dtype) -> dict:
     """``from_pretrained``'s dtype keyword: ``dtype`` from transformers 5 on, ``torch_dtype`` before."""
     import transformers
 
@@ -182,7 +182,7 @@ def _from_pretrained(folder: str, torch_dtype, kwargs: dict, name: str):
     seq2seq = bool(getattr(config, "is_encoder_decoder", False))
     auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM if causal else AutoModel
     try:
-        model = auto.from_pretrained(folder, **dtype_kwarg(torch_dtype), **kwargs)
+        model = auto.from_pretrained(folder, **_dtype_kwarg(torch_dtype), **kwargs)
     except LOAD_ERRORS as e:
         raise _load_failed(name, "weights", e) from None
     try:
@@ -214,7 +214,7 @@ def _dequantized_gguf(gguf: Path) -> tuple[Path, str]:
     with tqdm(total=1, desc=f"dequantizing {gguf.name} (once; cached in {target.parent})") as bar:
         try:
             model = AutoModelForCausalLM.from_pretrained(
-                str(gguf.parent), gguf_file=gguf.name, **dtype_kwarg(torch.float32)
+                str(gguf.parent), gguf_file=gguf.name, **_dtype_kwarg(torch.float32)
             )
             tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         except Exception as e:  # noqa: BLE001 - any parser failure means "not a readable GGUF model"
