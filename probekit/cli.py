@@ -84,7 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(probe)
     _add_extract_args(probe, "resid")
     probe.add_argument("--n-splits", type=int, default=5, help="outer group-split folds")
-    probe.add_argument("--seed", type=int, default=0)
+    probe.add_argument("--seed", type=int, default=0, help="seed of the outer split and control draws")
+    probe.add_argument("--seeds", type=int, default=1, help="repeat the outer split with this many seeds")
+    probe.add_argument("--n-controls", type=int, default=5,
+                       help="control draws (shuffled labels / control tasks) per hook point (default %(default)s)")
+    probe.add_argument("--probe-device", default="auto", help="probe engine device: auto | cpu | cuda[:N]")
+    probe.add_argument("--probe-dtype", default="float32", choices=["float32", "float64"])
     probe.add_argument("--out", default=None, help="output folder (default runs/<model>_<dataset>)")
     probe.add_argument("--no-baselines", action="store_true",
                        help="image models: skip the random-init and pixel-projection baselines")
@@ -138,7 +143,9 @@ def _configs(args):
                                   max_length=args.max_length, store_dtype=args.store_dtype,
                                   stop_early=not args.no_stop_early, check=not args.no_check,
                                   shard_size=args.shard_size)
-    probe = ProbeConfig(n_splits=getattr(args, "n_splits", 5), seed=getattr(args, "seed", 0))
+    probe = ProbeConfig(n_splits=getattr(args, "n_splits", 5), seed=getattr(args, "seed", 0),
+                        seeds=getattr(args, "seeds", 1), n_controls=getattr(args, "n_controls", 5),
+                        device=getattr(args, "probe_device", "auto"), dtype=getattr(args, "probe_dtype", "float32"))
     return RunConfig(model=model, dataset=dataset, extraction=extraction, probe=probe, out=args.out,
                      overwrite=args.overwrite, progress=not args.quiet,
                      baselines=not getattr(args, "no_baselines", False))

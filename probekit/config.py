@@ -46,14 +46,42 @@ class DatasetConfig:
 
 @dataclass
 class ProbeConfig:
-    """How probes are scored: group-split outer folds and the seed."""
+    """How probes are scored.
+
+    Parameters
+    ----------
+    n_splits:
+        Group-split outer folds.
+    seed:
+        Seed of the outer split (and of the control draws).
+    seeds:
+        Repeats of the outer split with seeds ``seed, seed + 1, ...``; scores are
+        reported across them.
+    n_controls:
+        Independent control draws (shuffled labels or control tasks); the control is
+        reported as mean ± sd and the p-value is ``(1 + #draws >= probe) / (1 + K)``.
+    device:
+        Probe engine device: ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
+    dtype:
+        Probe engine precision: ``float32`` or ``float64``.
+    """
 
     n_splits: int = 5
     seed: int = 0
+    seeds: int = 1
+    n_controls: int = 5
+    device: str = "auto"
+    dtype: str = "float32"
 
     def __post_init__(self) -> None:
         if self.n_splits < 2:
             raise ProbekitError(f"n_splits must be at least 2, not {self.n_splits}")
+        if self.seeds < 1:
+            raise ProbekitError(f"seeds must be at least 1, not {self.seeds}")
+        if self.n_controls < 1:
+            raise ProbekitError(f"n_controls must be at least 1, not {self.n_controls}")
+        if self.dtype not in ("float32", "float64"):
+            raise ProbekitError(f"probe dtype must be float32 or float64, not {self.dtype!r}")
 
 
 @dataclass

@@ -195,9 +195,8 @@ def run_probe(config: RunConfig) -> list[dict]:
 
 
 def probe_options(probe_config) -> dict:
-    """``layer_sweep`` options from the probe config (``n_controls``, ``seeds``, ``device``, ``dtype``, if set)."""
-    names = ("n_controls", "seeds", "device", "dtype")
-    return {k: getattr(probe_config, k) for k in names if getattr(probe_config, k, None) is not None}
+    """``layer_sweep`` options from the probe config: ``n_controls``, ``seeds``, ``device``, ``dtype``."""
+    return {k: getattr(probe_config, k) for k in ("n_controls", "seeds", "device", "dtype")}
 
 
 def probe_fact(rows: list[dict], probe_config) -> str:

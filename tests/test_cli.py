@@ -94,3 +94,23 @@ def test_list_modules_and_extract(tmp_path, tiny_model_dir, tiny_csv, capsys):
     assert store.modules == ["blocks.0.resid_post", "blocks.1.resid_post", "blocks.2.resid_post"]
     assert store.numpy("blocks.0.resid_post").shape == (20, 32)
     assert json.loads((out / "config.json").read_text())["extraction"]["modules"] == ["model.layers.*"]
+
+
+def test_probe_statistics_options_reach_the_results(tmp_path, tiny_model_dir, tiny_csv):
+    out = tmp_path / "run"
+    assert main(["probe", "--model", str(tiny_model_dir), "--dataset", str(tiny_csv), "--text-column",
+                 "sentence", "--label-column", "truth", "--group-column", "pair", "--n-splits", "3",
+                 "--n-controls", "3", "--seeds", "2", "--probe-device", "cpu", "--out", str(out), "--quiet"]) == 0
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["config"]["probe"] == {"n_splits": 3, "seed": 0, "seeds": 2, "n_controls": 3, "device": "cpu",
+                                          "dtype": "float32"}
+    row = payload["results"][1]
+    assert row["n_controls"] == 3 and row["n_seeds"] == 2
+
+
+@pytest.mark.parametrize("flag, value, needle", [("--n-controls", "0", "n_controls"), ("--seeds", "0", "seeds")])
+def test_bad_probe_statistics_option_exits_2(tmp_path, tiny_model_dir, tiny_csv, capsys, flag, value, needle):
+    code = main(["probe", "--model", str(tiny_model_dir), "--dataset", str(tiny_csv), "--text-column", "sentence",
+                 "--label-column", "truth", flag, value, "--out", str(tmp_path / "r"), "--quiet"])
+    assert code == 2
+    assert needle in capsys.readouterr().err
