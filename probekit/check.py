@@ -27,8 +27,8 @@ import torch
 
 from probekit.errors import ProbekitError
 from probekit.extract.hook_points import HookPoint, block_lists, hook_points
-from probekit.extract.recorder import ActivationRecorder
-from probekit.extract.text_inputs import accepts, encode_text, is_encoder_decoder, position_ids_from_mask
+from probekit.extract.recorder import ActivationRecorder, first_tensor
+from probekit.extract.text_inputs import accepts, encode_text, is_encoder_decoder
 from probekit.models.base import LoadedModel
 
 #: Built-in sentences of different lengths, so that a batch of them is padded.
@@ -208,7 +208,7 @@ def alone_runs(loaded: LoadedModel, sentences) -> list[dict[str, torch.Tensor]]:
     with _padding(loaded, "right", False):
         for text in sentences:
             acts, output, _ = _run(loaded, [p.module for p in points], [text])
-            runs.append({k: v[0] for k, v in acts.items()} if points else {"": _first_output(output)[0]})
+            runs.append({k: v[0] for k, v in acts.items()} if points else {"": first_tensor(output)[0]})
     return runs
 
 
@@ -226,14 +226,8 @@ def _padding_error(loaded: LoadedModel, side: str, sentences, position_ids: bool
             worst = max(worst, relative_error(batch_acts[point.module][row][mask], reference[point.module]))
         if not points:
             mask = inputs["attention_mask"][row].bool()
-            worst = max(worst, relative_error(_first_output(batch_out)[row][mask], reference[""]))
+            worst = max(worst, relative_error(first_tensor(batch_out)[row][mask], reference[""]))
     return worst
-
-
-def _first_output(output) -> torch.Tensor:
-    from probekit.extract.recorder import first_tensor
-
-    return first_tensor(output)
 
 
 def _left_padding(loaded: LoadedModel, sentences, alone=None) -> tuple[float, bool]:
@@ -403,5 +397,4 @@ def cheap_check(loaded: LoadedModel) -> CheckReport:
 
 
 __all__ = ["CheckReport", "CheckResult", "check_model", "cheap_check", "settle_padding",
-           "check_hidden_states", "check_padding", "check_sublayer_sums", "SENTENCES", "relative_error",
-           "position_ids_from_mask"]
+           "check_hidden_states", "check_padding", "check_sublayer_sums", "SENTENCES", "relative_error", "alone_runs"]

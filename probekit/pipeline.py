@@ -20,9 +20,9 @@ from probekit.probes.sweep import layer_sweep
 from probekit.report import plot_probe_scores, write_report, write_results_csv, write_results_json
 from probekit.store.writer import _make_writable_dir
 
-RESULT_FILES = ("results.csv", "results.json", "probe_scores.png", "report.md")
 #: What each model kind takes as input.
-MODEL_INPUTS = {"causal-lm": "text", "encoder": "text", "encoder-decoder": "text", "image-classifier": "image", "sequence": "sequence"}
+MODEL_INPUTS = {"causal-lm": "text", "encoder": "text", "encoder-decoder": "text", "image-classifier": "image",
+                "sequence": "sequence"}
 
 
 def check_modality(dataset, modality: str, model_name: str, kind: str | None = None) -> None:
@@ -201,7 +201,7 @@ def probe_options(probe_config) -> dict:
 
 def probe_fact(rows: list[dict], probe_config) -> str:
     """Report line: how the probes were fitted and how many control draws and seeds."""
-    from probekit.probes.engine import resolve_device
+    from probekit.devices import resolve_device
 
     options = probe_options(probe_config)
     first = rows[0] if rows else {}

@@ -128,14 +128,15 @@ def load_concept_dataset(
     if isinstance(spec, str) and spec in BUILTIN_DATASETS:
         builtin = BUILTIN_DATASETS[spec]
         name = spec
-        with resources.as_file(builtin_resource(builtin.file)) as path:
+        resource = builtin_resource(builtin.file)
+        with resources.as_file(resource) as path:
             table = _read_file(path)
         text_column = text_column or builtin.text_column
         label_column = label_column or builtin.label_column
         group_column = group_column or builtin.group_column
         word_type_column = word_type_column or builtin.word_type_column
         task = task or builtin.task
-        source = str(builtin_resource(builtin.file))
+        source = str(resource)
     elif isinstance(spec, (str, Path)) and (Path(spec).suffix.lower() in FILE_SUFFIXES or Path(spec).exists()):
         path = Path(spec).expanduser()
         if not path.exists():

@@ -30,7 +30,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from torch import nn
 
@@ -68,14 +68,11 @@ class BlockList:
     blocks:
         Recorder key of each block application, in forward order (``model.layers.3``;
         ``...albert_layers.0@2`` for the third application of a shared layer).
-    notes:
-        Why some sublayer hook points are not offered (shown by ``list-modules``/``check``).
     """
 
     prefix: str
     container: str
     blocks: list[str]
-    notes: list[str] = field(default_factory=list)
 
 
 def _expected_layers(config, attribute: str = "num_hidden_layers") -> int | None:
@@ -262,8 +259,9 @@ def sublayers(block: nn.Module) -> tuple[str | None, str | None, list[str]]:
     return attn, mlp, notes
 
 
-def _albert_sublayers() -> tuple[str, str]:
-    return "attention.dense", "ffn_output"
+#: ALBERT's shared layer: the projections whose outputs are the attention's and the
+#: MLP's contributions (before the residual add and LayerNorm).
+ALBERT_SUBLAYERS = ("attention.dense", "ffn_output")
 
 
 def hook_points(model: nn.Module) -> list[HookPoint]:
@@ -292,10 +290,9 @@ def hook_points(model: nn.Module) -> list[HookPoint]:
         points.append(HookPoint(f"{p}embed", f"{first}{INPUT_SUFFIX}{_sep(call)}", layer0, "resid"))
         for i, key in enumerate(stack.blocks):
             if albert:
-                attn, mlp = _albert_sublayers()
+                attn, mlp = ALBERT_SUBLAYERS
             else:
-                attn, mlp, notes = sublayers(model.get_submodule(key.partition(CALL_SEPARATOR)[0]))
-                stack.notes += [n for n in notes if n not in stack.notes]
+                attn, mlp, _ = sublayers(model.get_submodule(key.partition(CALL_SEPARATOR)[0]))
             layer = layer0 + i + 1
             if attn:
                 points.append(HookPoint(f"{p}blocks.{i}.attn_out", _with_call(key, attn), layer, "attn"))

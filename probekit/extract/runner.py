@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -256,10 +255,9 @@ def _write_batches(loaded: LoadedModel, dataset: ConceptDataset, config: Extract
                           total=-(-n // batch_size), unit="batch"):
             inputs = dataset.inputs[first:first + batch_size]
             # models that padding would change run one text per pass (see settle_padding)
-            groups = [[x] for x in inputs] if text and loaded.info.get("unpadded") else [inputs]
-            parts = []
-            for offset, group in zip(np.cumsum([0] + [len(g) for g in groups]), groups):
-                parts.append(_run_batch(loaded, recorder, group, config, state, text) + (int(offset),))
+            size = 1 if text and loaded.info.get("unpadded") else len(inputs)
+            parts = [(*_run_batch(loaded, recorder, inputs[i:i + size], config, state, text), i)
+                     for i in range(0, len(inputs), size)]
             rows = {module_to_point[m]: torch.cat([acts[m].float() for acts, *_ in parts]) for m in parts[0][0]}
             example = torch.cat([ex + off for _, ex, _, off in parts])
             position = torch.cat([pos for _, _, pos, _ in parts])

@@ -69,10 +69,8 @@ from torch import nn
 from probekit.errors import ProbekitError
 from probekit.extract.hook_points import HookPoint
 from probekit.extract.hook_set import INPUT_SUFFIX
-from probekit.extract.pooling import POOLING_LAYOUTS
 
 #: Layouts a :class:`VisionHookPoint` can carry (see the module docstring).
-LAYOUTS = POOLING_LAYOUTS
 _CF, _CL, _TOK = "channels_first", "channels_last", "tokens"
 
 
@@ -157,7 +155,8 @@ def refuse_unknown_vision(model: nn.Module) -> None:
     ProbekitError
         Naming the architecture and its top-level modules, and how to choose modules by name.
     """
-    if not is_image_classifier(model) or vision_hook_points(model):
+    points = vision_hook_points(model)  # None: not an image classifier
+    if points is None or points:
         return
     first = next(iter(dict(model.named_children())), "features")
     raise ProbekitError(
@@ -173,7 +172,8 @@ def module_layout(model: nn.Module, name: str) -> str | None:
     Returns
     -------
     str or None
-        One of :data:`LAYOUTS`, or ``None`` for models outside the vision rules (pooling
+        One of :data:`probekit.extract.pooling.POOLING_LAYOUTS`, or ``None`` for models
+        outside the vision rules (pooling
         then keeps its convention: 3-D = tokens, 4-D and more = channels first).
     """
     points = vision_hook_points(model)

@@ -35,14 +35,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from probekit.devices import resolve_device
 from probekit.errors import ProbekitError
 
 #: Newton (exact Hessian, batched Cholesky) when parameters per problem are at most this.
 NEWTON_MAX_PARAMS = 64
 
 
-__all__ = ["resolve_device", "resolve_dtype", "logistic_cv", "ridge_cv"]
+__all__ = ["resolve_dtype", "logistic_cv", "ridge_cv"]
 
 
 def resolve_dtype(dtype) -> torch.dtype:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from probekit.devices import resolve_device
 from probekit.errors import ProbekitError
 from probekit.probes import engine as E
 from probekit.probes.splits import has_shared_groups, inner_splits
@@ -207,7 +208,7 @@ def out_of_fold(features: list, codes: np.ndarray, groups: np.ndarray, task: str
     ProbekitError
         Unknown method/device/dtype, or non-finite activations.
     """
-    device, dtype = E.resolve_device(settings.device), E.resolve_dtype(settings.dtype)
+    device, dtype = resolve_device(settings.device), E.resolve_dtype(settings.dtype)
     method = settings.method_for(task)
     n_classes = int(codes.max()) + 1 if task != "continuous" else 0
     k = n_classes if (task != "continuous" and n_classes > 2) else 1

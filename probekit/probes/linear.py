@@ -21,6 +21,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from probekit._sklearn import validate_input
+from probekit.devices import resolve_device
 from probekit.errors import ProbekitError
 from probekit.probes.splits import has_shared_groups, inner_splits
 
@@ -30,10 +31,6 @@ __all__ = ["LogisticProbe", "RidgeProbe", "probe_for_task"]
 # Newer scikit-learn versions warn unless these are set explicitly (plain L2 penalty).
 _LOGISTIC_CV_EXTRA = {k: v for k, v in {"l1_ratios": (0.0,), "use_legacy_attributes": False}.items()
                       if k in inspect.signature(LogisticRegressionCV).parameters}
-
-
-_has_shared_groups = has_shared_groups
-_inner_splits = inner_splits
 
 
 def _check_groups(groups, n_samples: int):
@@ -60,7 +57,7 @@ def _engine_fit(Z, codes, groups, task, n_classes, settings, stats=None):
     from probekit.probes import engine as E
     from probekit.probes.fit import fit_linear
 
-    device, dtype = E.resolve_device(settings.device), E.resolve_dtype(settings.dtype)
+    device, dtype = resolve_device(settings.device), E.resolve_dtype(settings.dtype)
     X = torch.as_tensor(Z, device=device).to(dtype)[None]
     coef, intercept, penalty = fit_linear(X, codes[None], groups, task, n_classes, settings, stats=stats)
     return (coef[0, 0].double().cpu().numpy(), intercept[0, 0].double().cpu().numpy(),

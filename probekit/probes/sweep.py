@@ -106,7 +106,8 @@ def cross_validated_score(X, y, groups, splits, task: str, probe=None, seed: int
     y:
         ``(n_samples,)`` labels.
     groups:
-        ``(n_samples,)`` group ids (used for the probe's inner CV).
+        ``(n_samples,)`` group ids, passed to ``fit`` where it takes them (the probe's
+        inner CV).
     splits:
         ``[(train_index, test_index), ...]``.
     task:
@@ -122,7 +123,7 @@ def cross_validated_score(X, y, groups, splits, task: str, probe=None, seed: int
     probe = probe if probe is not None else probe_for_task(task, random_state=seed)
     scores = []
     for train, test in splits:
-        model = clone(probe).fit(X[train], y[train], groups=groups[train])
+        model = clone(probe).fit(X[train], y[train], **fit_params_for_groups(probe, groups[train]))
         scores.append(_score(task, y[test], model.predict(X[test])))
     return np.asarray(scores)
 

@@ -10,6 +10,8 @@ a store never rewrites a shard in place (it writes a new file and renames it).
 
 from __future__ import annotations
 
+import json
+
 import os
 import shutil
 from pathlib import Path
@@ -164,8 +166,6 @@ def _check_parts(loaded: list[tuple[Path, dict]]) -> tuple[dict, list[tuple[Path
 
 def _modules_key(modules: dict) -> str:
     """A hashable, comparable form of a manifest's ``modules``."""
-    import json
-
     return json.dumps(modules, sort_keys=True)
 
 

@@ -9,6 +9,7 @@ from sklearn.linear_model import LogisticRegressionCV, RidgeClassifierCV
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
+from probekit.devices import resolve_device
 from probekit.errors import ProbekitError
 from probekit.probes import LogisticProbe, RidgeProbe
 from probekit.probes import engine as E
@@ -133,6 +134,6 @@ def test_bad_engine_settings_are_refused():
     with pytest.raises(ProbekitError, match="backend"):
         LogisticProbe(backend="liblinear").fit(X, y)
     with pytest.raises(ProbekitError, match="device"):
-        E.resolve_device("tpu")
+        resolve_device("tpu")
     with pytest.raises(ProbekitError, match="ridge"):
         EngineSettings(method="logistic").method_for("continuous")
