@@ -171,9 +171,9 @@ def cmd_probe(args) -> int:
     print(f"{'variant':<17} {'hook point':<24} {'layer':>5} {rows[0]['metric']:>9} {'±':>6} {'control':>8} "
           f"{'select.':>8}")
     for r in rows:
-        print(f"{r['variant']:<17} {r['module']:<24} {r['layer']:>5} {r['score']:>9.3f} {r['score_std']:>6.3f} "
+        print(f"{r['variant']:<17} {r['hook_point']:<24} {r['layer']:>5} {r['score']:>9.3f} {r['score_std']:>6.3f} "
               f"{r['control_score']:>8.3f} {r['selectivity']:>8.3f}")
-    print(f"\nbest: {best['module']} (layer {best['layer']}) {best['metric']} {best['score']:.3f}")
+    print(f"\nbest: {best['hook_point']} (layer {best['layer']}) {best['metric']} {best['score']:.3f}")
     print(f"wrote {out}/results.csv, results.json, probe_scores.png, report.md")
     return 0
 

@@ -155,7 +155,7 @@ def test_duplicated_rows_of_random_labels_score_chance(tmp_path, wide_model_dir,
     dataset = load_concept_dataset(str(data))
     dataset.groups = np.arange(len(dataset))
     store = ActivationStore(out / "activations")
-    names = [r["module"] for r in results]
+    names = [r["hook_point"] for r in results]
     leaky = layer_sweep({n: store.numpy(n) for n in names}, {n: i for i, n in enumerate(names)}, dataset,
                         store.example_index(), n_splits=3, seed=0, progress=False)
     assert max(r.score for r in leaky) > 0.75 and max(r.selectivity for r in leaky) > 0.25

@@ -15,8 +15,8 @@ def test_probe_writes_results_plot_and_report(tmp_path, tiny_model_dir, tiny_csv
                  "--out", str(out), "--quiet"])
     assert code == 0
     rows = list(csv.DictReader(open(out / "results.csv")))
-    assert [r["module"] for r in rows] == ["embed", "blocks.0.resid_post", "blocks.1.resid_post", "blocks.2.resid_post"]
-    for column in ("module", "layer", "score", "score_std", "control_score", "selectivity", "metric",
+    assert [r["hook_point"] for r in rows] == ["embed", "blocks.0.resid_post", "blocks.1.resid_post", "blocks.2.resid_post"]
+    for column in ("hook_point", "layer", "score", "score_std", "control_score", "selectivity", "metric",
                    "n_train", "n_test"):
         assert column in rows[0]
     assert all(0 <= float(r["score"]) <= 1 for r in rows)

@@ -41,7 +41,7 @@ class ProbeResult:
     control mean when the control is the control task, else ``None``.
     """
 
-    module: str
+    hook_point: str
     layer: int
     score: float
     score_std: float
@@ -287,7 +287,7 @@ def _result(name, layer, i, runs, label_sets, groups, task, has_types, K, n_boot
         auroc = float(np.mean(values)) if None not in values else None
     splits = runs[0][0]
     return ProbeResult(
-        module=name, layer=layer, score=float(scores.mean()), score_std=float(scores.std()),
+        hook_point=name, layer=layer, score=float(scores.mean()), score_std=float(scores.std()),
         control_score=float(controls.mean()), selectivity=float(scores.mean() - controls.mean()),
         metric="r2" if task == "continuous" else "accuracy",
         n_train=int(np.mean([len(tr) for tr, _ in splits])), n_test=int(np.mean([len(te) for _, te in splits])),

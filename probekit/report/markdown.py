@@ -46,14 +46,14 @@ def write_report(rows: list[dict], config: dict, path: Path, facts: dict) -> Non
     """
     metric = rows[0]["metric"] if rows else "score"
     main = [r for r in rows if r.get("variant", "pretrained") == "pretrained"]
-    random_init = {r["module"]: r for r in rows if r.get("variant") == "random-init"}
+    random_init = {r["hook_point"]: r for r in rows if r.get("variant") == "random-init"}
     pixels = [r for r in rows if r.get("variant") == "pixel-projection"]
     best = max(main, key=lambda r: r["score"]) if main else None
     binary = any(r.get("auroc") is not None for r in main)
     lines = [f"# Probe report: {config.get('model')} on {config.get('dataset')}", ""]
     lines += [f"- **{key}**: {value}" for key, value in facts.items()]
     if best:
-        lines += ["", f"**Best hook point**: `{best['module']}` (layer {best['layer']}): held-out "
+        lines += ["", f"**Best hook point**: `{best['hook_point']}` (layer {best['layer']}): held-out "
                   f"{metric} {best['score']:.3f} ± {best['score_std']:.3f}, control "
                   f"{best['control_score']:.3f}, selectivity {best['selectivity']:.3f}"
                   + (f", 95% CI {best['ci_low']:.3f}–{best['ci_high']:.3f}, p = {best['p_value']:.2f}"
@@ -69,10 +69,10 @@ def write_report(rows: list[dict], config: dict, path: Path, facts: dict) -> Non
         rule += "---:|" + ("---:|" if pixels else "")
     lines += [header, rule]
     for r in main:
-        line = (f"| `{r['module']}` | {r['layer']} | {r['score']:.3f} | {r['score_std']:.3f} | "
+        line = (f"| `{r['hook_point']}` | {r['layer']} | {r['score']:.3f} | {r['score_std']:.3f} | "
                 f"{r['selectivity']:.3f} |" + _stats_cells(r, binary))
         if random_init:
-            other = random_init.get(r["module"])
+            other = random_init.get(r["hook_point"])
             line += f" {other['score']:.3f} |" if other else " – |"
             line += f" {pixels[0]['score']:.3f} |" if pixels else ""
         lines.append(line)

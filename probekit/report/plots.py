@@ -22,8 +22,8 @@ def pyplot():
     return plt
 
 
-def _kind(module: str) -> str:
-    return module.rsplit(".", 1)[-1] if module.startswith("blocks.") else "resid_post"
+def _kind(hook_point: str) -> str:
+    return hook_point.rsplit(".", 1)[-1] if hook_point.startswith("blocks.") else "resid_post"
 
 
 def draw_ci_band(ax, x, items: list[dict], color) -> None:
@@ -58,7 +58,7 @@ def plot_probe_scores(rows: list[dict], path: Path, title: str, chance: float | 
     ----------
     rows:
         Results rows with ``variant``, ``layer``, ``score``, ``score_std``,
-        ``control_score``, ``metric``, ``module``, ``control``.
+        ``control_score``, ``metric``, ``hook_point``, ``control``.
     path:
         PNG file to write.
     title:
@@ -79,13 +79,13 @@ def plot_probe_scores(rows: list[dict], path: Path, title: str, chance: float | 
     ax = fig.subplots()
     lines: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
-        lines.setdefault((row.get("variant", "pretrained"), _kind(row["module"])), []).append(row)
+        lines.setdefault((row.get("variant", "pretrained"), _kind(row["hook_point"])), []).append(row)
     several_kinds = len({k for _, k in lines}) > 1
     for (variant, kind), items in lines.items():
         items = sorted(items, key=lambda r: r["layer"])
         label = variant + (f" ({kind})" if several_kinds else "")
         if len(items) == 1 and len(lines) > 1:
-            ax.axhline(items[0]["score"], ls="-.", lw=1.2, color="tab:purple", label=f"{label}: {items[0]['module']}")
+            ax.axhline(items[0]["score"], ls="-.", lw=1.2, color="tab:purple", label=f"{label}: {items[0]['hook_point']}")
             continue
         x = [r["layer"] for r in items]
         bar = ax.errorbar(x, [r["score"] for r in items], yerr=[r["score_std"] for r in items], marker="o", ms=3,

@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-RESULT_COLUMNS = ("variant", "module", "layer", "score", "score_std", "control_score", "selectivity", "metric",
+RESULT_COLUMNS = ("variant", "hook_point", "layer", "score", "score_std", "control_score", "selectivity", "metric",
                   "n_train", "n_test", "shuffled_score", "control_task_score", "control", "n_folds",
                   "control_sd", "p_value", "ci_low", "ci_high", "auroc", "fold_scores", "control_scores",
                   "n_seeds", "n_controls")

@@ -44,7 +44,7 @@ def test_animal_concept_trained_beats_random_init_and_pixels(tmp_path):
                  "--n-splits", "3", "--out", str(out), "--quiet"])
     assert code == 0
     rows = list(csv.DictReader(open(out / "results.csv")))
-    score = {(r["variant"], r["module"]): float(r["score"]) for r in rows}
+    score = {(r["variant"], r["hook_point"]): float(r["score"]) for r in rows}
     pixels = score[("pixel-projection", "projection")]
     for module in ("blocks.14.resid_post", "blocks.15.resid_post"):
         trained, random_init = score[("pretrained", module)], score[("random-init", module)]

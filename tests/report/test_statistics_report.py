@@ -9,7 +9,7 @@ from probekit.report.plots import draw_ci_band, draw_control_band, pyplot
 def _rows():
     base = dict(variant="pretrained", metric="accuracy", score_std=0.02, n_train=80, n_test=20, control="shuffled labels",
                 n_folds=2, n_seeds=1, n_controls=3)
-    return [dict(base, module=f"blocks.{i}.resid_post", layer=i, score=0.6 + 0.1 * i, selectivity=0.1 + 0.1 * i,
+    return [dict(base, hook_point=f"blocks.{i}.resid_post", layer=i, score=0.6 + 0.1 * i, selectivity=0.1 + 0.1 * i,
                  control_score=0.5, control_sd=0.03, control_scores=[0.47, 0.5, 0.53], p_value=0.25,
                  ci_low=0.55 + 0.1 * i, ci_high=0.65 + 0.1 * i, auroc=0.6 + 0.1 * i,
                  fold_scores=[0.58 + 0.1 * i, 0.62 + 0.1 * i], shuffled_score=0.5, control_task_score=None)
