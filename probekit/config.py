@@ -1,24 +1,56 @@
-"""Typed run configurations: filled by the CLI, validated here, saved with every run."""
+"""Typed run configurations: filled by the CLI (or a TOML file), validated here, saved with every run.
+
+The dataclasses are the one source of the ``probe`` / ``extract`` options: each field's
+description comes from the class's numpy ``Parameters`` section and its CLI spelling
+(flag name, choices, group) from ``field(metadata=...)``; :mod:`probekit.cliargs`
+turns them into argparse options, :func:`config_from_dict` builds them back from the
+plain dicts of ``to_dict`` / ``results.json`` / a ``--config`` file.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import types
+import typing
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from probekit.errors import ProbekitError
 from probekit.extract.runner import ExtractionConfig
 
+DTYPE_CHOICES = ("auto", "float32", "float16", "bfloat16")
+
 
 @dataclass
 class ModelConfig:
-    """Which model and how to load it (see :func:`probekit.models.load_model`)."""
+    """Which model and how to load it (see :func:`probekit.models.load_model`).
 
-    name: str = "smollm2-135m"
-    dtype: str | None = None
+    Parameters
+    ----------
+    name:
+        Embedded name (smollm2-135m, minilm-l6, efficientnet-lite0), local folder, .gguf
+        file, torchvision:NAME, or hub id (gpt2, owner/name).
+    dtype:
+        Model dtype; ``None``: float32.
+    device:
+        Torch device, e.g. cpu or cuda:0; ``None``: where the loader puts it (cpu).
+    device_map:
+        Accelerate device_map, e.g. auto.
+    trust_remote_code:
+        Allow model code from the hub folder.
+    padding_side:
+        Tokenizer padding side; extraction is correct with both.
+    weights:
+        Vision models: state-dict file or torchvision Weights name.
+    """
+
+    name: str = field(default="smollm2-135m", metadata={"flag": "--model"})
+    dtype: str | None = field(default=None, metadata={"choices": DTYPE_CHOICES, "default_text": "float32"})
     device: str | None = None
     device_map: str | None = None
     trust_remote_code: bool = False
-    padding_side: str = "right"
+    padding_side: str = field(default="right", metadata={"choices": ("left", "right")})
     weights: str | None = None
 
     def __post_init__(self) -> None:
@@ -28,14 +60,36 @@ class ModelConfig:
 
 @dataclass
 class DatasetConfig:
-    """Which concept data set (see :func:`probekit.concepts.load_concept_dataset`)."""
+    """Which concept data set (see :func:`probekit.concepts.load_concept_dataset`).
 
-    name: str = "cities"
+    Parameters
+    ----------
+    name:
+        Built-in (cities, world-places-lat, world-places-lon, number-agreement), a
+        .csv/.jsonl/.parquet file, imagefolder:DIR, or a hub data set id.
+    text_column:
+        Column holding the texts (default: guessed from the file).
+    label_column:
+        Column holding the labels (default: guessed from the file).
+    group_column:
+        Rows sharing a group never straddle train/test.
+    word_type_column:
+        Word types for Hewitt & Liang control tasks.
+    task:
+        Probe task; ``None``: inferred from the labels.
+    limit:
+        Use only the first N rows.
+    concept:
+        Image data: animal, brightness, class, ...
+    """
+
+    name: str = field(default="cities", metadata={"flag": "--dataset"})
     text_column: str | None = None
     label_column: str | None = None
     group_column: str | None = None
     word_type_column: str | None = None
-    task: str | None = None
+    task: str | None = field(default=None, metadata={"choices": ("binary", "multiclass", "continuous"),
+                                                      "default_text": "inferred from the labels"})
     limit: int | None = None
     concept: str | None = None
 
@@ -70,8 +124,8 @@ class ProbeConfig:
     seed: int = 0
     seeds: int = 1
     n_controls: int = 5
-    device: str = "auto"
-    dtype: str = "float32"
+    device: str = field(default="auto", metadata={"flag": "--probe-device"})
+    dtype: str = field(default="float32", metadata={"flag": "--probe-dtype", "choices": ("float32", "float64")})
 
     def __post_init__(self) -> None:
         if self.n_splits < 2:
@@ -86,16 +140,30 @@ class ProbeConfig:
 
 @dataclass
 class RunConfig:
-    """A whole ``probekit probe`` run; saved as ``config`` in ``results.json``."""
+    """A whole ``probekit probe`` (or ``extract``) run; saved as ``config`` in ``results.json``.
 
-    model: ModelConfig = field(default_factory=ModelConfig)
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    extraction: ExtractionConfig = field(default_factory=ExtractionConfig)
-    probe: ProbeConfig = field(default_factory=ProbeConfig)
-    out: str | None = None
-    overwrite: bool = False
-    progress: bool = True
-    baselines: bool = True
+    Parameters
+    ----------
+    model, dataset, extraction, probe:
+        The nested configs (CLI groups model / data / extraction / probe).
+    out:
+        Output folder; probe: default runs/<model>_<dataset>; extract: the store folder (required).
+    overwrite:
+        Replace a store of another configuration.
+    progress:
+        Progress bars (and the libraries' load bars); ``--quiet`` turns them off.
+    baselines:
+        Image models: also probe the random-init and pixel-projection baselines.
+    """
+
+    model: ModelConfig = field(default_factory=ModelConfig, metadata={"group": "model"})
+    dataset: DatasetConfig = field(default_factory=DatasetConfig, metadata={"group": "data"})
+    extraction: ExtractionConfig = field(default_factory=ExtractionConfig, metadata={"group": "extraction"})
+    probe: ProbeConfig = field(default_factory=ProbeConfig, metadata={"group": "probe"})
+    out: str | None = field(default=None, metadata={"group": "output", "default_text": "runs/<model>_<dataset>"})
+    overwrite: bool = field(default=False, metadata={"group": "output"})
+    progress: bool = field(default=True, metadata={"group": "output", "flag": "--quiet"})
+    baselines: bool = field(default=True, metadata={"group": "output"})
 
     def output_dir(self) -> str:
         """``out`` if given, else ``runs/<model>_<dataset>[_<concept>]``."""
@@ -105,10 +173,165 @@ class RunConfig:
         return "runs/" + "_".join(slug(p) for p in parts)
 
     def to_dict(self) -> dict:
-        """The run record as plain nested dicts (JSON-able)."""
+        """The configuration as plain nested dicts (JSON-able); :meth:`from_dict` reads it back."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunConfig:
+        """The config of ``data`` (as from :meth:`to_dict`, a run record or a ``--config`` file).
+
+        Missing keys take their defaults; nested dicts become the nested configs.
+
+        Raises
+        ------
+        ProbekitError
+            An unknown key (named, with the valid ones), a value of the wrong type, or a
+            value the config refuses (e.g. ``probe.n_splits = 1``).
+        """
+        return config_from_dict(cls, data)
 
 
 def slug(text: str) -> str:
     """File-name-safe form of a model or data set name."""
     return re.sub(r"[^A-Za-z0-9.-]+", "-", str(text)).strip("-.")[:60] or "x"
+
+
+# -- plain dicts <-> config dataclasses -------------------------------------------------------
+
+def field_types(cls) -> dict[str, object]:
+    """Resolved type hints of a config dataclass's fields (annotations may be strings)."""
+    return typing.get_type_hints(cls)
+
+
+def unwrap_optional(hint) -> tuple[object, bool]:
+    """``(X, True)`` for ``X | None``, ``(hint, False)`` otherwise."""
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        rest = tuple(a for a in args if a is not type(None))
+        if len(rest) < len(args):
+            return (rest[0] if len(rest) == 1 else typing.Union[rest]), True
+    return hint, False
+
+
+def _type_ok(value, hint) -> bool:
+    """Whether a plain (JSON / TOML) value fits a field's type hint."""
+    hint, optional = unwrap_optional(hint)
+    if value is None:
+        return optional
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if isinstance(hint, types.UnionType) or origin is typing.Union:
+        return any(_type_ok(value, a) for a in args)
+    if origin is list:
+        item = args[0] if args else object
+        # a comma-separated string is accepted for list[str] (the configs split it)
+        return isinstance(value, str) or (isinstance(value, list) and all(_type_ok(v, item) for v in value))
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is object or hint is typing.Any:
+        return True
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _type_name(hint) -> str:
+    hint, optional = unwrap_optional(hint)
+    name = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+    return f"{name} or none" if optional else name
+
+
+def config_from_dict(cls, data: dict, where: str = ""):
+    """Build config dataclass ``cls`` from a plain nested dict, checking every key and type.
+
+    Parameters
+    ----------
+    cls:
+        A config dataclass (:class:`RunConfig`, :class:`ModelConfig`, :class:`ExtractionConfig`, ...).
+    data:
+        ``{field: value}``; nested dataclass fields take dicts. Missing keys keep the
+        field defaults.
+    where:
+        Prefix for messages (``"probe."`` for a nested section).
+
+    Raises
+    ------
+    ProbekitError
+        ``data`` not a dict, an unknown key (named with the valid ones), a value of the
+        wrong type (named with the expected type), or a value the class's own checks refuse.
+    """
+    section = where.rstrip(".") or cls.__name__
+    if not isinstance(data, dict):
+        raise ProbekitError(f"config section {section!r} must be a table of keys, not {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = field_types(cls)
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        raise ProbekitError(f"unknown config key {where + str(unknown[0])!r}; valid keys"
+                            f"{' in [' + section + ']' if where else ''}: {', '.join(fields)}")
+    kwargs = {}
+    for key, value in data.items():
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            kwargs[key] = config_from_dict(hint, value, f"{where}{key}.")
+        elif not _type_ok(value, hint):
+            raise ProbekitError(f"config key {where + key!r} must be {_type_name(hint)}, not {value!r}")
+        elif value is not None and fields[key].metadata.get("choices") and value not in fields[key].metadata["choices"]:
+            raise ProbekitError(f"config key {where + key!r} must be one of "
+                                f"{', '.join(fields[key].metadata['choices'])}, not {value!r}")
+        else:
+            kwargs[key] = value
+    return cls(**kwargs)
+
+
+def merge_dicts(base: dict, override: dict) -> dict:
+    """``base`` with ``override`` laid over it, nested dicts merged key by key (new dict)."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_dicts(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_config_file(path) -> dict:
+    """Read a TOML config file (``--config FILE``) as a plain nested dict.
+
+    Layout: top-level keys of :class:`RunConfig` (``out``, ``overwrite``, ...) and the
+    sections ``[model]``, ``[dataset]``, ``[extraction]``, ``[probe]``::
+
+        out = "runs/cities"
+        [model]
+        name = "smollm2-135m"
+        [extraction]
+        modules = ["resid"]
+        [probe]
+        n_splits = 5
+
+    A ``.json`` file with the same layout (e.g. a saved ``config``) is read as JSON.
+
+    Raises
+    ------
+    ProbekitError
+        A missing file or one that is not valid TOML (with the parser's line and column).
+    """
+    import json
+    import tomllib
+
+    path = Path(path)
+    if not path.is_file():
+        raise ProbekitError(f"config file {str(path)!r} does not exist")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text())
+        else:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+    except (tomllib.TOMLDecodeError, ValueError, UnicodeDecodeError) as e:
+        raise ProbekitError(f"config file {str(path)!r} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: "
+                            f"{e}") from None
+    if not isinstance(data, dict):
+        raise ProbekitError(f"config file {str(path)!r} must hold a table of keys, not {type(data).__name__}")
+    return data
