@@ -16,10 +16,23 @@ import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from probekit.cliargs import EXTRA_METADATA, field_metadata
 from probekit.errors import ProbekitError
 from probekit.extract.runner import ExtractionConfig
+from probekit.store.manifest import STORE_DTYPES
 
 DTYPE_CHOICES = ("auto", "float32", "float16", "bfloat16")
+
+# CLI spelling of ExtractionConfig's fields (defined in probekit.extract.runner; help comes from its docstring)
+EXTRA_METADATA[ExtractionConfig] = {
+    "token_selection": {"help": "last | mean | all | positions:0,-1 (text models)",
+                        "default_text": "last for causal language models, mean over real tokens for encoders"},
+    "max_length": {"help": "tokens per text; longer texts are truncated (capped at the model's context; a larger "
+                           "explicit value is an error)"},
+    "store_dtype": {"choices": tuple(STORE_DTYPES)},
+    "stop_early": {"flag_help": "run the full forward pass"},
+    "check": {"flag_help": "skip the self-check (hidden states and padding; see `probekit check`) run first"},
+}
 
 
 @dataclass
@@ -32,9 +45,9 @@ class ModelConfig:
         Embedded name (smollm2-135m, minilm-l6, efficientnet-lite0), local folder, .gguf
         file, torchvision:NAME, or hub id (gpt2, owner/name).
     dtype:
-        Model dtype; ``None``: float32.
+        Model dtype (``None``: float32).
     device:
-        Torch device, e.g. cpu or cuda:0; ``None``: where the loader puts it (cpu).
+        Torch device, e.g. cpu or cuda:0 (``None``: cpu).
     device_map:
         Accelerate device_map, e.g. auto.
     trust_remote_code:
@@ -47,7 +60,7 @@ class ModelConfig:
 
     name: str = field(default="smollm2-135m", metadata={"flag": "--model"})
     dtype: str | None = field(default=None, metadata={"choices": DTYPE_CHOICES, "default_text": "float32"})
-    device: str | None = None
+    device: str | None = field(default=None, metadata={"default_text": "cpu"})
     device_map: str | None = None
     trust_remote_code: bool = False
     padding_side: str = field(default="right", metadata={"choices": ("left", "right")})
@@ -68,15 +81,15 @@ class DatasetConfig:
         Built-in (cities, world-places-lat, world-places-lon, number-agreement), a
         .csv/.jsonl/.parquet file, imagefolder:DIR, or a hub data set id.
     text_column:
-        Column holding the texts (default: guessed from the file).
+        Column holding the texts (``None``: the first of statement, text, sentence, input, prompt).
     label_column:
-        Column holding the labels (default: guessed from the file).
+        Column holding the labels (``None``: the first of label, labels, target, y).
     group_column:
         Rows sharing a group never straddle train/test.
     word_type_column:
         Word types for Hewitt & Liang control tasks.
     task:
-        Probe task; ``None``: inferred from the labels.
+        Probe task (``None``: inferred from the labels).
     limit:
         Use only the first N rows.
     concept:
@@ -147,7 +160,7 @@ class RunConfig:
     model, dataset, extraction, probe:
         The nested configs (CLI groups model / data / extraction / probe).
     out:
-        Output folder; probe: default runs/<model>_<dataset>; extract: the store folder (required).
+        Output folder (probe) or store folder (extract).
     overwrite:
         Replace a store of another configuration.
     progress:
@@ -160,10 +173,13 @@ class RunConfig:
     dataset: DatasetConfig = field(default_factory=DatasetConfig, metadata={"group": "data"})
     extraction: ExtractionConfig = field(default_factory=ExtractionConfig, metadata={"group": "extraction"})
     probe: ProbeConfig = field(default_factory=ProbeConfig, metadata={"group": "probe"})
-    out: str | None = field(default=None, metadata={"group": "output", "default_text": "runs/<model>_<dataset>"})
+    out: str | None = field(default=None, metadata={"group": "output",
+                                                                  "default_text": "probe: runs/<model>_<dataset>; extract: required"})
     overwrite: bool = field(default=False, metadata={"group": "output"})
-    progress: bool = field(default=True, metadata={"group": "output", "flag": "--quiet"})
-    baselines: bool = field(default=True, metadata={"group": "output"})
+    progress: bool = field(default=True, metadata={"group": "output", "flag": "--quiet",
+                                                   "flag_help": "no progress bars (nor the libraries' load bars)"})
+    baselines: bool = field(default=True, metadata={
+        "group": "output", "flag_help": "image models: skip the random-init and pixel-projection baselines"})
 
     def output_dir(self) -> str:
         """``out`` if given, else ``runs/<model>_<dataset>[_<concept>]``."""
@@ -277,9 +293,9 @@ def config_from_dict(cls, data: dict, where: str = ""):
             kwargs[key] = config_from_dict(hint, value, f"{where}{key}.")
         elif not _type_ok(value, hint):
             raise ProbekitError(f"config key {where + key!r} must be {_type_name(hint)}, not {value!r}")
-        elif value is not None and fields[key].metadata.get("choices") and value not in fields[key].metadata["choices"]:
+        elif value is not None and value not in field_metadata(cls, fields[key]).get("choices", (value,)):
             raise ProbekitError(f"config key {where + key!r} must be one of "
-                                f"{', '.join(fields[key].metadata['choices'])}, not {value!r}")
+                                f"{', '.join(field_metadata(cls, fields[key])['choices'])}, not {value!r}")
         else:
             kwargs[key] = value
     return cls(**kwargs)

@@ -11,6 +11,7 @@ import numpy as np
 
 from probekit.concepts import load_concept_dataset
 from probekit.config import RunConfig
+from probekit.devices import model_device, resolve_device
 from probekit.errors import ProbekitError
 from probekit.extract.runner import ExtractionConfig, extract
 from probekit.models import is_vision_model, load_model
@@ -18,6 +19,7 @@ from probekit.models.context import check_max_length
 from probekit.models.pixels import pixel_projection_model
 from probekit.probes.sweep import layer_sweep
 from probekit.report import plot_probe_scores, write_report, write_results_csv, write_results_json
+from probekit.runs import now_utc, run_record
 from probekit.store.writer import _make_writable_dir
 
 #: What each model kind takes as input.
@@ -122,6 +124,7 @@ def run_probe(config: RunConfig) -> list[dict]:
     ProbekitError
         Any bad input (model, data set, modality, max_length, modules, output folder).
     """
+    started = now_utc()
     out = Path(config.output_dir())
     _make_writable_dir(out)
     t0 = time.perf_counter()
@@ -184,7 +187,9 @@ def run_probe(config: RunConfig) -> list[dict]:
     flat = {"model": loaded.name, "dataset": dataset.name}
     extra = {"facts": facts, "stores": {v[0]: str(v[3]) for v in variants},
              "data": {k: dataset.metadata.get(k) for k in ("duplicates", "label_mapping", "n_skipped")
-                      if dataset.metadata.get(k) is not None}}
+                      if dataset.metadata.get(k) is not None},
+             "run": run_record(config, "probe", started, device={"model": str(model_device(loaded.model)),
+                                                                 "probe": str(resolve_device(config.probe.device))})}
     write_all_or_nothing(out, {
         "results.csv": lambda path: write_results_csv(rows, path),
         "probe_scores.png": lambda path: plot_probe_scores(rows, path, f"{loaded.name} — {dataset.name}", chance),

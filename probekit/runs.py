@@ -88,7 +88,7 @@ def config_dict(config) -> dict:
 
 
 def run_record(config, command: str, started: str, ended: str | None = None, device=None,
-               argv: list[str] | None = None) -> dict:
+               argv: list[str] | None = None, extra: dict | None = None) -> dict:
     """Build the record of one run.
 
     Parameters
@@ -105,6 +105,8 @@ def run_record(config, command: str, started: str, ended: str | None = None, dev
         ``{"model": "cuda:0", "probe": "cuda:0"}``; ``None`` records ``None``.
     argv:
         The command line (default ``sys.argv``).
+    extra:
+        More JSON-able entries for the record (e.g. ``{"shard": "0/2"}`` for ``extract``).
 
     Returns
     -------
@@ -119,17 +121,8 @@ def run_record(config, command: str, started: str, ended: str | None = None, dev
     return {
         "probekit": __version__, "git_commit": commit, "git_dirty": dirty, "command": command,
         "argv": list(sys.argv if argv is None else argv), "started": started, "ended": ended or now_utc(),
-        "versions": package_versions(), "device": device, "config": config_dict(config),
+        "versions": package_versions(), "device": device, "config": config_dict(config), **(extra or {}),
     }
-
-
-def model_device(loaded) -> str:
-    """The device of a loaded model's first parameter (``cpu`` for a model without parameters)."""
-    model = getattr(loaded, "model", loaded)
-    try:
-        return str(next(model.parameters()).device)
-    except (StopIteration, AttributeError, TypeError):
-        return "cpu"
 
 
 def write_run_record(path, record: dict) -> None:
