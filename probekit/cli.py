@@ -282,6 +282,27 @@ COMMANDS = {"probe": cmd_probe, "extract": cmd_extract, "list-modules": cmd_list
             "predict": cmd_predict, "check": cmd_check, "store": cmd_store, "rerun": cmd_rerun}
 
 
+def _run(args) -> int:
+    """Run the sub-command; a library's split error on too little data becomes a :class:`ProbekitError`."""
+    from probekit.errors import ProbekitError
+
+    try:
+        return COMMANDS[args.command](args)
+    except ValueError as exc:
+        if isinstance(exc, ProbekitError) or not _raised_in(exc, "sklearn.model_selection"):
+            raise
+        raise ProbekitError(f"cannot split the data into cross-validation folds ({str(exc).rstrip('.')}); lower --n-splits or give "
+                            "more examples (and groups) of each class") from None
+
+
+def _raised_in(exc: BaseException, package: str) -> bool:
+    """Whether the innermost frame of ``exc``'s traceback is in ``package``."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith(package)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``probekit`` command; returns the exit status."""
     from probekit.cliargs import PREFIX
@@ -290,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, PREFIX + "progress", True) is False:
         _silence_libraries()
     try:
-        return run_command(lambda: COMMANDS[args.command](args))
+        return run_command(lambda: _run(args))
     except KeyboardInterrupt:
         print("interrupted; an unfinished activation store resumes when the same command runs again",
               file=sys.stderr)

@@ -45,7 +45,7 @@ def _assert_failed_cleanly(code, out, capsys, *needles):
 
 
 @pytest.mark.parametrize("extra,needles", [
-    (["--model", "no-such-model"], ["unknown model", "smollm2-135m"]),
+    (["--model", "no-such-model"], ["could not load", "no-such-model", "smollm2-135m"]),  # a plain hub id, offline
     (["--model", "./missing/folder"], ["unknown model"]),
     (["--modules", "model.layer.*"], ["matches no module", "model.layers"]),
     (["--label-column", "truthiness"], ["available columns", "truth"]),

@@ -15,7 +15,7 @@ from probekit.models.base import LoadedModel
 from probekit.models.embedded import EMBEDDED_LANGUAGE_MODELS, embedded_path
 from probekit.models.hashing import WEIGHT_SUFFIXES, hash_files, hash_parameters, hash_weight_files
 
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(?:/[\w.-]+)?$")  # owner/name, or a plain id such as gpt2
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -97,7 +97,7 @@ def load_language_model(
         valid = list(EMBEDDED_LANGUAGE_MODELS)
         raise ProbekitError(
             f"unknown model {name!r}: not an embedded name, an existing file or folder, or a hub id "
-            f"(owner/name). Embedded names: {', '.join(valid)}; closest: "
+            f"(gpt2, owner/name). Embedded names: {', '.join(valid)}; closest: "
             f"{', '.join(closest(name, valid, n=3))}"
         )
 
