@@ -172,40 +172,53 @@ def _extract(config, shard_text: str | None) -> int:
     else:
         store, points = extract(loaded, dataset, extraction, out, overwrite=config.overwrite,
                                 progress=progress, shard=shard)
-    record = config.to_dict()
-    record["extraction"]["max_length"] = extraction.max_length
-    (Path(out) / "config.json").write_text(json.dumps(record, indent=2, default=str))
-    write_run_record(Path(out) / "run.json", run_record(config, "extract", started, device=str(model_device(loaded.model)),
-                                                        extra={"shard": shard_text}))
+    saved = config.to_dict()
+    saved["extraction"]["max_length"] = extraction.max_length
+    (Path(out) / "config.json").write_text(json.dumps(saved, indent=2, default=str))
+    record = run_record(config, "extract", started, device=str(model_device(loaded.model)), extra={"shard": shard_text})
+    write_run_record(Path(out) / "run.json", record)
     print(f"wrote {store.n_rows} rows x {len(points)} hook points to {out}")
     return 0
 
 
 def cmd_rerun(args) -> int:
     """``probekit rerun DIR``: repeat a probe or extract run from its record, into DIR or ``--out``."""
-    from dataclasses import replace
-
     from probekit import __version__
     from probekit.cliargs import given_options
-    from probekit.config import config_from_dict
     from probekit.errors import ProbekitError
     from probekit.runs import git_commit, read_run_record
 
     record = read_run_record(args.directory)
-    config = config_from_dict(args.config_class, record["config"])
+    rerun = RERUNS.get(record["command"])
+    if rerun is None:
+        raise ProbekitError(f"cannot rerun a {record['command']!r} run; rerun repeats {', '.join(RERUNS)} runs")
     quiet = given_options(args).get("progress") is False
-    config = replace(config, out=args.rerun_out or args.directory, progress=config.progress and not quiet)
-    if not config.progress:
+    if quiet:
         _silence_libraries()
     commit = git_commit()[0]
     if record.get("probekit") != __version__ or (record.get("git_commit") and commit != record["git_commit"]):
         print(f"note: the run was recorded with probekit {record.get('probekit')} (commit "
               f"{record.get('git_commit')}); this is probekit {__version__} (commit {commit})", file=sys.stderr)
-    if record["command"] == "probe":
-        return _probe(config)
-    if record["command"] == "extract":
-        return _extract(config, record.get("shard"))
-    raise ProbekitError(f"cannot rerun a {record['command']!r} run; rerun repeats probe and extract runs")
+    return rerun(record, args.rerun_out or args.directory, quiet)
+
+
+def _recorded_config(record: dict, out: str, quiet: bool):
+    """The :class:`~probekit.config.RunConfig` of a run record, writing into ``out``."""
+    from dataclasses import replace
+
+    from probekit.config import RunConfig
+
+    config = RunConfig.from_dict(record["config"])
+    config = replace(config, out=str(out), progress=config.progress and not quiet)
+    if not config.progress:
+        _silence_libraries()
+    return config
+
+
+#: ``{command: function(record, out, quiet) -> exit status}``: how ``probekit rerun`` repeats each
+#: kind of run from its record (see :mod:`probekit.runs`) into folder ``out``.
+RERUNS = {"probe": lambda record, out, quiet: _probe(_recorded_config(record, out, quiet)),
+          "extract": lambda record, out, quiet: _extract(_recorded_config(record, out, quiet), record.get("shard"))}
 
 
 def cmd_list_modules(args) -> int:
@@ -291,8 +304,9 @@ def _run(args) -> int:
     except ValueError as exc:
         if isinstance(exc, ProbekitError) or not _raised_in(exc, "sklearn.model_selection"):
             raise
-        raise ProbekitError(f"cannot split the data into cross-validation folds ({str(exc).rstrip('.')}); lower --n-splits or give "
-                            "more examples (and groups) of each class") from None
+        reason = str(exc).rstrip(".")
+        raise ProbekitError(f"cannot split the data into cross-validation folds ({reason}); lower --n-splits or "
+                            "give more examples (and groups) of each class") from None
 
 
 def _raised_in(exc: BaseException, package: str) -> bool:

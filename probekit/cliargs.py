@@ -15,7 +15,8 @@ the field defaults. What each option looks like comes from the field:
 * group: ``metadata["group"]`` on a nested config field titles its group (``model``,
   ``data``, ...); on a plain field of the top class it names the group it joins;
 * ``metadata["default_text"]`` replaces the shown default; ``metadata["cli"] = False``
-  keeps a field off the command line.
+  keeps a field off the command line, as are ``list[SomeConfig]`` fields (``[[models]]``
+  tables: only a ``--config`` file can give them).
 
 Classes whose source we do not edit can get the same metadata through
 :data:`EXTRA_METADATA` (a field's own metadata wins).
@@ -113,6 +114,14 @@ def _value_type(hint):
     return hint if hint in (int, float) else None
 
 
+def _is_list_of_configs(hint) -> bool:
+    from probekit.config import unwrap_optional
+
+    hint, _ = unwrap_optional(hint)
+    args = typing.get_args(hint)
+    return typing.get_origin(hint) is list and bool(args) and dataclasses.is_dataclass(args[0])
+
+
 def _group(parser: argparse.ArgumentParser, title: str):
     for group in parser._action_groups:
         if group.title == title:
@@ -155,6 +164,8 @@ def add_config_options(parser: argparse.ArgumentParser, cls, *, include=None, ex
     for f in dataclasses.fields(cls):
         path, meta, hint = prefix + f.name, field_metadata(cls, f), hints[f.name]
         if meta.get("cli") is False or not _selected(path, include, exclude):
+            continue
+        if _is_list_of_configs(hint):  # only a --config file can give a list of tables
             continue
         if dataclasses.is_dataclass(hint):
             sub = _group(parser, meta.get("group", f.name))

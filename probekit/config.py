@@ -173,8 +173,8 @@ class RunConfig:
     dataset: DatasetConfig = field(default_factory=DatasetConfig, metadata={"group": "data"})
     extraction: ExtractionConfig = field(default_factory=ExtractionConfig, metadata={"group": "extraction"})
     probe: ProbeConfig = field(default_factory=ProbeConfig, metadata={"group": "probe"})
-    out: str | None = field(default=None, metadata={"group": "output",
-                                                                  "default_text": "probe: runs/<model>_<dataset>; extract: required"})
+    out: str | None = field(default=None, metadata={
+        "group": "output", "default_text": "probe: runs/<model>_<dataset>; extract: required"})
     overwrite: bool = field(default=False, metadata={"group": "output"})
     progress: bool = field(default=True, metadata={"group": "output", "flag": "--quiet",
                                                    "flag_help": "no progress bars (nor the libraries' load bars)"})
@@ -252,6 +252,13 @@ def _type_ok(value, hint) -> bool:
     return isinstance(value, hint) if isinstance(hint, type) else True
 
 
+def _dataclass_items(hint):
+    """The item class of a ``list[SomeConfig]`` (or ``list[SomeConfig] | None``) field, else ``None``."""
+    hint, _ = unwrap_optional(hint)
+    args = typing.get_args(hint)
+    return args[0] if typing.get_origin(hint) is list and args and dataclasses.is_dataclass(args[0]) else None
+
+
 def _type_name(hint) -> str:
     hint, optional = unwrap_optional(hint)
     name = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
@@ -266,8 +273,8 @@ def config_from_dict(cls, data: dict, where: str = ""):
     cls:
         A config dataclass (:class:`RunConfig`, :class:`ModelConfig`, :class:`ExtractionConfig`, ...).
     data:
-        ``{field: value}``; nested dataclass fields take dicts. Missing keys keep the
-        field defaults.
+        ``{field: value}``; nested dataclass fields take dicts, ``list[SomeConfig]`` fields
+        lists of dicts. Missing keys keep the field defaults.
     where:
         Prefix for messages (``"probe."`` for a nested section).
 
@@ -289,8 +296,13 @@ def config_from_dict(cls, data: dict, where: str = ""):
     kwargs = {}
     for key, value in data.items():
         hint = hints[key]
+        item = _dataclass_items(hint)
         if dataclasses.is_dataclass(hint):
             kwargs[key] = config_from_dict(hint, value, f"{where}{key}.")
+        elif item is not None:  # e.g. an audit's [[models]]: a list of tables
+            if not isinstance(value, list):
+                raise ProbekitError(f"config key {where + key!r} must be a list of tables ([[{key}]]), not {value!r}")
+            kwargs[key] = [config_from_dict(item, v, f"{where}{key}[{i}].") for i, v in enumerate(value)]
         elif not _type_ok(value, hint):
             raise ProbekitError(f"config key {where + key!r} must be {_type_name(hint)}, not {value!r}")
         elif value is not None and value not in field_metadata(cls, fields[key]).get("choices", (value,)):

@@ -31,7 +31,9 @@ from probekit.errors import ProbekitError
 PACKAGES = {"torch": "torch", "transformers": "transformers", "sklearn": "scikit-learn", "numpy": "numpy"}
 
 #: File a run record lives in, per command (``probe`` keeps it inside results.json).
-RECORD_FILES = {"probe": ("results.json", "run"), "extract": ("run.json", None)}
+#: ``{command: (file name, key of the record in it or None for the whole file)}``; other
+#: commands (``audit``) add theirs.
+RECORD_FILES = {"probe": ("results.json", "run"), "extract": ("run.json", None), "audit": ("audit.json", "run")}
 
 
 def now_utc() -> str:
@@ -141,8 +143,9 @@ def read_run_record(directory) -> dict:
     Parameters
     ----------
     directory:
-        A ``probekit probe`` output folder (record in ``results.json`` under ``run``) or a
-        ``probekit extract`` store folder (``run.json``).
+        A ``probekit probe`` output folder (record in ``results.json`` under ``run``), a
+        ``probekit extract`` store folder (``run.json``), or any folder with a file of
+        :data:`RECORD_FILES`.
 
     Raises
     ------

@@ -158,14 +158,16 @@ def _check_record(record, command):
     import transformers
 
     assert record["versions"]["torch"] == torch.__version__ and record["versions"]["sklearn"] == sklearn.__version__
-    assert record["versions"]["transformers"] == transformers.__version__ and record["versions"]["numpy"] == np.__version__
+    assert record["versions"]["transformers"] == transformers.__version__
+    assert record["versions"]["numpy"] == np.__version__
     assert isinstance(record["argv"], list)
 
 
 def test_rerun_of_a_probe_run_reproduces_results_csv(tmp_path, tiny_model_dir, tiny_csv):
     path = tmp_path / "run.toml"
     path.write_text(f'[dataset]\nname = "{tiny_csv}"\ntext_column = "sentence"\nlabel_column = "truth"\n'
-                    '[probe]\nn_splits = 3\nn_controls = 2\n[extraction]\nmodules = "resid"\n')
+                    '[probe]\nn_splits = 3\nn_controls = 1\n[extraction]\n'
+                    'modules = ["blocks.0.resid_post", "blocks.2.resid_post"]\n')
     out = tmp_path / "run"
     assert main(["probe", "--config", str(path), "--model", str(tiny_model_dir), "--group-column", "pair",
                  "--out", str(out), "--quiet"]) == 0
@@ -175,7 +177,8 @@ def test_rerun_of_a_probe_run_reproduces_results_csv(tmp_path, tiny_model_dir, t
     assert record["device"] == {"model": "cpu", "probe": record["device"]["probe"]}
     config = RunConfig.from_dict(record["config"])
     assert config.model.name == str(tiny_model_dir) and config.dataset.group_column == "pair"
-    assert config.probe.n_splits == 3 and config.probe.n_controls == 2 and config.out == str(out)
+    assert config.probe.n_splits == 3 and config.probe.n_controls == 1 and config.out == str(out)
+    assert [r["hook_point"] for r in payload["results"]] == ["blocks.0.resid_post", "blocks.2.resid_post"]
 
     again = tmp_path / "again"
     assert main(["rerun", str(out), "--out", str(again), "--quiet"]) == 0
