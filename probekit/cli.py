@@ -23,6 +23,8 @@ EPILOG = """examples:
   probekit list-modules --model smollm2-135m
   probekit check --model smollm2-135m               # does probekit read this model right?
   probekit extract --model minilm-l6 --dataset cities --modules 'encoder.layer.*' --out acts/
+  probekit probe --config run.toml --n-splits 10     # settings from a TOML file; flags win
+  probekit rerun runs/smollm2-135m_cities --out again/  # repeat a run from its record
 """
 
 
@@ -78,7 +80,7 @@ def build_parser(config_class=None) -> argparse.ArgumentParser:
     rr = _command(sub, "rerun", "repeat a probe or extract run from its run record (results.json / run.json)",
                   config_class, include={"progress"})
     rr.add_argument("directory", help="folder of the run: a probe output folder or an extract store folder")
-    rr.add_argument("--out", dest="rerun_out", default=None,
+    rr.add_argument("--out", dest="rerun_out", default=None, metavar="DIR",
                     help="write the repeated run here (default: the run's own folder)")
 
     st = sub.add_parser("store", help="activation store tools: verify, merge")

@@ -63,6 +63,11 @@ def test_probe_help_groups_options_each_with_help_and_default(capsys):
     n_controls = next(a for a in _options(probe) if "--n-controls" in a.option_strings)
     assert docstring_params(ProbeConfig)["n_controls"].split(";")[0] in n_controls.help
     assert n_controls.help.endswith(f"(default: {ProbeConfig().n_controls})")
+    # every help is a real description (a docstring entry or metadata), not the field name
+    for action in _options(probe):
+        if action.dest.startswith("cfg:"):
+            name = action.dest.split(".")[-1].removeprefix("cfg:")
+            assert not action.help.startswith(name.replace("_", " ") + " (default"), action.option_strings
     # extract has no probe options
     assert "--n-splits" not in {s for a in _options(subs["extract"]) for s in a.option_strings}
 
@@ -93,6 +98,39 @@ def test_a_new_config_field_appears_on_the_cli():
     config = config_from_args(MyRun, args)
     assert isinstance(config.probe, MyProbe) and config.probe.l2_strength == 0.25 and config.probe.n_splits == 3
     assert config_from_args(MyRun, parser.parse_args(["probe"])).probe.l2_strength == 1.0
+
+
+@dataclass
+class Suite:
+    """Several models in one config (as an audit's [[models]] tables).
+
+    Parameters
+    ----------
+    models:
+        The models.
+    probe:
+        Shared probe settings.
+    """
+
+    models: list[ModelConfig] = field(default_factory=list)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+
+
+def test_lists_of_config_tables():
+    suite = config_from_dict(Suite, {"models": [{"name": "a"}, {"name": "b", "dtype": "float16"}],
+                                     "probe": {"seeds": 2}})
+    assert suite == Suite(models=[ModelConfig(name="a"), ModelConfig(name="b", dtype="float16")],
+                          probe=ProbeConfig(seeds=2))
+    for data, needle in [({"models": [{"name": "a"}, {"nme": "b"}]}, "'models[1].nme'"),
+                         ({"models": {"name": "a"}}, "[[models]]")]:
+        with pytest.raises(ProbekitError, match=re.escape(needle)):
+            config_from_dict(Suite, data)
+    parser = argparse.ArgumentParser()
+    from probekit.cliargs import add_config_options
+
+    add_config_options(parser, Suite)  # the list stays off the command line, the rest is there
+    flags = {s for a in _options(parser) for s in a.option_strings}
+    assert "--n-splits" in flags and not any("models" in f for f in flags)
 
 
 def test_run_config_round_trip_and_bad_keys():
