@@ -61,7 +61,7 @@ def build_parser(config_class=None) -> argparse.ArgumentParser:
     _command(sub, "probe", "probe every layer for a concept; write results, plot, report", config_class,
              config_file=True)
     lm = _command(sub, "list-modules", "list hook points and modules with output shapes", config_class,
-                  include={"model", "progress"})
+                  config_file=True, include={"model", "progress"})
     lm.add_argument("--all", action="store_true", help="every module, not only hook points and top levels "
                                                        "(default: off)")
     ex = _command(sub, "extract", "extract activations to a store", config_class, config_file=True,
@@ -71,10 +71,10 @@ def build_parser(config_class=None) -> argparse.ArgumentParser:
                          "store; join the parts with `probekit store merge OUT PART...` (default: all)")
     ck = _command(sub, "check", "self-check: hook points vs hidden_states, padding, sublayer sums, steering "
                                 "during generation; exit 2 when a check fails", config_class,
-                  include={"model", "progress"})
+                  config_file=True, include={"model", "progress"})
     ck.add_argument("--json", default=None, help="also write the table as JSON to this file (default: none)")
     pr = _command(sub, "predict", "image models: top-5 classes for each image", config_class,
-                  include={"model", "progress"})
+                  config_file=True, include={"model", "progress"})
     pr.add_argument("--images", required=True, help="folder of images (required)")
     pr.add_argument("--top-k", type=int, default=5, help="classes per image (default: %(default)s)")
     rr = _command(sub, "rerun", "repeat a probe or extract run from its run record (results.json / run.json)",
