@@ -123,7 +123,7 @@ def test_report_import_leaves_matplotlib_alone_and_plot_keeps_the_backend(tmp_pa
         "import json, sys\n"
         "import probekit.report as report\n"
         "before = 'matplotlib' in sys.modules\n"
-        "rows = [dict(variant='pretrained', module=m, layer=i, score=s, score_std=0.01, control_score=0.5,\n"
+        "rows = [dict(variant='pretrained', hook_point=m, layer=i, score=s, score_std=0.01, control_score=0.5,\n"
         "             metric='accuracy', control='shuffled') for i, (m, s) in\n"
         "        enumerate([('embed', 0.6), ('blocks.0.resid_post', 0.8), ('blocks.1.resid_post', 0.9)])]\n"
         f"report.plot_probe_scores(rows, {str(png)!r}, 'tiny', chance=0.5)\n"
