@@ -140,8 +140,8 @@ def load_concept_dataset(
         word_type_column = word_type_column or builtin.word_type_column
         task = task or builtin.task
         source = str(resource)
-    elif isinstance(spec, (str, Path)) and saved_dataset_folder(spec) is not None:
-        table, source, name = _from_saved(*saved_dataset_folder(spec), split)
+    elif isinstance(spec, (str, Path)) and _saved_dataset_folder(spec) is not None:
+        table, source, name = _from_saved(*_saved_dataset_folder(spec), split)
     elif isinstance(spec, (str, Path)) and (Path(spec).suffix.lower() in FILE_SUFFIXES or Path(spec).exists()):
         path = Path(spec).expanduser()
         if not path.exists():
@@ -348,7 +348,7 @@ def _from_datasets(dataset) -> dict:
         ) from None
 
 
-def saved_dataset_folder(spec) -> tuple[Path, str | None] | None:
+def _saved_dataset_folder(spec) -> tuple[Path, str | None] | None:
     """``(folder, split)`` when ``spec`` names a folder written by ``save_to_disk`` (a
     ``Dataset``: ``state.json``; a ``DatasetDict``: ``dataset_dict.json``), optionally
     as ``DIR:SPLIT``; else ``None``."""
