@@ -39,7 +39,8 @@ class ExtractionConfig:
     pooling:
         Spatial pooling for image models: ``mean``, ``max``, ``flatten``, ``cls``.
     batch_size:
-        Examples per forward pass.
+        Examples per forward pass; under ``max_tokens_per_batch``, the examples per
+        append to the store (the passes follow the token budget).
     max_length:
         Truncate tokenized inputs to this many tokens.
     store_dtype:
@@ -239,7 +240,8 @@ def extract(
         Store folder.
     shard:
         ``(i, N)`` or ``"i/N"``: extract only the ``i``-th (from 0) of ``N`` contiguous
-        slices of the examples (whole batches, see
+        slices of the examples (whole batches, or whole sort windows under
+        ``max_tokens_per_batch``: :attr:`ExtractionConfig.unit`; see
         :func:`probekit.store.parts.slice_bounds`) into a partial store, for
         :func:`probekit.store.merge_stores`. ``None``: every example.
 
@@ -252,7 +254,8 @@ def extract(
     ------
     ProbekitError
         Unknown modules, unwritable folder, folder holding a store of another config,
-        a ``shard`` that is not ``i/N`` with ``0 <= i < N``.
+        a ``shard`` that is not ``i/N`` with ``0 <= i < N``, ``num_workers`` for a text
+        model or ``max_tokens_per_batch`` for an image model.
     """
     shard = None if shard is None else parse_shard(shard)
     points = resolve_hook_points(loaded.model, config.modules)
