@@ -39,7 +39,8 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="cities",
                    help="built-in (cities, world-places-lat, world-places-lon, number-agreement), "
-                        "a .csv/.jsonl/.parquet file, imagefolder:DIR, or a hub data set id "
+                        "a .csv/.jsonl/.parquet file, imagefolder:DIR, a datasets save_to_disk folder "
+                        "(DIR:SPLIT for a DatasetDict), or a hub data set id "
                         "(default: %(default)s)")
     p.add_argument("--text-column", default=None)
     p.add_argument("--label-column", default=None)
@@ -60,6 +61,11 @@ def _add_extract_args(p: argparse.ArgumentParser, default_modules: str) -> None:
                         "mean over real tokens for encoders)")
     p.add_argument("--pooling", default="mean", help="image models: mean | max | flatten | cls")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--max-tokens-per-batch", type=int, default=None,
+                   help="text models: batch by padded tokens per forward pass (length-sorted windows; rows "
+                        "kept in data order) instead of --batch-size examples")
+    p.add_argument("--num-workers", type=int, default=0,
+                   help="image models: DataLoader worker processes decoding images (default %(default)s)")
     p.add_argument("--max-length", type=int, default=256,
                    help="tokens per text; longer texts are truncated (default %(default)s, capped at the "
                         "model's context; a larger explicit value is an error)")
@@ -142,7 +148,8 @@ def _configs(args):
                                   pooling=args.pooling, batch_size=args.batch_size,
                                   max_length=args.max_length, store_dtype=args.store_dtype,
                                   stop_early=not args.no_stop_early, check=not args.no_check,
-                                  shard_size=args.shard_size)
+                                  shard_size=args.shard_size, max_tokens_per_batch=args.max_tokens_per_batch,
+                                  num_workers=args.num_workers)
     probe = ProbeConfig(n_splits=getattr(args, "n_splits", 5), seed=getattr(args, "seed", 0),
                         seeds=getattr(args, "seeds", 1), n_controls=getattr(args, "n_controls", 5),
                         device=getattr(args, "probe_device", "auto"), dtype=getattr(args, "probe_dtype", "float32"))
@@ -166,6 +173,10 @@ def cmd_probe(args) -> int:
 
     config = _configs(args)
     rows = run_probe(config)
+    from probekit.extract.distributed import is_main_process
+
+    if not is_main_process():  # torchrun / accelerate launch: ranks other than 0 extract only
+        return 0
     out = Path(config.output_dir())
     best = max((r for r in rows if r["variant"] == "pretrained"), key=lambda r: r["score"])
     print(f"{'variant':<17} {'hook point':<24} {'layer':>5} {rows[0]['metric']:>9} {'±':>6} {'control':>8} "
