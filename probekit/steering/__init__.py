@@ -2,8 +2,6 @@
 
 from probekit.steering.directions import (
     SteeringMatrix,
-    mass_mean_shift,
-    probe_weight_direction,
     projection_std,
     random_direction,
     unit,
@@ -25,9 +23,7 @@ __all__ = [
     "attention_head_sites",
     "forward_offset",
     "head_interventions",
-    "mass_mean_shift",
     "position_mask",
-    "probe_weight_direction",
     "projection_std",
     "random_direction",
     "split_heads",
