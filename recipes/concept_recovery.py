@@ -213,8 +213,9 @@ def _plot_synthetic(summary: list[dict], path: Path) -> None:
 # ============================================================================ steer
 def _heldout_texts(path: str | None, n: int) -> list[str]:
     if path is None:
-        root = Path(os.environ.get("PROBEKIT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-        path = root / "geometry-of-truth" / "common_claim_true_false.csv"
+        from probekit.concepts import shared_data_path
+
+        path = shared_data_path("geometry-of-truth/common_claim_true_false.csv")
     path = Path(path)
     if not path.is_file():
         raise ProbekitError(f"held-out text file {str(path)!r} not found; pass --heldout (a CSV with a "
