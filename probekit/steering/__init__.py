@@ -8,14 +8,13 @@ from probekit.steering.directions import (
 )
 from probekit.steering.heads import HeadSite, attention_head_sites, head_interventions, split_heads
 from probekit.steering.selftest import check_steering, steering_deltas
-from probekit.steering.sentence import SentenceEmbedder, embed_sentences
+from probekit.steering.sentence import SentenceEmbedder
 from probekit.steering.hooks import Intervention, Steering, forward_offset, position_mask, steer, steering_site
 
 __all__ = [
     "HeadSite",
     "SentenceEmbedder",
     "check_steering",
-    "embed_sentences",
     "steering_deltas",
     "Intervention",
     "Steering",
