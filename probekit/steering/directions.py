@@ -157,12 +157,17 @@ class SteeringMatrix(BaseEstimator):
         Raises
         ------
         ProbekitError
-            Wrong embedding width, or ``W e`` is zero (no direction) for a prompt.
+            Not 1-D/2-D, NaN/inf, wrong embedding width, or ``W e`` is zero (no
+            direction) for a prompt.
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         """
         check_is_fitted(self, "matrix_")
         e = np.asarray(embeddings, dtype=np.float64)
+        if e.ndim not in (1, 2):
+            raise ProbekitError(f"embeddings must have shape (d_embed,) or (n_prompts, d_embed), not {e.shape}")
+        if not np.all(np.isfinite(e)):
+            raise ProbekitError("embeddings contain NaN or inf")
         if e.shape[-1] != self.matrix_.shape[1]:
             raise ProbekitError(f"embeddings have {e.shape[-1]} features; the matrix was fitted on "
                                 f"{self.matrix_.shape[1]}")

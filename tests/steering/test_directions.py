@@ -44,3 +44,7 @@ def test_steering_matrix_by_hand():
         SteeringMatrix().fit(shifts, emb[:1])
     with pytest.raises(ProbekitError, match="features"):
         sm.direction([1.0, 0.0])
+    with pytest.raises(ProbekitError, match="NaN"):
+        sm.direction([np.nan, 0.0, 0.0])
+    with pytest.raises(ProbekitError, match="shape"):
+        sm.direction(np.ones((1, 1, 3)))
