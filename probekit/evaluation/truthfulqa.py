@@ -300,7 +300,7 @@ class MCResult:
     labels: np.ndarray | None = None
     question_of: np.ndarray | None = None
 
-    def as_dict(self) -> dict:
+    def to_dict(self) -> dict:
         """``{"MC1": .., "MC2": .., "MC3": .., "n_questions": ..}``."""
         return {"MC1": self.mc1, "MC2": self.mc2, "MC3": self.mc3, "n_questions": len(self.per_question)}
 
