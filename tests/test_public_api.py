@@ -27,8 +27,6 @@ SUBPACKAGES = ("concepts", "estimators", "evaluation", "extract", "metrics", "mo
 #: ``module.name`` entries deliberately not re-exported, with the reason.
 NOT_REEXPORTED = {
     "probekit.models.predict.predict": "would hide the module probekit.models.predict (README cites it by path)",
-    "probekit.train.sequence.save_checkpoint": "name taken by probekit.train.checkpoint.save_checkpoint",
-    "probekit.train.sequence.load_checkpoint": "name taken by probekit.train.checkpoint.load_checkpoint",
 }
 
 #: Submodules whose attribute on the package is a re-exported function of the same name.
