@@ -124,6 +124,10 @@ def _probe(config) -> int:
     from probekit.pipeline import run_probe
 
     rows = run_probe(config)
+    from probekit.extract.distributed import is_main_process
+
+    if not is_main_process():  # torchrun / accelerate launch: ranks other than 0 extract only
+        return 0
     out = Path(config.output_dir())
     best = max((r for r in rows if r["variant"] == "pretrained"), key=lambda r: r["score"])
     print(f"{'variant':<17} {'hook point':<24} {'layer':>5} {rows[0]['metric']:>9} {'±':>6} {'control':>8} "

@@ -32,6 +32,10 @@ EXTRA_METADATA[ExtractionConfig] = {
     "store_dtype": {"choices": tuple(STORE_DTYPES)},
     "stop_early": {"flag_help": "run the full forward pass"},
     "check": {"flag_help": "skip the self-check (hidden states and padding; see `probekit check`) run first"},
+    "max_tokens_per_batch": {"help": "text models: batch by padded tokens per forward pass (length-sorted windows; "
+                                     "rows kept in data order) instead of --batch-size examples",
+                             "default_text": "fixed batches of --batch-size"},
+    "num_workers": {"help": "image models: DataLoader worker processes decoding images"},
 }
 
 
@@ -79,7 +83,8 @@ class DatasetConfig:
     ----------
     name:
         Built-in (cities, world-places-lat, world-places-lon, number-agreement), a
-        .csv/.jsonl/.parquet file, imagefolder:DIR, or a hub data set id.
+        .csv/.jsonl/.parquet file, imagefolder:DIR, a datasets save_to_disk folder
+        (DIR:SPLIT for a DatasetDict), or a hub data set id.
     text_column:
         Column holding the texts (``None``: the first of statement, text, sentence, input, prompt).
     label_column:

@@ -13,7 +13,8 @@ from probekit.concepts import load_concept_dataset
 from probekit.config import RunConfig
 from probekit.devices import model_device, resolve_device
 from probekit.errors import ProbekitError
-from probekit.extract.runner import ExtractionConfig, extract
+from probekit.extract.distributed import extract_distributed, is_main_process, rank_device
+from probekit.extract.runner import ExtractionConfig
 from probekit.models import is_vision_model, load_model
 from probekit.models.context import check_max_length
 from probekit.models.pixels import pixel_projection_model
@@ -137,14 +138,14 @@ def run_probe(config: RunConfig) -> list[dict]:
     # Cheap check before a (possibly slow) model load; check_inputs repeats it on the real kind.
     check_modality(dataset, "image" if is_vision_model(config.model.name) else "text", config.model.name)
     loaded = load_model(config.model.name, weights=config.model.weights, dtype=config.model.dtype,
-                        device=config.model.device, device_map=config.model.device_map,
+                        device=rank_device(config.model.device), device_map=config.model.device_map,
                         trust_remote_code=config.model.trust_remote_code,
                         padding_side=config.model.padding_side)
     extraction = check_inputs(loaded, dataset, config.extraction)
     variants = [("pretrained", loaded, extraction, out / "activations")]
     if loaded.kind == "image-classifier" and config.baselines:
         random_model = load_model(config.model.name, weights=config.model.weights, random_init=True,
-                                  dtype=config.model.dtype, device=config.model.device)
+                                  dtype=config.model.dtype, device=rank_device(config.model.device))
         variants += [
             ("random-init", random_model, extraction, out / "activations-random-init"),
             ("pixel-projection", pixel_projection_model(loaded), replace(extraction, modules=["projection"]),
@@ -153,8 +154,11 @@ def run_probe(config: RunConfig) -> list[dict]:
     t_load = time.perf_counter()
     rows, points, text_facts = [], [], {}
     for variant, model, variant_extraction, store_dir in variants:
-        store, variant_points = extract(model, dataset, variant_extraction, store_dir, overwrite=config.overwrite,
-                                        progress=config.progress)
+        # under torchrun / accelerate launch every rank extracts its slice; only rank 0 probes
+        store, variant_points = extract_distributed(model, dataset, variant_extraction, store_dir,
+                                                    overwrite=config.overwrite, progress=config.progress)
+        if not is_main_process():
+            continue
         features = {p.name: store.numpy(p.name) for p in variant_points}
         layers = {p.name: p.layer for p in variant_points}
         results = layer_sweep(features, layers, dataset, store.example_index(), n_splits=config.probe.n_splits,
@@ -162,6 +166,8 @@ def run_probe(config: RunConfig) -> list[dict]:
         rows += [dict(r.as_dict(), variant=variant) for r in results]
         points = points or variant_points
         text_facts = text_facts or _text_facts(store, variant_extraction)
+    if not is_main_process():
+        return []
     t_probe = time.perf_counter()
     chance = None
     if dataset.task != "continuous":

@@ -543,16 +543,13 @@ def balanced_probe_accuracies(features: np.ndarray, y: np.ndarray, seeds, test_s
 def run_imagenet(args) -> dict:
     from scipy.stats import ttest_1samp
 
+    from probekit.concepts import shared_data_path
     from probekit.concepts.images import image_folder_concepts
 
     s = args.settings
-    data_dir = args.data or os.environ.get("PROBEKIT_SHARED_DATA")
-    if data_dir and Path(data_dir, "imagenet-sample").is_dir():
-        data_dir = str(Path(data_dir, "imagenet-sample"))
-    if not data_dir:
-        data_dir = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-sample")
+    data_dir = args.data or str(shared_data_path("imagenet-sample", what="image folder"))
     if not Path(data_dir).is_dir():
-        raise ProbekitError(f"--data: image folder {data_dir!r} does not exist (set --data or PROBEKIT_SHARED_DATA)")
+        raise ProbekitError(f"--data: image folder {data_dir!r} does not exist")
     out = _check_out(args.out) / "imagenet"
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
@@ -660,7 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("--dsprites-npz", help="use the original dsprites .npz instead of the renderer")
     pi = sub.add_parser("imagenet", help="Fig. 3 substitute: EfficientNet-Lite0 trained vs random vs pixels")
     _add_common(pi)
-    pi.add_argument("--data", help="image folder (or PROBEKIT_SHARED_DATA holding imagenet-sample/)")
+    pi.add_argument("--data", help="image folder (default: imagenet-sample/ in $PROBEKIT_SHARED_DATA)")
     pi.add_argument("--limit", type=int, help="use only this many images")
     pi.add_argument("--batch-size", type=int)
     return p

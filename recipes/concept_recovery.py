@@ -213,8 +213,9 @@ def _plot_synthetic(summary: list[dict], path: Path) -> None:
 # ============================================================================ steer
 def _heldout_texts(path: str | None, n: int) -> list[str]:
     if path is None:
-        root = Path(os.environ.get("PROBEKIT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-        path = root / "geometry-of-truth" / "common_claim_true_false.csv"
+        from probekit.concepts import shared_data_path
+
+        path = shared_data_path("geometry-of-truth/common_claim_true_false.csv")
     path = Path(path)
     if not path.is_file():
         raise ProbekitError(f"held-out text file {str(path)!r} not found; pass --heldout (a CSV with a "
@@ -267,20 +268,20 @@ def _extract(args, scorer, sites, items, embedder, out: Path):
 def _head_directions(method, heads, acts_tr, y_tr, q_tr, probes, emb_by_q, rng):
     """Per-head (unit direction(s), σ) for a method; steering_matrix returns a callable."""
     from probekit.estimators.contrastive_concepts import ContrastiveConceptEstimator
-    from probekit.steering.directions import (SteeringMatrix, mass_mean_shift, probe_weight_direction,
-                                              projection_std, random_direction)
+    from probekit.estimators.directions import mean_difference_direction
+    from probekit.steering.directions import SteeringMatrix, projection_std, random_direction, unit
 
     out = {}
     for layer, head in heads:
         x = acts_tr[:, layer, head].astype(np.float64)
-        mm = mass_mean_shift(x[y_tr == 1], x[y_tr == 0])
+        mm = mean_difference_direction(x, y_tr == 1, positive=True)
         if method == "mass_mean":
             out[(layer, head)] = (mm, projection_std(x, mm))
         elif method == "random":
             # same norm as the mass-mean vector at the same alpha: alpha * sigma_mm * r
             out[(layer, head)] = (random_direction(x.shape[1], rng), projection_std(x, mm))
         elif method == "probe":
-            d = probe_weight_direction(probes.coef[layer, head])
+            d = unit(np.ravel(probes.coef[layer, head]))
             out[(layer, head)] = (d, projection_std(x, d))
         elif method == "concept":
             est = ContrastiveConceptEstimator(n_concepts=1, encoder="linear", standardize=True, max_epochs=30,

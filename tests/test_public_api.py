@@ -27,8 +27,6 @@ SUBPACKAGES = ("concepts", "estimators", "evaluation", "extract", "metrics", "mo
 #: ``module.name`` entries deliberately not re-exported, with the reason.
 NOT_REEXPORTED = {
     "probekit.models.predict.predict": "would hide the module probekit.models.predict (README cites it by path)",
-    "probekit.train.sequence.save_checkpoint": "name taken by probekit.train.checkpoint.save_checkpoint",
-    "probekit.train.sequence.load_checkpoint": "name taken by probekit.train.checkpoint.load_checkpoint",
 }
 
 #: Submodules whose attribute on the package is a re-exported function of the same name.
@@ -123,7 +121,7 @@ def test_report_import_leaves_matplotlib_alone_and_plot_keeps_the_backend(tmp_pa
         "import json, sys\n"
         "import probekit.report as report\n"
         "before = 'matplotlib' in sys.modules\n"
-        "rows = [dict(variant='pretrained', module=m, layer=i, score=s, score_std=0.01, control_score=0.5,\n"
+        "rows = [dict(variant='pretrained', hook_point=m, layer=i, score=s, score_std=0.01, control_score=0.5,\n"
         "             metric='accuracy', control='shuffled') for i, (m, s) in\n"
         "        enumerate([('embed', 0.6), ('blocks.0.resid_post', 0.8), ('blocks.1.resid_post', 0.9)])]\n"
         f"report.plot_probe_scores(rows, {str(png)!r}, 'tiny', chance=0.5)\n"

@@ -3,7 +3,6 @@
 from probekit.concepts.dataset import TASKS, ConceptDataset, group_identical_inputs
 from probekit.concepts.imagenet import (
     default_imagenet_sample_dir,
-    default_shared_data_dir,
     imagenet_class_names,
     imagenet_wnids,
     is_animal_class,
@@ -18,10 +17,12 @@ from probekit.concepts.images import (
     pixel_statistics,
     scan_image_folder,
 )
+from probekit.concepts.shared import SHARED_DATA_VARIABLE, default_shared_data_dir, shared_data_path
 from probekit.concepts.loaders import BUILTIN_DATASETS, BuiltinDataset, builtin_resource, load_concept_dataset
 
 __all__ = [
     "BUILTIN_DATASETS",
+    "SHARED_DATA_VARIABLE",
     "TASKS",
     "BuiltinDataset",
     "ConceptDataset",
@@ -38,6 +39,7 @@ __all__ = [
     "is_animal_class",
     "load_concept_dataset",
     "parse_imagenet_name",
+    "shared_data_path",
     "pixel_statistics",
     "scan_image_folder",
     "wnids_in_directory",

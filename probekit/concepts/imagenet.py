@@ -16,6 +16,7 @@ import os
 import re
 from pathlib import Path
 
+from probekit.concepts.shared import default_shared_data_dir
 from probekit.errors import ProbekitError
 
 #: Number of ImageNet-1k classes.
@@ -78,26 +79,6 @@ def parse_imagenet_name(name: str | os.PathLike) -> tuple[str, str] | None:
     if match is None:
         return None
     return match.group(1), (match.group(2) or "").replace("_", " ").strip()
-
-
-def default_shared_data_dir() -> Path | None:
-    """The shared real-data folder, if it can be found.
-
-    Looks at, in order: environment variable ``PROBEKIT_SHARED_DATA``, then
-    ``PROBEKIT_DATA_DIR``, then ``<repository root>/../shared/data``.
-
-    Returns
-    -------
-    pathlib.Path or None
-        The first of these that is an existing directory, else ``None``.
-    """
-    candidates = [os.environ.get("PROBEKIT_SHARED_DATA"), os.environ.get("PROBEKIT_DATA_DIR")]
-    repo_root = Path(__file__).resolve().parents[2]
-    candidates.append(str(repo_root.parent / "shared" / "data"))
-    for cand in candidates:
-        if cand and Path(cand).is_dir():
-            return Path(cand)
-    return None
 
 
 def default_imagenet_sample_dir() -> Path | None:

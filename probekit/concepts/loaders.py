@@ -73,7 +73,9 @@ def load_concept_dataset(
     spec:
         A built-in name (``cities``, ``world-places-lat``, ``world-places-lon``,
         ``number-agreement``), a file (``.csv``, ``.tsv``, ``.jsonl``, ``.json``,
-        ``.parquet``), ``imagefolder:DIR`` (image data; see ``concept``), a
+        ``.parquet``), ``imagefolder:DIR`` (image data; see ``concept``), a folder
+        written by ``datasets.Dataset.save_to_disk`` or ``DatasetDict.save_to_disk``
+        (``DIR:SPLIT`` picks a split; a bare ``DatasetDict`` folder uses ``split``), a
         ``datasets.Dataset``, or a hub data set name (needs network).
     text_column, label_column:
         Column names of the inputs and labels. Defaults: the built-in's columns, else
@@ -86,7 +88,7 @@ def load_concept_dataset(
         ``binary``, ``multiclass`` or ``continuous``; inferred from the labels if omitted
         (floats with more than 10 distinct values -> continuous).
     split:
-        Split of a hub data set.
+        Split of a hub data set, or of a saved ``DatasetDict`` folder given without ``:SPLIT``.
     limit:
         Keep the first ``limit`` rows (after loading).
     concept:
@@ -111,7 +113,8 @@ def load_concept_dataset(
         Unknown name, missing file, unreadable format, missing column (available
         columns listed), empty data, empty text cells (rows named), missing, NaN or
         infinite labels (rows named), a single class, ``binary`` with more than two
-        classes (classes named), ``concept`` with text data.
+        classes (classes named), ``concept`` with text data, a split a saved
+        ``DatasetDict`` lacks (its splits listed).
     """
     name = "dataset"
     builtin = None
@@ -137,13 +140,16 @@ def load_concept_dataset(
         word_type_column = word_type_column or builtin.word_type_column
         task = task or builtin.task
         source = str(resource)
+    elif isinstance(spec, (str, Path)) and _saved_dataset_folder(spec) is not None:
+        table, source, name = _from_saved(*_saved_dataset_folder(spec), split)
     elif isinstance(spec, (str, Path)) and (Path(spec).suffix.lower() in FILE_SUFFIXES or Path(spec).exists()):
         path = Path(spec).expanduser()
         if not path.exists():
             raise ProbekitError(f"data file {str(path)!r} does not exist")
         if path.is_dir():
             raise ProbekitError(f"data set {str(path)!r} is a folder; for images use imagefolder:{path}, "
-                                f"for text a file ({', '.join(FILE_SUFFIXES)})")
+                                f"for text a file ({', '.join(FILE_SUFFIXES)}) or a folder written by "
+                                "datasets' save_to_disk")
         name = path.stem
         table = _read_file(path)
         source = str(path.resolve())
@@ -334,12 +340,57 @@ def _read_file(path: Path) -> dict:
 
 def _from_datasets(dataset) -> dict:
     try:
-        return {c: dataset[c] for c in dataset.column_names}
+        return {c: list(dataset[c]) for c in dataset.column_names}
     except AttributeError:
         raise ProbekitError(
             f"cannot load a concept data set from {type(dataset).__name__}; give a built-in name "
             f"({', '.join(BUILTIN_DATASETS)}), a file path or a datasets.Dataset"
         ) from None
+
+
+def _saved_dataset_folder(spec) -> tuple[Path, str | None] | None:
+    """``(folder, split)`` when ``spec`` names a folder written by ``save_to_disk`` (a
+    ``Dataset``: ``state.json``; a ``DatasetDict``: ``dataset_dict.json``), optionally
+    as ``DIR:SPLIT``; else ``None``."""
+    def saved(path: Path) -> bool:
+        return path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "state.json").is_file())
+
+    path = Path(spec).expanduser()
+    if saved(path):
+        return path, None
+    folder, sep, split = str(spec).rpartition(":")
+    if sep and folder and split and saved(Path(folder).expanduser()):
+        return Path(folder).expanduser(), split
+    return None
+
+
+def _from_saved(folder: Path, split: str | None, default_split: str) -> tuple[dict, str, str]:
+    """Columns, source and name of a ``save_to_disk`` folder (a split of a ``DatasetDict``).
+
+    Raises
+    ------
+    ProbekitError
+        The split is not in the ``DatasetDict`` (its splits listed), a split is named
+        for a single ``Dataset``, or the folder cannot be read.
+    """
+    import datasets
+
+    try:
+        saved = datasets.load_from_disk(str(folder))
+    except Exception as e:  # noqa: BLE001 - datasets raises many types for damaged folders
+        raise ProbekitError(f"could not read the saved data set {str(folder)!r} ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
+    if isinstance(saved, datasets.DatasetDict):
+        name = split or default_split
+        if name not in saved:
+            how = f"split {split!r} is" if split else f"no split was named and {default_split!r} is"
+            raise ProbekitError(f"{how} not in the DatasetDict saved in {str(folder)!r}; its splits: "
+                                f"{', '.join(saved)} (name one as {folder}:SPLIT)")
+        return _from_datasets(saved[name]), f"{folder.resolve()}:{name}", f"{folder.name}-{name}"
+    if split is not None:
+        raise ProbekitError(f"{str(folder)!r} holds a single Dataset, not a DatasetDict with splits; drop "
+                            f"':{split}'")
+    return _from_datasets(saved), str(folder.resolve()), folder.name
 
 
 def _from_hub(name: str, split: str) -> dict:

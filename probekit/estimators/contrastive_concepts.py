@@ -90,6 +90,58 @@ class _EnvLogits(nn.Module):
         return self.beta + self.alpha * u_t - (self.lam * u_t) ** 2
 
 
+def _standardization(base: np.ndarray, standardize: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and scale of the base set (zeros and ones when not standardizing)."""
+    if not standardize:
+        return np.zeros(base.shape[1]), np.ones(base.shape[1])
+    scale = base.std(axis=0)
+    scale[scale < 1e-12] = 1.0
+    return base.mean(axis=0), scale
+
+
+def _split_data(base: np.ndarray, envs: list[np.ndarray], mean: np.ndarray, scale: np.ndarray,
+                validation_fraction: float, rng: np.random.Generator, device: torch.device) -> dict:
+    """Train/validation split of the base set and of every environment, standardized,
+    as float32 tensors on ``device``: ``xb_*`` base, ``xe_*`` environment samples,
+    ``ie_*`` their environment index, ``props_*`` environment proportions."""
+
+    def prep(x):
+        return torch.as_tensor((x - mean) / scale, dtype=torch.float32).to(device)
+
+    def split(n):
+        perm = rng.permutation(n)
+        n_val = min(max(1, int(round(validation_fraction * n))), n - 1)  # never an empty train split
+        return perm[n_val:], perm[:n_val]
+
+    b_tr, b_va = split(base.shape[0])
+    parts = {"tr": ([], []), "va": ([], [])}
+    for e, x in enumerate(envs):
+        for key, rows in zip(("tr", "va"), split(x.shape[0])):
+            parts[key][0].append(x[rows])
+            parts[key][1].append(np.full(rows.size, e))
+    data = {"xb_tr": prep(base[b_tr]), "xb_va": prep(base[b_va])}
+    for key, (xs, ids) in parts.items():
+        env_ids = np.concatenate(ids)
+        data[f"xe_{key}"] = prep(np.concatenate(xs))
+        data[f"ie_{key}"] = torch.as_tensor(env_ids).to(device)
+        data[f"props_{key}"] = torch.as_tensor(np.bincount(env_ids, minlength=len(envs)) / env_ids.size,
+                                               dtype=torch.float32, device=device)
+    return data
+
+
+def _loss_terms(enc: nn.Module, logits: _EnvLogits, t: torch.Tensor, xb: torch.Tensor, xe: torch.Tensor,
+                ie: torch.Tensor, props: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Cross-entropy of base (class 0, every environment's classifier weighted by its
+    proportion) and environment samples (class 1, their own classifier); also returns
+    the base samples' target coordinates ``(batch, n_envs)`` and the environment logits."""
+    softplus = nn.functional.softplus
+    ub = enc(xb)[:, t]  # (batch, n_envs): each env's target coordinate
+    base_loss = (softplus(logits.all_envs(ub)).mean(dim=0) * props).sum()
+    ue = enc(xe).gather(1, t[ie].unsqueeze(1)).squeeze(1)
+    ge = logits(ue, ie)
+    return base_loss + softplus(-ge).mean(), ub, ge
+
+
 class ContrastiveConceptEstimator(TransformerMixin, BaseEstimator):
     """Learn concept valuations by contrasting concept-conditioned data sets with a base set.
 
@@ -256,109 +308,19 @@ class ContrastiveConceptEstimator(TransformerMixin, BaseEstimator):
         base, envs, targets, n_concepts = self._check_data(base_X, env_X_list, env_concepts)
         rng = np.random.default_rng(self.random_state)
         device = torch.device(self.device)
-
-        if self.standardize:
-            mean = base.mean(axis=0)
-            scale = base.std(axis=0)
-            scale[scale < 1e-12] = 1.0
-        else:
-            mean, scale = np.zeros(base.shape[1]), np.ones(base.shape[1])
+        mean, scale = _standardization(base, self.standardize)
         self.feature_mean_, self.feature_scale_ = mean, scale
-
-        def prep(x):
-            return torch.as_tensor((x - mean) / scale, dtype=torch.float32)
-
-        # 80/20 split of every data set
-        def split(n):
-            perm = rng.permutation(n)
-            n_val = min(max(1, int(round(self.validation_fraction * n))), n - 1)  # never an empty train split
-            return perm[n_val:], perm[:n_val]
-
-        b_tr, b_va = split(base.shape[0])
-        env_tr, env_va, env_id_tr, env_id_va = [], [], [], []
-        for e, x in enumerate(envs):
-            tr, va = split(x.shape[0])
-            env_tr.append(x[tr])
-            env_va.append(x[va])
-            env_id_tr.append(np.full(tr.size, e))
-            env_id_va.append(np.full(va.size, e))
-        xb_tr, xb_va = prep(base[b_tr]).to(device), prep(base[b_va]).to(device)
-        xe_tr = prep(np.concatenate(env_tr)).to(device)
-        ie_tr = torch.as_tensor(np.concatenate(env_id_tr)).to(device)
-        xe_va = prep(np.concatenate(env_va)).to(device)
-        ie_va = torch.as_tensor(np.concatenate(env_id_va)).to(device)
-        n_envs = len(envs)
-        proportions = torch.as_tensor(np.bincount(np.concatenate(env_id_tr), minlength=n_envs)
-                                      / xe_tr.shape[0], dtype=torch.float32, device=device)
-        proportions_va = torch.as_tensor(np.bincount(np.concatenate(env_id_va), minlength=n_envs)
-                                         / xe_va.shape[0], dtype=torch.float32, device=device)
-        t = torch.as_tensor(targets, device=device)
-
+        data = _split_data(base, envs, mean, scale, float(self.validation_fraction), rng, device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(self.random_state))
             if self.encoder == "linear":
                 enc = nn.Linear(base.shape[1], n_concepts, bias=False)
             else:
                 enc = ConceptEncoderMLP(base.shape[1], n_concepts, self.hidden_dim, self.n_hidden_layers)
-        logits = _EnvLogits(n_envs)
+        logits = _EnvLogits(len(envs))
         enc.to(device)
         logits.to(device)
-        optim = torch.optim.Adam([
-            {"params": logits.parameters(), "lr": float(self.lr_logits)},
-            {"params": enc.parameters(), "lr": float(self.lr_encoder)},
-        ])
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(optim, int(self.max_epochs))
-        softplus = nn.functional.softplus
-
-        def loss_terms(xb, xe, ie, props):
-            ub = enc(xb)[:, t]  # (batch, n_envs): each env's target coordinate
-            base_loss = (softplus(logits.all_envs(ub)).mean(dim=0) * props).sum()
-            ue = enc(xe)
-            ue = ue.gather(1, t[ie].unsqueeze(1)).squeeze(1)
-            ge = logits(ue, ie)
-            env_loss = softplus(-ge).mean()
-            return base_loss + env_loss, ub, ge
-
-        history = {"train_loss": [], "val_loss": [], "val_accuracy": []}
-        best = (np.inf, -1, None)
-        n_tr, n_btr = xe_tr.shape[0], xb_tr.shape[0]
-        bs = int(self.batch_size)
-        base_perm, base_pos = rng.permutation(n_btr), 0
-        for epoch in tqdm(range(int(self.max_epochs)), desc="contrastive concepts", disable=not self.verbose):
-            enc.train()
-            perm = torch.as_tensor(rng.permutation(n_tr), device=device)
-            total, count = 0.0, 0
-            for start in range(0, n_tr, bs):
-                idx = perm[start:start + bs]
-                k = idx.numel()
-                if base_pos + k > n_btr:
-                    base_perm, base_pos = rng.permutation(n_btr), 0
-                bidx = torch.as_tensor(base_perm[base_pos:base_pos + min(k, n_btr)], device=device)
-                base_pos += bidx.numel()
-                loss, _, _ = loss_terms(xb_tr[bidx], xe_tr[idx], ie_tr[idx], proportions)
-                loss = loss + float(self.l1_lambda) * logits.lam.abs().sum()
-                optim.zero_grad()
-                loss.backward()
-                optim.step()
-                total += float(loss.detach()) * k
-                count += k
-            sched.step()
-            enc.eval()
-            with torch.no_grad():
-                val, ub, ge = loss_terms(xb_va, xe_va, ie_va, proportions_va)
-                gb = logits.all_envs(ub)
-                acc_env = float((ge > 0).float().mean())
-                acc_base = float(((gb < 0).float().mean(dim=0) * proportions_va).sum())
-            val = float(val)
-            if not np.isfinite(val):
-                raise ProbekitError("the contrastive loss became NaN/inf; lower lr_encoder / lr_logits or "
-                                    "set standardize=True for badly scaled features")
-            history["train_loss"].append(total / max(count, 1))
-            history["val_loss"].append(val)
-            history["val_accuracy"].append(0.5 * (acc_env + acc_base))
-            if val < best[0]:
-                best = (val, epoch, (copy.deepcopy(enc.state_dict()), copy.deepcopy(logits.state_dict())))
-
+        best, history = self._train(enc, logits, data, torch.as_tensor(targets, device=device), rng)
         enc.load_state_dict(best[2][0])
         logits.load_state_dict(best[2][1])
         enc.to("cpu").eval()
@@ -377,6 +339,64 @@ class ContrastiveConceptEstimator(TransformerMixin, BaseEstimator):
             self.components_ = w
             self.intercept_ = -w @ mean
         return self
+
+    def _train(self, enc: nn.Module, logits: _EnvLogits, data: dict, t: torch.Tensor,
+               rng: np.random.Generator) -> tuple[tuple, dict]:
+        """Adam + cosine annealing over the epochs; returns ``(best, history)`` with
+        ``best = (val_loss, epoch, (encoder state, logits state))``."""
+        optim = torch.optim.Adam([
+            {"params": logits.parameters(), "lr": float(self.lr_logits)},
+            {"params": enc.parameters(), "lr": float(self.lr_encoder)},
+        ])
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(optim, int(self.max_epochs))
+        history = {"train_loss": [], "val_loss": [], "val_accuracy": []}
+        best = (np.inf, -1, None)
+        base_order = {"perm": rng.permutation(data["xb_tr"].shape[0]), "pos": 0}
+        for epoch in tqdm(range(int(self.max_epochs)), desc="contrastive concepts", disable=not self.verbose):
+            enc.train()
+            train_loss = self._epoch(enc, logits, data, t, optim, rng, base_order)
+            sched.step()
+            enc.eval()
+            with torch.no_grad():
+                val, ub, ge = _loss_terms(enc, logits, t, data["xb_va"], data["xe_va"], data["ie_va"],
+                                          data["props_va"])
+                gb = logits.all_envs(ub)
+                acc_env = float((ge > 0).float().mean())
+                acc_base = float(((gb < 0).float().mean(dim=0) * data["props_va"]).sum())
+            val = float(val)
+            if not np.isfinite(val):
+                raise ProbekitError("the contrastive loss became NaN/inf; lower lr_encoder / lr_logits or "
+                                    "set standardize=True for badly scaled features")
+            history["train_loss"].append(train_loss)
+            history["val_loss"].append(val)
+            history["val_accuracy"].append(0.5 * (acc_env + acc_base))
+            if val < best[0]:
+                best = (val, epoch, (copy.deepcopy(enc.state_dict()), copy.deepcopy(logits.state_dict())))
+        return best, history
+
+    def _epoch(self, enc, logits, data: dict, t, optim, rng, base_order: dict) -> float:
+        """One pass over the environment samples, each batch paired with as many base
+        samples (drawn without replacement, reshuffled when used up); the mean loss."""
+        xb_tr, xe_tr, ie_tr = data["xb_tr"], data["xe_tr"], data["ie_tr"]
+        n_tr, n_btr, bs = xe_tr.shape[0], xb_tr.shape[0], int(self.batch_size)
+        perm = torch.as_tensor(rng.permutation(n_tr), device=xe_tr.device)
+        total, count = 0.0, 0
+        for start in range(0, n_tr, bs):
+            idx = perm[start:start + bs]
+            k = idx.numel()
+            if base_order["pos"] + k > n_btr:
+                base_order["perm"], base_order["pos"] = rng.permutation(n_btr), 0
+            pos = base_order["pos"]
+            bidx = torch.as_tensor(base_order["perm"][pos:pos + min(k, n_btr)], device=xe_tr.device)
+            base_order["pos"] += bidx.numel()
+            loss, _, _ = _loss_terms(enc, logits, t, xb_tr[bidx], xe_tr[idx], ie_tr[idx], data["props_tr"])
+            loss = loss + float(self.l1_lambda) * logits.lam.abs().sum()
+            optim.zero_grad()
+            loss.backward()
+            optim.step()
+            total += float(loss.detach()) * k
+            count += k
+        return total / max(count, 1)
 
     # ------------------------------------------------------------------ use
     def transform(self, X: Any) -> np.ndarray:

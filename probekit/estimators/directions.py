@@ -93,8 +93,8 @@ def mean_difference_direction(x: Any, y: Any, normalize: bool = True, positive: 
     References
     ----------
     Li, Patel, Viégas, Pfister & Wattenberg (2023), "Inference-Time Intervention", NeurIPS,
-    Sec. 3.2 ("mass mean shift"); Marks & Tegmark (2023), "The Geometry of Truth", Sec. 4
-    (mass-mean probe).
+    Sec. 3.3 ("mass mean shift", compared with the probe weight and random directions in
+    Table 3); Marks & Tegmark (2023), "The Geometry of Truth", Sec. 4 (mass-mean probe).
     """
     xa, pos, _ = _binary(x, y, positive)
     v = xa[pos].mean(axis=0) - xa[~pos].mean(axis=0)
@@ -138,7 +138,8 @@ def logistic_direction(
     References
     ----------
     Alain & Bengio (2016), "Understanding intermediate layers using linear classifier
-    probes", arXiv:1610.01644; Li et al. (2023), NeurIPS, Sec. 3.2 (probe direction).
+    probes", arXiv:1610.01644; Li et al. (2023), "Inference-Time Intervention", NeurIPS,
+    Sec. 3.3 and Table 3 ("probe weight direction").
     """
     xa, pos, _ = _binary(x, y, positive)
     if not (isinstance(C, (int, float)) and C > 0):

@@ -307,7 +307,7 @@ class LowDegreeSearch(BaseEstimator):
         Maps evaluated per vectorised batch in the bijection search.
     max_stored : int
         At most this many minimizer tables are kept in ``minimizers_``.
-    show_progress : bool
+    progress : bool
         tqdm bar over chunks.
 
     Attributes
@@ -358,14 +358,14 @@ class LowDegreeSearch(BaseEstimator):
         tol: float = 1e-9,
         chunk_size: int = 8192,
         max_stored: int = 4096,
-        show_progress: bool = False,
+        progress: bool = False,
     ) -> None:
         self.space = space
         self.criterion = criterion
         self.tol = tol
         self.chunk_size = chunk_size
         self.max_stored = max_stored
-        self.show_progress = show_progress
+        self.progress = progress
 
     # ------------------------------------------------------------------ validation
     def _validate(self, y: np.ndarray) -> int:
@@ -446,7 +446,7 @@ class LowDegreeSearch(BaseEstimator):
         best_tables: list[np.ndarray] = []
         n_best = 0
         hist = np.zeros(n * self.n_tasks_ + 1, dtype=np.int64)
-        bar = tqdm(chunks, total=n_chunks, disable=not self.show_progress, desc="GL(n,2) search")
+        bar = tqdm(chunks, total=n_chunks, disable=not self.progress, desc="GL(n,2) search")
         for tables in bar:
             w = pop[tables]  # (m, 2**n): popcount(B s) = |B S|
             deg_cost = np.zeros(tables.shape[0], dtype=np.int64)
@@ -485,7 +485,7 @@ class LowDegreeSearch(BaseEstimator):
         costs = np.empty(perms.shape[0], dtype=np.float64)
         deg_costs = np.empty(perms.shape[0], dtype=np.int64)
         starts = range(0, perms.shape[0], int(self.chunk_size))
-        for s in tqdm(starts, disable=not self.show_progress, desc="bijection search"):
+        for s in tqdm(starts, disable=not self.progress, desc="bijection search"):
             inv = perms[s : s + int(self.chunk_size)]  # rows = Phi^-1
             g = tasks[inv]  # (m, n_points, n_tasks): y ∘ Phi^-1
             coef = np.einsum("si,mit->mst", h, g) / n_points

@@ -30,7 +30,7 @@ class PairedGain:
     p_value: float
     n: int
 
-    def as_dict(self) -> dict:
+    def to_dict(self) -> dict:
         return asdict(self)
 
 

@@ -2,7 +2,7 @@
 
 Data: ``TruthfulQA.csv`` (Lin, Hilton & Evans 2021; columns ``Type, Category, Question,
 Best Answer, Correct Answers, Incorrect Answers, Source``; answers separated by ``;``).
-The loader takes a path; by default ``$PROBEKIT_SHARED_DATA/truthfulqa/TruthfulQA.csv``.
+The loader takes a path; by default ``truthfulqa/TruthfulQA.csv`` in the shared data folder.
 
 Scoring (the definitions of the TruthfulQA paper, Sec. 4.1 / App. "MC" metrics, and its
 reference implementation ``MC_calcs``):
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,7 @@ import torch
 from scipy.special import logsumexp
 from tqdm.auto import tqdm
 
+from probekit.concepts.shared import shared_data_path
 from probekit.errors import ProbekitError
 from probekit.steering.hooks import Intervention, Steering
 
@@ -107,26 +107,17 @@ def _split(answers: str) -> tuple:
 
 
 def default_truthfulqa_path() -> Path:
-    """``$PROBEKIT_TRUTHFULQA``, else ``$PROBEKIT_SHARED_DATA/truthfulqa/TruthfulQA.csv``,
-    else ``../shared/data/truthfulqa/TruthfulQA.csv`` beside the repository.
+    """``truthfulqa/TruthfulQA.csv`` in the shared data folder
+    (:func:`probekit.concepts.shared_data_path`: ``$PROBEKIT_SHARED_DATA``, else
+    ``../shared/data`` beside the repository).
 
     Raises
     ------
     ProbekitError
-        When none of them exists (the message names the places looked at).
+        When it does not exist (the message names the path looked at; the file is
+        github.com/sylinrl/TruthfulQA/blob/main/TruthfulQA.csv).
     """
-    tried = []
-    if os.environ.get("PROBEKIT_TRUTHFULQA"):
-        tried.append(Path(os.environ["PROBEKIT_TRUTHFULQA"]))
-    if os.environ.get("PROBEKIT_SHARED_DATA"):
-        tried.append(Path(os.environ["PROBEKIT_SHARED_DATA"]) / "truthfulqa" / "TruthfulQA.csv")
-    tried.append(Path(__file__).resolve().parents[3] / "shared" / "data" / "truthfulqa" / "TruthfulQA.csv")
-    for p in tried:
-        if p.is_file():
-            return p
-    raise ProbekitError("TruthfulQA.csv not found; looked at " + ", ".join(map(str, tried))
-                        + ". Pass a path, or set PROBEKIT_TRUTHFULQA / PROBEKIT_SHARED_DATA "
-                        "(the file is github.com/sylinrl/TruthfulQA/blob/main/TruthfulQA.csv)")
+    return shared_data_path("truthfulqa/TruthfulQA.csv", what="TruthfulQA file")
 
 
 def load_truthfulqa(path: str | Path | None = None, limit: int | None = None,
@@ -309,7 +300,7 @@ class MCResult:
     labels: np.ndarray | None = None
     question_of: np.ndarray | None = None
 
-    def as_dict(self) -> dict:
+    def to_dict(self) -> dict:
         """``{"MC1": .., "MC2": .., "MC3": .., "n_questions": ..}``."""
         return {"MC1": self.mc1, "MC2": self.mc2, "MC3": self.mc3, "n_questions": len(self.per_question)}
 

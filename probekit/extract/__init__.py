@@ -20,7 +20,8 @@ from probekit.extract.hook_set import CALL_SEPARATOR, INPUT_SUFFIX, HookSet, spl
 from probekit.extract.inspect import describe_modules, output_shapes
 from probekit.extract.pooling import pool_spatial
 from probekit.extract.recorder import ActivationRecorder, StopForward, first_tensor, module_names, resolve_modules
-from probekit.extract.runner import ExtractionConfig, encode_images, extract, parse_size
+from probekit.extract.runner import (SORT_WINDOW, ExtractionConfig, encode_images, extract, image_batches, parse_size,
+                                     token_budget_batches)
 from probekit.extract.text_inputs import (
     accepts,
     decoder_inputs,
@@ -54,4 +55,5 @@ __all__ = [
     "encode_text", "default_token_selection", "accepts", "decoder_inputs", "is_encoder_decoder", "model_device",
     "position_ids_from_mask", "token_counts", "validate_token_counts",
     "distributed_env", "extract_distributed", "is_main_process", "rank_device",
+    "SORT_WINDOW", "image_batches", "token_budget_batches",
 ]

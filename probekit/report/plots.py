@@ -27,14 +27,36 @@ def _kind(hook_point: str) -> str:
 
 
 def draw_ci_band(ax, x, items: list[dict], color) -> None:
-    """Shade the 95 % CI (``ci_low``..``ci_high``) of a score line, when the rows carry one."""
+    """Shade the 95 % CI (``ci_low``..``ci_high``) of a score line, when the rows carry one.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    x : sequence of int, length n_points
+        Layer indices of the line.
+    items : list of dict, length n_points
+        Result rows (``ci_low``, ``ci_high`` in score units); nothing is drawn when any
+        row lacks ``ci_low``.
+    color : matplotlib colour
+    """
     if items and all(r.get("ci_low") is not None for r in items):
         ax.fill_between(x, [r["ci_low"] for r in items], [r["ci_high"] for r in items], color=color, alpha=0.18,
                         lw=0, label=_once(ax, "95% CI (bootstrap over groups)"))
 
 
 def draw_control_band(ax, x, items: list[dict], color) -> None:
-    """Shade control mean ± sd over the K draws, when the rows carry ``control_sd``."""
+    """Shade control mean ± sd over the K draws, when the rows carry ``control_sd``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    x : sequence of int, length n_points
+        Layer indices of the line.
+    items : list of dict, length n_points
+        Result rows (``control_score``, ``control_sd`` in score units, ``n_controls``);
+        nothing is drawn when any row lacks ``control_sd``.
+    color : matplotlib colour
+    """
     if items and all(r.get("control_sd") is not None for r in items):
         mean = [r["control_score"] for r in items]
         sd = [r["control_sd"] for r in items]

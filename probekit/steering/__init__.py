@@ -2,22 +2,19 @@
 
 from probekit.steering.directions import (
     SteeringMatrix,
-    mass_mean_shift,
-    probe_weight_direction,
     projection_std,
     random_direction,
     unit,
 )
 from probekit.steering.heads import HeadSite, attention_head_sites, head_interventions, split_heads
 from probekit.steering.selftest import check_steering, steering_deltas
-from probekit.steering.sentence import SentenceEmbedder, embed_sentences
+from probekit.steering.sentence import SentenceEmbedder
 from probekit.steering.hooks import Intervention, Steering, forward_offset, position_mask, steer, steering_site
 
 __all__ = [
     "HeadSite",
     "SentenceEmbedder",
     "check_steering",
-    "embed_sentences",
     "steering_deltas",
     "Intervention",
     "Steering",
@@ -25,9 +22,7 @@ __all__ = [
     "attention_head_sites",
     "forward_offset",
     "head_interventions",
-    "mass_mean_shift",
     "position_mask",
-    "probe_weight_direction",
     "projection_std",
     "random_direction",
     "split_heads",

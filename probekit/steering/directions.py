@@ -1,7 +1,10 @@
-"""Steering directions: mass-mean shift, probe weight, random, steering matrix, scale σ.
+"""Steering directions: random, steering matrix, scale σ.
 
-Each function works on one activation space (e.g. one attention head's output,
-``head_dim`` features). The intervention of Li et al. (2023) adds ``α · σ · θ`` with
+The concept directions themselves (mass-mean shift = difference of class means, probe
+weight direction) are :func:`probekit.estimators.mean_difference_direction` and
+:func:`probekit.estimators.logistic_direction` (a fitted probe's weight: :func:`unit`
+of its ``coef_``). Each function works on one activation space (e.g. one attention
+head's output, ``head_dim`` features). The intervention of Li et al. (2023) adds ``α · σ · θ`` with
 ``θ`` a unit direction and ``σ`` the standard deviation of the (training) activations
 projected on ``θ`` (:func:`projection_std`).
 """
@@ -19,8 +22,6 @@ from probekit.metrics._validation import as_float_matrix
 
 __all__ = [
     "SteeringMatrix",
-    "mass_mean_shift",
-    "probe_weight_direction",
     "projection_std",
     "random_direction",
     "unit",
@@ -40,56 +41,6 @@ def unit(v: Any, axis: int = -1) -> np.ndarray:
     if np.any(norm == 0) or not np.all(np.isfinite(norm)):
         raise ProbekitError("cannot normalise a zero (or non-finite) vector to unit length")
     return v / norm
-
-
-def mass_mean_shift(x_true: Any, x_false: Any, normalize: bool = True) -> np.ndarray:
-    """Mass-mean shift ``mean(x_true) − mean(x_false)``.
-
-    Parameters
-    ----------
-    x_true, x_false : array-like, shapes (n_true, d_model), (n_false, d_model)
-    normalize : bool
-        Return a unit vector.
-
-    Returns
-    -------
-    numpy.ndarray of float64, shape (d_model,)
-
-    Raises
-    ------
-    ProbekitError
-        Shape mismatch, NaN/inf, or equal means (with ``normalize``).
-
-    References
-    ----------
-    Li, Patel, Viégas, Pfister & Wattenberg (2023), "Inference-Time Intervention", NeurIPS,
-    Sec. 3.3 ("mass mean shift", Table 3).
-    """
-    a = as_float_matrix(x_true, "x_true", min_samples=1)
-    b = as_float_matrix(x_false, "x_false", min_samples=1)
-    if a.shape[1] != b.shape[1]:
-        raise ProbekitError(f"x_true has {a.shape[1]} features, x_false {b.shape[1]}")
-    v = a.mean(axis=0) - b.mean(axis=0)
-    return unit(v) if normalize else v
-
-
-def probe_weight_direction(coef: Any) -> np.ndarray:
-    """Unit direction of a linear probe's weight vector.
-
-    Parameters
-    ----------
-    coef : array-like, shape (d_model,) or (1, d_model)
-        E.g. ``LogisticRegression().coef_``.
-
-    Returns
-    -------
-    numpy.ndarray of float64, shape (d_model,)
-
-    References
-    ----------
-    Li et al. (2023), "Inference-Time Intervention", NeurIPS, Table 3 ("probe weight direction").
-    """
-    return unit(np.asarray(coef, dtype=np.float64).reshape(-1))
 
 
 def random_direction(d: int, rng: np.random.Generator) -> np.ndarray:
@@ -206,12 +157,17 @@ class SteeringMatrix(BaseEstimator):
         Raises
         ------
         ProbekitError
-            Wrong embedding width, or ``W e`` is zero (no direction) for a prompt.
+            Not 1-D/2-D, NaN/inf, wrong embedding width, or ``W e`` is zero (no
+            direction) for a prompt.
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         """
         check_is_fitted(self, "matrix_")
         e = np.asarray(embeddings, dtype=np.float64)
+        if e.ndim not in (1, 2):
+            raise ProbekitError(f"embeddings must have shape (d_embed,) or (n_prompts, d_embed), not {e.shape}")
+        if not np.all(np.isfinite(e)):
+            raise ProbekitError("embeddings contain NaN or inf")
         if e.shape[-1] != self.matrix_.shape[1]:
             raise ProbekitError(f"embeddings have {e.shape[-1]} features; the matrix was fitted on "
                                 f"{self.matrix_.shape[1]}")

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from probekit.errors import ProbekitError
 
-__all__ = ["SentenceEmbedder", "embed_sentences"]
+__all__ = ["SentenceEmbedder"]
 
 
 class SentenceEmbedder:
@@ -90,15 +90,3 @@ class SentenceEmbedder:
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             out.append(torch.nn.functional.normalize(pooled, dim=-1).float().cpu().numpy())
         return np.concatenate(out)
-
-
-def embed_sentences(sentences: Sequence[str], model="minilm-l6", batch_size: int = 32) -> np.ndarray:
-    """Unit-norm sentence embeddings, shape (n_sentences, d_embed), float32.
-
-    Shorthand for ``SentenceEmbedder(model, batch_size=batch_size).encode(sentences)``.
-
-    References
-    ----------
-    Reimers & Gurevych (2019), "Sentence-BERT", EMNLP.
-    """
-    return SentenceEmbedder(model, batch_size=batch_size).encode(sentences)

@@ -1,5 +1,6 @@
 """Activation stores: sharded safetensors + JSON manifest, resumable, checksummed, locked."""
 
+from probekit.store.datasets import EXAMPLES_NAME, read_examples, to_dataset, write_examples
 from probekit.store.lock import StoreLock
 from probekit.store.manifest import (
     STORE_DTYPES,
@@ -17,4 +18,5 @@ from probekit.store.writer import DEFAULT_SHARD_BYTES, StoreWriter
 
 __all__ = ["ActivationStore", "DEFAULT_SHARD_BYTES", "PartWriter", "STORE_DTYPES", "StoreLock", "StoreReport",
            "StoreWriter", "identity_hash", "is_store_file", "merge_stores", "parse_shard", "read_manifest",
-           "shard_name", "slice_bounds", "verify_store", "write_manifest"]
+           "shard_name", "slice_bounds", "verify_store", "write_manifest",
+           "EXAMPLES_NAME", "read_examples", "to_dataset", "write_examples"]

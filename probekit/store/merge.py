@@ -84,6 +84,7 @@ def merge_stores(out, parts, overwrite: bool = False, verify: bool = True, remov
                 name = shard_name(len(shards))
                 _link_or_copy(path / entry["file"], out / name)
                 shards.append(dict(entry, file=name))
+        _carry_examples(out, [path for path, _ in ordered])
         first = ordered[0][1]
         write_manifest(out, {
             "format_version": FORMAT_VERSION, "identity": identity, "identity_hash": identity_hash(identity),
@@ -187,6 +188,18 @@ def _claim_output(out: Path, identity: dict, overwrite: bool) -> None:
     for f in out.iterdir():
         if is_store_file(f.name) and f.is_file():
             f.unlink()
+
+
+def _carry_examples(out: Path, parts: list[Path]) -> None:
+    """The parts' ``examples.parquet`` (each holds every example of the data set) into
+    ``out``; none left there when no part has one (parts of an older probekit)."""
+    from probekit.store.datasets import EXAMPLES_NAME
+
+    source = next((p / EXAMPLES_NAME for p in parts if (p / EXAMPLES_NAME).is_file()), None)
+    if source is None:
+        (out / EXAMPLES_NAME).unlink(missing_ok=True)
+    else:
+        _link_or_copy(source, out / EXAMPLES_NAME)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

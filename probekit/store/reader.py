@@ -110,14 +110,10 @@ class ActivationStore:
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def to_dataset(self, modules: list[str] | None = None):
-        """The store as a ``datasets.Dataset`` with one column per module plus
-        ``example_index`` and ``position`` (float32 rows)."""
-        import datasets
+        """The store as a ``datasets.Dataset``; see :func:`probekit.store.datasets.to_dataset`."""
+        from probekit.store.datasets import to_dataset
 
-        columns = {"example_index": self.example_index(), "position": self.positions()}
-        for module in modules or self.modules:
-            columns[module] = np.asarray(self.numpy(module, mmap=False), dtype=np.float32)
-        return datasets.Dataset.from_dict({k: list(v) if v.ndim > 1 else v for k, v in columns.items()})
+        return to_dataset(self, modules)
 
 
 def damaged_message(directory: Path, file: str, problem: str) -> str:

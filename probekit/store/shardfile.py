@@ -109,7 +109,22 @@ def read_header(path: Path) -> tuple[dict, int]:
 
 
 def file_digest(path: Path) -> str:
-    """BLAKE2b-256 hex digest of a file, read in 8 MiB chunks."""
+    """Checksum of a shard file, as recorded in the store manifest.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+
+    Returns
+    -------
+    str
+        BLAKE2b-256 hex digest (64 characters) of the file's bytes, read in 8 MiB chunks.
+
+    Raises
+    ------
+    OSError
+        The file cannot be read.
+    """
     hasher = new_hasher()
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
@@ -123,6 +138,21 @@ def shard_problem(directory: Path, entry: dict, full: bool) -> str | None:
     The cheap check (``full=False``) compares the file's size with the manifest's; the
     full check also compares the checksum and the header's row counts (for shards
     written before sizes and checksums were recorded, only the header).
+
+    Parameters
+    ----------
+    directory : pathlib.Path
+        The store folder.
+    entry : dict
+        The shard's manifest entry (``file``, ``rows``, ``size``, checksum).
+    full : bool
+        Also read the whole file (checksum) and its header.
+
+    Returns
+    -------
+    str or None
+        A phrase completing "shard X ..." (e.g. ``"is missing"``), or ``None`` when the
+        shard is sound.
     """
     path = Path(directory) / entry["file"]
     try:

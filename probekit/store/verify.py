@@ -20,8 +20,9 @@ class StoreReport:
         The store folder.
     complete : bool
         Whether the manifest marks the run finished.
-    n_examples, n_rows : int
-        Examples and rows the manifest records.
+    n_examples, n_samples : int
+        Examples and activation rows (one per example or per selected token) the
+        manifest records.
     shards : list of (str, str or None)
         Each listed shard file with its problem (``None`` when intact).
     unchecksummed : list of str
@@ -32,7 +33,7 @@ class StoreReport:
     directory: str
     complete: bool
     n_examples: int
-    n_rows: int
+    n_samples: int
     shards: list = field(default_factory=list)
     unchecksummed: list = field(default_factory=list)
 
@@ -51,7 +52,7 @@ class StoreReport:
         out = [f"{f}: {'ok' if p is None else 'DAMAGED: ' + p}" for f, p in self.shards]
         state = "complete" if self.complete else "incomplete (resumable)"
         out.append(f"store {self.directory!r}: {state}, {len(self.shards)} shard(s), {self.n_examples} examples, "
-                   f"{self.n_rows} rows; {len(self.damaged)} damaged")
+                   f"{self.n_samples} rows; {len(self.damaged)} damaged")
         if self.unchecksummed:
             out.append(f"{len(self.unchecksummed)} shard(s) have no recorded checksum (older probekit): "
                        "only their headers were checked")

@@ -371,7 +371,7 @@ def _make_writable_dir(directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         probe = directory / ".write-test"
         probe.write_text("")
-        probe.unlink()
+        probe.unlink(missing_ok=True)  # ranks of one job may probe the same folder at once
     except OSError as e:
         raise ProbekitError(f"cannot write to output folder {str(directory)!r}: {e.strerror or e}") from None
 

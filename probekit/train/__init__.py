@@ -3,9 +3,9 @@
 Cross-entropy (DIET / supervised) encoders, classifiers, multi-task Boolean-world
 networks, next-step sequence models, and resumable checkpoint folders.
 
-``save_checkpoint`` / ``load_checkpoint`` here are the generic folder checkpoints of
-:mod:`probekit.train.checkpoint`; the sequence trainer's model+optimizer checkpoints of
-the same names stay at :mod:`probekit.train.sequence`.
+``save_checkpoint`` / ``load_checkpoint`` write and read one checkpoint folder
+(:mod:`probekit.train.checkpoint`); ``save_step_checkpoint`` / ``load_step_checkpoint``
+keep a run folder of per-step checkpoints with ``latest.json`` (the sequence trainer's).
 """
 
 from probekit.train.checkpoint import (
@@ -47,6 +47,8 @@ from probekit.train.sequence import (
     SequenceTrainConfig,
     TrainResult,
     cosine_warmup_factor,
+    load_step_checkpoint,
+    save_step_checkpoint,
     train_sequence_model,
 )
 
@@ -73,12 +75,14 @@ __all__ = [
     "head_identifiability",
     "head_influence",
     "load_checkpoint",
+    "load_step_checkpoint",
     "make_polynomial",
     "mlp_encoder",
     "optimizer_from_flat",
     "optimizer_to_flat",
     "run_extrapolation",
     "save_checkpoint",
+    "save_step_checkpoint",
     "to_jsonable",
     "train_classifier",
     "train_cross_entropy",

@@ -376,39 +376,13 @@ def train_cross_entropy(latents, generator: nn.Module, config: CrossEntropyConfi
     """
     cfg = config or CrossEntropyConfig()
     dev = resolve_device(cfg.device)
-    dim = int(latents.dim)
-    torch.manual_seed(cfg.seed)
-    generator = generator.to(dev)
-    for p in generator.parameters():
-        p.requires_grad_(False)
-    with torch.no_grad():
-        dim_x = int(generator(torch.zeros(2, dim, device=dev)).shape[1])
-    if encoder is None:
-        encoder = mlp_encoder(dim_x, dim, hidden=cfg.hidden)
-    encoder = encoder.to(dev)
-    n_out = int(latents.n_instances if cfg.task == "diet" else latents.n_classes)
-    head = LinearHead(dim, n_out, normalize_rows=cfg.normalize_head).to(dev)
+    generator, encoder, head = _cross_entropy_models(latents, generator, encoder, cfg, dev)
     opt = torch.optim.Adam(list(encoder.parameters()) + list(head.parameters()), lr=cfg.lr)
     rng = np.random.default_rng([int(cfg.seed), 1])
     z_eval = latents.sample(int(cfg.eval_samples), np.random.default_rng([int(cfg.seed), 2]))[0]
-
-    history: list[dict] = []
-    step = 0
-    ckpt_every = cfg.checkpoint_every or cfg.eval_every
     modules = {"encoder": encoder, "head": head}
-    if has_checkpoint(cfg.checkpoint_dir):
-        state = load_checkpoint(cfg.checkpoint_dir, modules, opt, map_location=dev)
-        saved = state.get("config", {})
-        for key in _RESUME_KEYS:
-            a, b = saved.get(key), asdict(cfg)[key]
-            if (list(a) if isinstance(a, (list, tuple)) else a) != (list(b) if isinstance(b, (list, tuple)) else b):
-                raise ProbekitError(
-                    f"checkpoint in {cfg.checkpoint_dir!r} was written with {key}={a!r}, this run has {key}={b!r}; "
-                    "use another checkpoint_dir or the same settings"
-                )
-        step = int(state["step"])
-        history = list(state["history"])
-        rng.bit_generator.state = state["rng"]
+    step, history = _resume_cross_entropy(cfg, modules, opt, rng, dev)
+    ckpt_every = cfg.checkpoint_every or cfg.eval_every
 
     def _save() -> None:
         if cfg.checkpoint_dir is None:
@@ -435,22 +409,8 @@ def train_cross_entropy(latents, generator: nn.Module, config: CrossEntropyConfi
     bar = tqdm(total=cfg.steps, initial=min(step, cfg.steps), disable=not cfg.progress,
                desc=f"{cfg.task}{' (norm. head)' if cfg.normalize_head else ''}", leave=False)
     while step < cfg.steps:
-        if cfg.lr_schedule == "cosine":
-            for group in opt.param_groups:
-                group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * step / cfg.steps))
-        z, inst, cls = latents.sample(int(cfg.batch_size), rng)
-        labels = torch.from_numpy(inst if cfg.task == "diet" else cls).to(dev)
-        x = generator(torch.from_numpy(z).float().to(dev))
-        head.renormalize_()
-        loss = F.cross_entropy(head(encoder(x)), labels)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        losses.append(_cross_entropy_step(latents, generator, encoder, head, opt, cfg, step, rng, dev))
         step += 1
-        lv = float(loss.detach())
-        if not math.isfinite(lv):
-            raise ProbekitError(f"loss became {lv} at step {step}; lower lr (now {cfg.lr})")
-        losses.append(lv)
         bar.update(1)
         if step % cfg.eval_every == 0 or step == cfg.steps:
             _evaluate(float(np.mean(losses)))
@@ -462,6 +422,75 @@ def train_cross_entropy(latents, generator: nn.Module, config: CrossEntropyConfi
     head.renormalize_()
     encoder.eval()
     return CrossEntropyResult(encoder=encoder, head=head, history=history, final=dict(history[-1]), config=cfg)
+
+
+def _cross_entropy_models(latents, generator: nn.Module, encoder: nn.Module | None, cfg: CrossEntropyConfig,
+                          dev) -> tuple[nn.Module, nn.Module, LinearHead]:
+    """The frozen generator, the encoder (default :func:`mlp_encoder`) and the bias-free
+    head (``n_instances`` rows for DIET, ``n_classes`` for supervised), on ``dev``."""
+    dim = int(latents.dim)
+    torch.manual_seed(cfg.seed)
+    generator = generator.to(dev)
+    for p in generator.parameters():
+        p.requires_grad_(False)
+    with torch.no_grad():
+        dim_x = int(generator(torch.zeros(2, dim, device=dev)).shape[1])
+    if encoder is None:
+        encoder = mlp_encoder(dim_x, dim, hidden=cfg.hidden)
+    encoder = encoder.to(dev)
+    n_out = int(latents.n_instances if cfg.task == "diet" else latents.n_classes)
+    return generator, encoder, LinearHead(dim, n_out, normalize_rows=cfg.normalize_head).to(dev)
+
+
+def _resume_cross_entropy(cfg: CrossEntropyConfig, modules: dict, opt, rng: np.random.Generator,
+                          dev) -> tuple[int, list[dict]]:
+    """Load ``cfg.checkpoint_dir`` when it holds a checkpoint (modules, optimizer and the
+    sampler's RNG state in place); the step and history to continue from.
+
+    Raises
+    ------
+    ProbekitError
+        The checkpoint was written with other settings (any of ``_RESUME_KEYS``).
+    """
+    if not has_checkpoint(cfg.checkpoint_dir):
+        return 0, []
+    state = load_checkpoint(cfg.checkpoint_dir, modules, opt, map_location=dev)
+    saved = state.get("config", {})
+    for key in _RESUME_KEYS:
+        a, b = saved.get(key), asdict(cfg)[key]
+        if (list(a) if isinstance(a, (list, tuple)) else a) != (list(b) if isinstance(b, (list, tuple)) else b):
+            raise ProbekitError(
+                f"checkpoint in {cfg.checkpoint_dir!r} was written with {key}={a!r}, this run has {key}={b!r}; "
+                "use another checkpoint_dir or the same settings"
+            )
+    rng.bit_generator.state = state["rng"]
+    return int(state["step"]), list(state["history"])
+
+
+def _cross_entropy_step(latents, generator, encoder, head: LinearHead, opt, cfg: CrossEntropyConfig, step: int,
+                        rng: np.random.Generator, dev) -> float:
+    """One Adam step on a fresh batch (cosine learning rate when configured); the loss.
+
+    Raises
+    ------
+    ProbekitError
+        The loss is NaN or infinite.
+    """
+    if cfg.lr_schedule == "cosine":
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * step / cfg.steps))
+    z, inst, cls = latents.sample(int(cfg.batch_size), rng)
+    labels = torch.from_numpy(inst if cfg.task == "diet" else cls).to(dev)
+    x = generator(torch.from_numpy(z).float().to(dev))
+    head.renormalize_()
+    loss = F.cross_entropy(head(encoder(x)), labels)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        raise ProbekitError(f"loss became {value} at step {step + 1}; lower lr (now {cfg.lr})")
+    return value
 
 
 # --------------------------------------------------------------------------- classifier

@@ -26,16 +26,14 @@ from tqdm.auto import tqdm
 
 from probekit.devices import model_device
 from probekit.errors import ProbekitError
-from probekit.train.checkpoint import has_checkpoint
-from probekit.train.checkpoint import load_checkpoint as load_checkpoint_folder
-from probekit.train.checkpoint import save_checkpoint as save_checkpoint_folder
+from probekit.train.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 
 __all__ = [
     "SequenceTrainConfig",
     "TrainResult",
     "cosine_warmup_factor",
-    "load_checkpoint",
-    "save_checkpoint",
+    "load_step_checkpoint",
+    "save_step_checkpoint",
     "train_sequence_model",
 ]
 
@@ -182,7 +180,7 @@ def _val_loss(model: nn.Module, dataset, batch_size: int, device) -> float:
     return total / count
 
 
-def save_checkpoint(directory: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer,
+def save_step_checkpoint(directory: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer,
                     step: int, config: SequenceTrainConfig, history: list,
                     extra: dict | None = None) -> Path:
     """Write the checkpoint of ``step`` to ``directory/step_XXXXXXX`` and point ``directory/latest.json`` at it.
@@ -221,14 +219,14 @@ def save_checkpoint(directory: str | os.PathLike, model: nn.Module, optimizer: t
     state = {"step": int(step), "config": config, "history": history,
              "model_config": getattr(model, "config", None), "model_class": type(model).__name__,
              "extra": extra or {}}
-    save_checkpoint_folder(folder, {"model": model}, optimizer, state)
+    save_checkpoint(folder, {"model": model}, optimizer, state)
     tmp = root / "latest.json.tmp"
     tmp.write_text(json.dumps({"step": int(step), "folder": folder.name}))
     tmp.replace(root / "latest.json")
     return folder
 
 
-def load_checkpoint(directory: str | os.PathLike, model: nn.Module,
+def load_step_checkpoint(directory: str | os.PathLike, model: nn.Module,
                     optimizer: torch.optim.Optimizer | None = None) -> dict:
     """Load the latest checkpoint of ``directory`` (or a ``step_XXXXXXX`` folder) into ``model`` / ``optimizer``.
 
@@ -261,7 +259,7 @@ def load_checkpoint(directory: str | os.PathLike, model: nn.Module,
         folder = root
     else:
         raise ProbekitError(f"no checkpoint in {str(root)!r} (expected latest.json or state.json)")
-    return load_checkpoint_folder(folder, {"model": model}, optimizer, map_location=model_device(model))
+    return load_checkpoint(folder, {"model": model}, optimizer, map_location=model_device(model))
 
 
 def train_sequence_model(model: nn.Module, train_data, val_data=None,
@@ -303,7 +301,7 @@ def train_sequence_model(model: nn.Module, train_data, val_data=None,
     history: list = []
     start, resumed = 0, None
     if resume and cfg.checkpoint_dir and (Path(cfg.checkpoint_dir) / "latest.json").exists():
-        meta = load_checkpoint(cfg.checkpoint_dir, model, optimizer)
+        meta = load_step_checkpoint(cfg.checkpoint_dir, model, optimizer)
         start = resumed = int(meta["step"])
         history = meta["history"]
     ckpt_every = cfg.checkpoint_every or cfg.eval_every
@@ -349,7 +347,7 @@ def train_sequence_model(model: nn.Module, train_data, val_data=None,
             bar.set_postfix(train=f"{running / count:.4g}", val=f"{history[-1]['val_loss'] or float('nan'):.4g}")
             running, count = 0.0, 0
         if cfg.checkpoint_dir and (done % ckpt_every == 0 or done == cfg.steps):
-            save_checkpoint(cfg.checkpoint_dir, model, optimizer, done, cfg, history)
+            save_step_checkpoint(cfg.checkpoint_dir, model, optimizer, done, cfg, history)
     bar.close()
     model.eval()
     return TrainResult(model=model, history=history, steps=cfg.steps, resumed_from=resumed, config=cfg)

@@ -108,3 +108,25 @@ def test_killed_rank_resumes_its_part_and_the_store_completes_only_at_the_end(mo
     merged = {s["first_example"]: (out / s["file"]).stat().st_ino for s in store.manifest["shards"]}
     assert [merged[10], merged[12]] == kept
     assert not list(out.glob("rank-*"))
+
+
+def test_probe_under_torchrun_extracts_on_every_rank_and_probes_once(model_and_data, tmp_path):
+    model, data = model_and_data
+    args = ["probe", "--model", str(model), "--dataset", str(data), "--text-column", "text", "--label-column",
+            "label", "--modules", "resid", "--batch-size", "2", "--max-length", "32", "--n-splits", "3",
+            "--n-controls", "2", "--no-check", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "single")]) == 0
+    run = _torchrun(["-m", "probekit", *args, "--out", str(tmp_path / "ranks")], tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.count("best:") == 1  # one probe, on rank 0
+    single = ActivationStore(tmp_path / "single" / "activations")
+    ranks = ActivationStore(tmp_path / "ranks" / "activations")
+    assert [p[1:] for p in ranks.manifest["info"]["merged_from"]] == [[0, 10], [10, 21]]  # both ranks extracted
+    a, b = (list(csv.DictReader(open(tmp_path / d / "results.csv"))) for d in ("single", "ranks"))
+    assert len(a) == len(b) == len(single.modules) and [r["hook_point"] for r in a] == [r["hook_point"] for r in b]
+    for x, y in zip(a, b):
+        for key in x:
+            try:
+                np.testing.assert_allclose(float(y[key]), float(x[key]), rtol=0, atol=1e-6, err_msg=key)
+            except ValueError:
+                assert x[key] == y[key], key

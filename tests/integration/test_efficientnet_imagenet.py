@@ -30,10 +30,10 @@ def test_top1_on_a_spread_subset_and_hooks_change_no_logit(lite0):
     assert len(paths) == 1000
     subset = paths[::8]  # 125 photos spread over all classes; label = sorted index
     labels = list(range(0, 1000, 8))
-    assert top_k_accuracy(predict(lite0, subset, show_progress=False), labels, k=1) >= 0.8
-    plain = classify(lite0, subset[:16], show_progress=False)
+    assert top_k_accuracy(predict(lite0, subset, progress=False), labels, k=1) >= 0.8
+    plain = classify(lite0, subset[:16], progress=False)
     with ActivationRecorder(lite0.model, ["_blocks.*", "_conv_head"]):
-        hooked = classify(lite0, subset[:16], show_progress=False)
+        hooked = classify(lite0, subset[:16], progress=False)
     assert torch.equal(plain, hooked)
 
 

@@ -11,7 +11,7 @@ from probekit.synthetic.dynamical import NextStepDataset
 from probekit.train.sequence import (
     SequenceTrainConfig,
     cosine_warmup_factor,
-    load_checkpoint,
+    load_step_checkpoint,
     train_sequence_model,
 )
 
@@ -55,7 +55,7 @@ def test_resume_from_checkpoint_is_exact(tmp_path):
     for (name, a), b in zip(straight.state_dict().items(), res.model.state_dict().values()):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=0, msg=name)
     # the checkpoint folder is self-describing
-    meta = load_checkpoint(tmp_path / "a", SequenceGPT(d_model=8, n_heads=2, context_length=64))
+    meta = load_step_checkpoint(tmp_path / "a", SequenceGPT(d_model=8, n_heads=2, context_length=64))
     assert meta["step"] == 20 and meta["model_class"] == "SequenceGPT" and meta["config"]["lr"] == 5e-3
     assert (tmp_path / "a" / "step_0000020" / "model.safetensors").exists()
 
