@@ -554,7 +554,7 @@ def run_imagenet(args) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     concepts = image_folder_concepts(data_dir, list(IMAGENET_CONCEPTS), limit=s["limit"], seed=0,
-                                     show_progress=not args.no_progress)
+                                     progress=not args.no_progress)
     paths = list(concepts[IMAGENET_CONCEPTS[0]].inputs)
     for c in IMAGENET_CONCEPTS:
         if list(concepts[c].inputs) != paths:

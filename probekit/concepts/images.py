@@ -208,7 +208,7 @@ def scan_image_folder(
     pixel_size: int = 64,
     limit: int | None = None,
     seed: int = 0,
-    show_progress: bool = True,
+    progress: bool = True,
 ) -> ImageFolderScan:
     """Read every image of a folder once: readable paths, pixel statistics, class labels.
 
@@ -236,7 +236,7 @@ def scan_image_folder(
         order kept); ``None`` keeps all.
     seed:
         Seed of that subset.
-    show_progress:
+    progress:
         Show a tqdm bar while reading (default on).
 
     Returns
@@ -297,7 +297,7 @@ def scan_image_folder(
     skipped: list[tuple[str, str]] = []
     stats: dict[str, list] = {"brightness": [], "colourfulness": [], "saturation": [], "hue": []}
     size = int(pixel_size)
-    for path, folder in tqdm(entries, desc="reading images", disable=not show_progress):
+    for path, folder in tqdm(entries, desc="reading images", disable=not progress):
         try:
             with Image.open(path) as img:
                 img.draft("RGB", (size, size))
@@ -466,7 +466,7 @@ def image_folder(
     pixel_size: int = 64,
     limit: int | None = None,
     seed: int = 0,
-    show_progress: bool = True,
+    progress: bool = True,
     name: str | None = None,
 ) -> ConceptDataset:
     """One concept data set from a folder of images.
@@ -479,7 +479,7 @@ def image_folder(
         Concept name, one of :data:`ALL_IMAGE_CONCEPTS` (see :func:`concept_from_scan`):
         ``brightness``, ``colourfulness``, ``saturation``, ``hue``, ``class``,
         ``animal``, ``class-lt-500``, or a continuous ``*-value`` variant.
-    labels, wnids, pixel_size, limit, seed, show_progress:
+    labels, wnids, pixel_size, limit, seed, progress:
         See :func:`scan_image_folder`.
     name:
         Data-set name; default ``concept``.
@@ -512,7 +512,7 @@ def image_folder(
     if key not in ALL_IMAGE_CONCEPTS:
         raise ProbekitError(did_you_mean(str(concept), ALL_IMAGE_CONCEPTS, "image concept"))
     scan = scan_image_folder(
-        directory, labels=labels, wnids=wnids, pixel_size=pixel_size, limit=limit, seed=seed, show_progress=show_progress
+        directory, labels=labels, wnids=wnids, pixel_size=pixel_size, limit=limit, seed=seed, progress=progress
     )
     return concept_from_scan(scan, key, name=name)
 

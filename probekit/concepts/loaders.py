@@ -122,7 +122,7 @@ def load_concept_dataset(
         from probekit.concepts.images import image_folder
 
         return image_folder(spec.split(":", 1)[1], concept=concept or "class", limit=limit,
-                            show_progress=progress)
+                            progress=progress)
     if concept is not None:
         raise ProbekitError(
             f"--concept {concept!r} applies to image data (imagefolder:DIR) only; {str(spec)!r} is a text "
