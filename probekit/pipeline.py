@@ -21,7 +21,7 @@ from probekit.models.pixels import pixel_projection_model
 from probekit.probes.sweep import layer_sweep
 from probekit.report import plot_probe_scores, write_report, write_results_csv, write_results_json
 from probekit.runs import now_utc, run_record
-from probekit.store.writer import _make_writable_dir
+from probekit.files import make_writable_dir
 
 #: What each model kind takes as input.
 MODEL_INPUTS = {"causal-lm": "text", "encoder": "text", "encoder-decoder": "text", "image-classifier": "image",
@@ -127,7 +127,7 @@ def run_probe(config: RunConfig) -> list[dict]:
     """
     started = now_utc()
     out = Path(config.output_dir())
-    _make_writable_dir(out)
+    make_writable_dir(out)
     t0 = time.perf_counter()
     dataset = load_concept_dataset(
         config.dataset.name, text_column=config.dataset.text_column,

@@ -166,7 +166,7 @@ def _fixed_size(rows: np.ndarray):
     import pyarrow as pa
 
     if rows.ndim < 2:
-        raise ProbekitError(f"activation rows have shape {rows.shape}; expected (n_rows, d, ...)")
+        raise ProbekitError(f"activation rows have shape {rows.shape}; expected (n_samples, d, ...)")
     values = pa.array(np.ascontiguousarray(rows).reshape(-1))
     for size in reversed(rows.shape[1:]):
         values = pa.FixedSizeListArray.from_arrays(values, int(size))

@@ -6,11 +6,13 @@ import hashlib
 import json
 import os
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 from probekit.errors import ProbekitError
 
-__all__ = ["STORE_DTYPES", "read_manifest", "write_manifest", "identity_hash", "shard_name", "is_store_file"]
+__all__ = ["STORE_DTYPES", "read_manifest", "write_manifest", "identity_hash", "shard_name", "is_store_file",
+           "new_manifest", "utc_now"]
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -21,6 +23,32 @@ _REQUIRED = {"format_version": int, "identity": dict, "identity_hash": str, "com
 # Every file a store creates (and so the only files it may remove): shards, their
 # temporary files, the manifest's temporary file and the writability probe.
 _STORE_FILE = re.compile(r"shard-\d{5}\.safetensors(\.tmp)?|manifest\.json\.tmp|\.write-test")
+
+
+def utc_now() -> str:
+    """The current time, ISO 8601 in UTC to the second (``2026-12-01T16:11:38+00:00``)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_manifest(identity: dict, info: dict) -> dict:
+    """The manifest of an empty, incomplete store.
+
+    Parameters
+    ----------
+    identity : dict
+        What the store's rows depend on (model hash, data hash, configuration).
+    info : dict
+        Free-form facts recorded with the store (not part of its identity).
+
+    Returns
+    -------
+    dict
+        ``format_version``, ``identity``, ``identity_hash``, ``complete=False``, no
+        shards or modules, zero rows and examples, ``created`` (now, UTC), ``info``.
+    """
+    return {"format_version": FORMAT_VERSION, "identity": identity, "identity_hash": identity_hash(identity),
+            "complete": False, "shards": [], "modules": {}, "n_rows": 0, "n_examples": 0,
+            "created": utc_now(), "info": info}
 
 
 def identity_hash(identity: dict) -> str:

@@ -17,12 +17,12 @@ import shutil
 from pathlib import Path
 
 from probekit.errors import ProbekitError
+from probekit.files import make_writable_dir
 from probekit.store.lock import StoreLock
-from probekit.store.manifest import (FORMAT_VERSION, identity_hash, is_store_file, read_manifest, shard_name,
-                                     write_manifest)
+from probekit.store.manifest import (FORMAT_VERSION, identity_hash, is_store_file, new_manifest, read_manifest,
+                                     shard_name, utc_now, write_manifest)
 from probekit.store.parts import SLICE_KEY
 from probekit.store.shardfile import shard_problem
-from probekit.store.writer import _make_writable_dir, _now
 
 __all__ = ["merge_stores"]
 
@@ -69,7 +69,7 @@ def merge_stores(out, parts, overwrite: bool = False, verify: bool = True, remov
     out = Path(out)
     loaded = _read_parts(out, parts)
     identity, ordered = _check_parts(loaded)
-    _make_writable_dir(out)
+    make_writable_dir(out)
     lock = StoreLock(out)
     try:
         _claim_output(out, identity, overwrite)
@@ -90,7 +90,7 @@ def merge_stores(out, parts, overwrite: bool = False, verify: bool = True, remov
             "format_version": FORMAT_VERSION, "identity": identity, "identity_hash": identity_hash(identity),
             "complete": True, "shards": shards, "modules": modules, "n_rows": sum(s["rows"] for s in shards),
             "n_examples": identity["n_examples"], "created": min(m.get("created", "") for _, m in ordered),
-            "finished": _now(),
+            "finished": utc_now(),
             "info": dict(first.get("info", {}), merged_from=[[str(p), *m["identity"].get(
                 SLICE_KEY, [0, identity["n_examples"]])] for p, m in ordered]),
         })
@@ -182,9 +182,7 @@ def _claim_output(out: Path, identity: dict, overwrite: bool) -> None:
     if existing is not None and existing["identity_hash"] != identity_hash(identity) and not overwrite:
         raise ProbekitError(f"{str(out)!r} already holds an activation store made with another configuration; "
                             "choose another output folder or pass overwrite (--overwrite)")
-    write_manifest(out, {"format_version": FORMAT_VERSION, "identity": identity,
-                         "identity_hash": identity_hash(identity), "complete": False, "shards": [],
-                         "modules": {}, "n_rows": 0, "n_examples": 0, "created": _now(), "info": {}})
+    write_manifest(out, new_manifest(identity, {}))
     for f in out.iterdir():
         if is_store_file(f.name) and f.is_file():
             f.unlink()

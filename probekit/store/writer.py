@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import warnings
 from pathlib import Path
 
 import torch
 
 from probekit.errors import ProbekitError
+from probekit.files import make_writable_dir
 from probekit.store.lock import StoreLock
 from probekit.store.manifest import (
-    FORMAT_VERSION,
     STORE_DTYPES,
     identity_hash,
     is_store_file,
+    new_manifest,
     read_manifest,
     shard_name,
+    utc_now,
     write_manifest,
 )
 from probekit.store.shardfile import CHECKSUM, shard_problem, write_shard_file
@@ -93,7 +94,7 @@ class StoreWriter:
         self.hash = identity_hash(self.identity)
         self._pending: _Pending | None = None
         self._arena: torch.Tensor | None = None  # shard_bytes of memory the filling shard's rows are copied into
-        _make_writable_dir(self.directory)
+        make_writable_dir(self.directory)
         self._lock = StoreLock(self.directory)
         try:
             self._open(overwrite, info or {})
@@ -118,11 +119,7 @@ class StoreWriter:
                 )
             existing = None
         if existing is None:
-            self.manifest = {
-                "format_version": FORMAT_VERSION, "identity": self.identity, "identity_hash": self.hash,
-                "complete": False, "shards": [], "modules": {}, "n_rows": 0, "n_examples": 0,
-                "created": _now(), "info": info,
-            }
+            self.manifest = new_manifest(self.identity, info)
             write_manifest(self.directory, self.manifest)
         else:
             self.manifest = existing
@@ -196,12 +193,12 @@ class StoreWriter:
         Parameters
         ----------
         rows:
-            ``{module: (n_rows, *row_shape) tensor}``; all with the same ``n_rows``;
+            ``{module: (n_samples, *row_shape) tensor}``; all with the same ``n_samples``;
             the same modules and row shapes in every call.
         example_index:
-            ``(n_rows,)`` global example index of each row (non-decreasing).
+            ``(n_samples,)`` global example index of each row (non-decreasing).
         position:
-            ``(n_rows,)`` token position of each row (``-1`` when not applicable).
+            ``(n_samples,)`` token position of each row (``-1`` when not applicable).
 
         Raises
         ------
@@ -310,7 +307,7 @@ class StoreWriter:
                     f"store has {self.examples_done} examples, expected {n_examples}; not marked complete"
                 )
             self.manifest["complete"] = True
-            self.manifest["finished"] = _now()
+            self.manifest["finished"] = utc_now()
             write_manifest(self.directory, self.manifest)
         finally:
             self._lock.busy = False
@@ -364,17 +361,3 @@ def _own(t: torch.Tensor) -> torch.Tensor:
 
 def _nbytes(rows: dict[str, torch.Tensor]) -> int:
     return sum(v.numel() * v.element_size() for v in rows.values())
-
-
-def _make_writable_dir(directory: Path) -> None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / ".write-test"
-        probe.write_text("")
-        probe.unlink(missing_ok=True)  # ranks of one job may probe the same folder at once
-    except OSError as e:
-        raise ProbekitError(f"cannot write to output folder {str(directory)!r}: {e.strerror or e}") from None
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
