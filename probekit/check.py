@@ -42,7 +42,6 @@ TOLERANCE = 1e-4
 #: Sums of float32 sublayer outputs drift more than single values (6e-5 on SmolLM2-135M);
 #: a wrong contribution gives errors near 1.
 SUM_TOLERANCE = 1e-3
-TEXT_KINDS = ("causal-lm", "encoder", "encoder-decoder")
 
 
 @dataclass
@@ -254,7 +253,7 @@ def settle_padding(loaded: LoadedModel, sentences=SENTENCES) -> str:
     str
         ``"padded"``, ``"position_ids"`` or ``"unpadded"``.
     """
-    if loaded.kind not in TEXT_KINDS:
+    if loaded.modality != "text":
         return "padded"
     if "position_ids" not in loaded.info or "unpadded" not in loaded.info:
         side = loaded.tokenizer.padding_side
@@ -364,7 +363,7 @@ def check_model(loaded: LoadedModel, sentences=SENTENCES, cheap: bool = False) -
     CheckReport
     """
     report = CheckReport(loaded.name)
-    if loaded.kind not in TEXT_KINDS:
+    if loaded.modality != "text":
         report.results.append(CheckResult("hidden_states", None, detail=f"{loaded.kind}: text checks only"))
         return report
     report.results.append(check_hidden_states(loaded, sentences))
@@ -390,7 +389,7 @@ def cheap_check(loaded: LoadedModel) -> CheckReport:
         A failed check (named in the message).
     """
     report = CheckReport(loaded.name)
-    if loaded.kind in TEXT_KINDS:
+    if loaded.modality == "text":
         report.results.append(check_hidden_states(loaded))
     report.raise_if_failed()
     return report

@@ -23,10 +23,6 @@ from probekit.report import plot_probe_scores, write_report, write_results_csv, 
 from probekit.runs import now_utc, run_record
 from probekit.files import make_writable_dir
 
-#: What each model kind takes as input.
-MODEL_INPUTS = {"causal-lm": "text", "encoder": "text", "encoder-decoder": "text", "image-classifier": "image",
-                "sequence": "sequence"}
-
 
 def check_modality(dataset, modality: str, model_name: str, kind: str | None = None) -> None:
     """Refuse a data set whose inputs are not what the model takes.
@@ -37,7 +33,7 @@ def check_modality(dataset, modality: str, model_name: str, kind: str | None = N
         A :class:`~probekit.concepts.ConceptDataset`; its ``modality`` (``text`` /
         ``image``, set by the loaders) is compared; ``None`` (unknown) passes.
     modality:
-        What the model takes: ``text`` or ``image`` (see :data:`MODEL_INPUTS`).
+        What the model takes: ``text`` or ``image`` (see :data:`probekit.models.base.KIND_MODALITY`).
     model_name, kind:
         For the message (``kind`` when the model is loaded).
 
@@ -72,8 +68,8 @@ def check_inputs(loaded, dataset, extraction: ExtractionConfig) -> ExtractionCon
         Modality mismatch (see :func:`check_modality`), or an explicit ``max_length``
         longer than the model's context.
     """
-    check_modality(dataset, MODEL_INPUTS.get(loaded.kind, loaded.kind), loaded.name, loaded.kind)
-    if MODEL_INPUTS.get(loaded.kind) != "text":
+    check_modality(dataset, loaded.modality, loaded.name, loaded.kind)
+    if loaded.modality != "text":
         return extraction
     default = next(f.default for f in fields(ExtractionConfig) if f.name == "max_length")
     max_length = check_max_length(loaded, extraction.max_length, default=default)
@@ -143,7 +139,7 @@ def run_probe(config: RunConfig) -> list[dict]:
                         padding_side=config.model.padding_side)
     extraction = check_inputs(loaded, dataset, config.extraction)
     variants = [("pretrained", loaded, extraction, out / "activations")]
-    if loaded.kind == "image-classifier" and config.baselines:
+    if loaded.modality == "image" and config.baselines:
         random_model = load_model(config.model.name, weights=config.model.weights, random_init=True,
                                   dtype=config.model.dtype, device=rank_device(config.model.device))
         variants += [
@@ -172,7 +168,7 @@ def run_probe(config: RunConfig) -> list[dict]:
     chance = None
     if dataset.task != "continuous":
         chance = float(np.bincount(dataset.labels).max() / len(dataset))
-    image = loaded.kind == "image-classifier"
+    image = loaded.modality == "image"
     facts = {
         "model": f"{loaded.name} ({loaded.info.get('architecture', loaded.kind)}, source {loaded.source})",
         "weights hash": loaded.weights_hash,

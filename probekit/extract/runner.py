@@ -259,7 +259,10 @@ def extract(
     """
     shard = None if shard is None else parse_shard(shard)
     points = resolve_hook_points(loaded.model, config.modules)
-    text = loaded.kind != "image-classifier"
+    if loaded.modality not in ("text", "image"):
+        raise ProbekitError(f"extract() feeds text and image models; {loaded.name!r} is a {loaded.kind} model "
+                            f"(modality {loaded.modality!r}): record it with ActivationRecorder instead")
+    text = loaded.modality == "text"
     _check_modality_options(config, text)
     selection = TokenSelection.parse(config.token_selection or default_token_selection(loaded))
     shard_examples = -(-config.shard_examples // config.unit) * config.unit

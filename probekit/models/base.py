@@ -8,8 +8,12 @@ from typing import Any
 
 from torch import nn
 
+#: What each kind of model probekit knows how to feed takes as input: the one table a
+#: new model family or modality adds itself to.
+KIND_MODALITY = {"causal-lm": "text", "encoder": "text", "encoder-decoder": "text", "image-classifier": "image",
+                 "sequence": "sequence"}
 #: Kinds of model probekit knows how to feed.
-MODEL_KINDS = ("causal-lm", "encoder", "encoder-decoder", "image-classifier", "sequence")
+MODEL_KINDS = tuple(KIND_MODALITY)
 
 
 @dataclass
@@ -50,3 +54,8 @@ class LoadedModel:
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"kind {self.kind!r} is not one of {MODEL_KINDS}")
+
+    @property
+    def modality(self) -> str:
+        """What the model takes: ``"text"``, ``"image"`` or ``"sequence"`` (:data:`KIND_MODALITY`)."""
+        return KIND_MODALITY[self.kind]

@@ -26,7 +26,7 @@ def context_limits(loaded: LoadedModel) -> dict[str, int]:
         config sets, and ``{"tokenizer.model_max_length": n}`` when the tokenizer sets a
         real limit. Empty for image models and models that declare none.
     """
-    if loaded.kind == "image-classifier":
+    if loaded.modality != "text":
         return {}
     limits = {}
     config = getattr(loaded.model, "config", None)
