@@ -28,14 +28,13 @@ def add_parsers(sub) -> None:
 
 def cmd_audit(args) -> int:
     """``probekit audit``: run the audit, print the best layer per model × variant × data set."""
-    import sys
-
     from probekit.audit.config import load_audit_config
     from probekit.audit.runner import run_audit
 
     config = load_audit_config(args.config)
-    result = run_audit(config, args.out, overwrite=args.overwrite, progress=not args.quiet,
-                       argv=["probekit", *sys.argv[1:]] if sys.argv else None)
+    argv = ["probekit", "audit", "--config", args.config, "--out", args.out]
+    argv += ["--overwrite"] * args.overwrite + ["--quiet"] * args.quiet
+    result = run_audit(config, args.out, overwrite=args.overwrite, progress=not args.quiet, argv=argv)
     best = {}
     for r in result.rows:
         key = (r["model"], r["variant"], r["dataset"])

@@ -123,15 +123,17 @@ class AuditConfig:
         return json.loads(json.dumps(asdict(self), default=str))
 
 
-def _build(cls, values: dict, where: str):
-    """``cls(**values)`` after checking every key is a field of ``cls`` (error names the key and valid ones)."""
+def _build(cls, values: dict, where: str, required: tuple = ()):
+    """``cls(**values)`` after checking every key is a field of ``cls`` (error names the key and valid ones)
+    and that the fields without defaults, and ``required``, are given."""
     if not isinstance(values, dict):
         raise ProbekitError(f"{where} must be a table of keys, not {type(values).__name__} {values!r}")
     valid = [f.name for f in fields(cls) if f.init]
     unknown = [k for k in values if k not in valid]
     if unknown:
         raise ProbekitError(f"unknown key {unknown[0]!r} in {where}; valid keys: {', '.join(valid)}")
-    required = [f.name for f in fields(cls) if f.init and f.default is MISSING and f.default_factory is MISSING]
+    required = [f.name for f in fields(cls) if f.init and f.default is MISSING and f.default_factory is MISSING
+                or f.name in required]
     missing = [k for k in required if k not in values]
     if missing:
         raise ProbekitError(f"{where} needs the key {missing[0]!r}")
@@ -198,13 +200,13 @@ def parse_audit_config(data: dict, base: Path | None = None, source: str | None 
             raise ProbekitError(f"{key} must be a list of tables ([[{key}]] in TOML), not {type(items).__name__}")
     parsed_models = []
     for i, m in enumerate(models):
-        model = _build(AuditModel, m, f"[[models]] #{i + 1}")
+        model = _build(AuditModel, m, f"[[models]] #{i + 1}", required=("name",))
         model.label = model.label or model.name  # tables show the name as written, not the resolved path
         model.name = _resolve_path(model.name, base)
         parsed_models.append(model)
     parsed_data = []
     for i, d in enumerate(datasets):
-        dataset = _build(AuditDataset, d, f"[[datasets]] #{i + 1}")
+        dataset = _build(AuditDataset, d, f"[[datasets]] #{i + 1}", required=("name",))
         dataset.name = _resolve_path(dataset.name, base)
         parsed_data.append(dataset)
     audit = data.get("audit", {})
