@@ -102,6 +102,11 @@ def audit_run(tmp_path_factory, tiny_model_dir):
             raise KeyboardInterrupt
         return original(config, model, variant, data, *args, **kwargs)
 
+    # tiny problems: one torch thread (two threads on a busy machine make the probe engine ~10x slower)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     runner.probe_combination = interrupted
     try:
         code = main(argv)
@@ -119,7 +124,19 @@ def audit_run(tmp_path_factory, tiny_model_dir):
         run.code = main(argv)
     finally:
         runner.probe_combination = original
+        torch.set_num_threads(threads)
     return run
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """The audit tests' problems are tiny: one torch thread is fastest (two on a busy machine: ~10x slower)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def read_json(path: Path) -> dict:

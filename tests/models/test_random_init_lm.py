@@ -15,7 +15,6 @@ def test_random_init_language_model(tmp_path, kind):
     pretrained = load_model(folder)
     random = load_model(folder, random_init=True)
     again = load_model(folder, random_init=True)
-    other_seed = load_model(folder, random_init=True, seed=1)
 
     assert type(random.model) is type(pretrained.model) and random.kind == pretrained.kind
     assert random.model.config.to_dict() == pretrained.model.config.to_dict()
@@ -28,15 +27,14 @@ def test_random_init_language_model(tmp_path, kind):
     assert matrices and all(not torch.equal(state[k], reference[k]) for k in matrices)
     # the same seed draws the same weights; another seed others
     assert all(torch.equal(state[k], again.model.state_dict()[k]) for k in state)
-    assert not all(torch.equal(state[k], other_seed.model.state_dict()[k]) for k in matrices)
     assert random.weights_hash == again.weights_hash
-    assert len({pretrained.weights_hash, random.weights_hash, other_seed.weights_hash}) == 3
     assert random.info["random_init"] is True and random.info["seed"] == 0
     assert pretrained.info["random_init"] is False and "random init (seed 0)" in random.source
     # independent reference: transformers' own initialisation after torch.manual_seed(7)
-    # is what the folder holds, and what random_init with seed 7 draws
-    seven = load_model(folder, random_init=True, seed=7).model.state_dict()
-    assert all(torch.equal(seven[k], reference[k]) for k in reference)
+    # is what the folder holds, and what random_init with seed 7 draws; another seed, other weights
+    seven = load_model(folder, random_init=True, seed=7)
+    assert all(torch.equal(seven.model.state_dict()[k], reference[k]) for k in reference)
+    assert len({pretrained.weights_hash, random.weights_hash, seven.weights_hash}) == 3
 
 
 def test_random_init_leaves_the_global_rng_alone(tiny_model_dir):
