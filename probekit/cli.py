@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("out", help="output store folder")
     sm.add_argument("parts", nargs="+", help="partial store folders (any order)")
     sm.add_argument("--overwrite", action="store_true", help="replace another store in OUT")
-    from probekit.audit.cli import add_parsers
+    from probekit.audit._cli import add_parsers
 
     add_parsers(sub)  # audit, compare
     return parser
@@ -280,13 +280,13 @@ def cmd_check(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from probekit.audit.cli import cmd_audit as run
+    from probekit.audit._cli import cmd_audit as run
 
     return run(args)
 
 
 def cmd_compare(args) -> int:
-    from probekit.audit.cli import cmd_compare as run
+    from probekit.audit._cli import cmd_compare as run
 
     return run(args)
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import importlib
 
-_LAZY = {
-    "AuditConfig": "probekit.audit.config", "AuditDataset": "probekit.audit.config",
-    "AuditModel": "probekit.audit.config", "load_audit_config": "probekit.audit.config",
-    "parse_audit_config": "probekit.audit.config", "run_audit": "probekit.audit.runner",
-    "AuditResult": "probekit.audit.runner", "transfer_matrix": "probekit.audit.transfer",
-    "compare_runs": "probekit.audit.compare", "read_run": "probekit.audit.compare",
+_MODULES = {
+    "config": ("AuditConfig", "AuditDataset", "AuditModel", "load_audit_config", "parse_audit_config"),
+    "runner": ("AuditResult", "LoadedData", "load_audit_data", "probe_combination", "run_audit"),
+    "transfer": ("compatible", "transfer_matrix", "transfer_score"),
+    "outputs": ("AUDIT_COLUMNS", "TRANSFER_COLUMNS", "write_audit_csv", "write_outputs"),
+    "plots": ("plot_heatmaps", "plot_layer_curves", "plot_transfer", "score_grid"),
+    "compare": ("compare_runs", "read_run"),
+    "record": ("now", "run_record"),
 }
+_LAZY = {name: f"probekit.audit.{module}" for module, names in _MODULES.items() for name in names}
 
 __all__ = sorted(_LAZY)
 

@@ -37,32 +37,34 @@ def _column_labels(hooks: list[str], layers: list[int]) -> list[str]:
 
 
 def plot_heatmaps(rows: list[dict], datasets: list[str], variants: list[str], path: Path, title: str) -> None:
-    """Held-out score per data set (rows) × hook point (columns), one panel per variant, side by side.
+    """Held-out score per data set (rows) × hook point (columns), one panel per variant, stacked
+    (same columns one above the other, so pretrained and random-init compare layer by layer).
 
     Colours span 0..1 (scores below 0, e.g. a negative R², show as 0); every cell is annotated
     with its value when the grid is small enough to read.
     """
     n_hooks = len({r["hook_point"] for r in rows})
-    fig = _figure(min(4 + 0.45 * n_hooks * len(variants), 24), 1.4 + 0.55 * len(datasets))
-    axes = fig.subplots(1, len(variants), squeeze=False)[0]
+    fig = _figure(min(3.5 + 0.42 * n_hooks, 18), len(variants) * (0.9 + 0.42 * len(datasets)) + 0.6)
+    axes = fig.subplots(len(variants), 1, squeeze=False, gridspec_kw={"hspace": 0.5})[:, 0]
     image = None
     for k, (ax, variant) in enumerate(zip(axes, variants)):
         grid, hooks, layers = score_grid([r for r in rows if r["variant"] == variant], datasets)
         image = ax.imshow(np.clip(grid, 0, 1), vmin=0, vmax=1, cmap="viridis", aspect="auto")
         labels = _column_labels(hooks, layers)
-        step = max(1, len(labels) // 24)
+        step = max(1, len(labels) // 40)
         ax.set_xticks(range(0, len(labels), step), labels[::step], fontsize=7,
                       rotation=0 if labels is not hooks else 90)
-        ax.set_yticks(range(len(datasets)), datasets if k == 0 else [], fontsize=8)
-        ax.set_xlabel("layer")
-        ax.set_title(variant, fontsize=9)
-        if grid.size <= 400:
+        ax.set_yticks(range(len(datasets)), datasets, fontsize=8)
+        if k == len(variants) - 1:
+            ax.set_xlabel("layer (0 = embeddings)")
+        ax.set_title(variant, fontsize=9, loc="left")
+        if grid.shape[1] <= 48:
             for (i, j), value in np.ndenumerate(grid):
                 if np.isfinite(value):
                     ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6,
                             color="white" if value < 0.6 else "black")
-    fig.colorbar(image, ax=list(axes), fraction=0.03, pad=0.02, label="held-out score (accuracy or R²)")
-    fig.suptitle(title, fontsize=10, y=1.02)
+    fig.colorbar(image, ax=list(axes), fraction=0.025, pad=0.01, label="held-out score (accuracy or R²)")
+    fig.suptitle(title, fontsize=10)
     fig.savefig(path, bbox_inches="tight")
 
 

@@ -7,6 +7,8 @@ import sys
 from datetime import datetime, timezone
 from importlib import metadata
 
+__all__ = ["now", "run_record"]
+
 
 def now() -> str:
     """The current UTC time, ISO 8601 with seconds."""

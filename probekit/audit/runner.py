@@ -90,7 +90,9 @@ def load_audit_data(config: AuditConfig, progress: bool = True) -> list[LoadedDa
 
 def _key(config: AuditConfig, model: AuditModel, variant: str, data: LoadedData) -> dict:
     """What a finished combination's results depend on (compared as JSON on resume)."""
-    model_fields = {k: v for k, v in asdict(model).items() if k != "label"}
+    # the label only names things; the random init's settings do not change the pretrained results
+    ignored = ("label",) + (("random_init", "seed") if variant == "pretrained" else ())
+    model_fields = {k: v for k, v in asdict(model).items() if k not in ignored}
     return json.loads(json.dumps({
         "model": model_fields, "variant": variant, "dataset": asdict(data.config),
         "data_fingerprint": data.dataset.fingerprint, "extraction": asdict(config.model_extraction(model)),
@@ -254,7 +256,8 @@ def run_audit(config: AuditConfig, out, overwrite: bool = False, progress: bool 
             rows += variant_rows
             models.setdefault(model.display, {})[variant] = facts
             if config.transfer:
-                transfer += transfer_matrix(variant_rows, datasets, stores, seed=config.probe.seed)
+                transfer += transfer_matrix(variant_rows, datasets, stores, seed=config.probe.seed,
+                                            device=config.probe.device, dtype=config.probe.dtype)
     result = AuditResult(rows=rows, transfer=transfer, models=models, datasets=[d.facts() for d in datasets],
                          timings={"extract + probe + transfer (s)": round(time.perf_counter() - t0, 1)})
     write_outputs(result, config, out, started, argv)

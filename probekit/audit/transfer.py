@@ -33,8 +33,11 @@ def _features(store_dir: Path, hook_point: str, dataset):
     return np.asarray(store.numpy(hook_point), dtype=np.float64), dataset.labels[rows], dataset.groups[rows]
 
 
-def transfer_score(train, test, task: str, seed: int = 0) -> float:
-    """Fit the default probe on ``train = (X, y, groups)`` and score it on ``test = (X, y, groups)``.
+def transfer_score(train, test, task: str, seed: int = 0, device: str | None = "auto",
+                   dtype: str = "float32") -> float:
+    """Fit the default probe (:class:`LogisticProbe`, or :class:`RidgeProbe` for a continuous
+    target; penalty by group-aware inner CV) on ``train = (X, y, groups)`` and score it on
+    ``test = (X, y, groups)``; ``device`` and ``dtype`` are the probe engine's.
 
     Returns
     -------
@@ -43,15 +46,17 @@ def transfer_score(train, test, task: str, seed: int = 0) -> float:
     """
     from sklearn.metrics import accuracy_score, r2_score
 
-    from probekit.probes.linear import probe_for_task
+    from probekit.probes.linear import LogisticProbe, RidgeProbe
 
     X, y, groups = train
-    probe = probe_for_task(task, random_state=seed).fit(X, y, groups=groups)
+    cls = RidgeProbe if task == "continuous" else LogisticProbe
+    probe = cls(random_state=seed, device=device, dtype=dtype).fit(X, y, groups=groups)
     predicted = probe.predict(test[0])
     return float(r2_score(test[1], predicted) if task == "continuous" else accuracy_score(test[1], predicted))
 
 
-def transfer_matrix(rows: list[dict], datasets: list, stores: dict, seed: int = 0) -> list[dict]:
+def transfer_matrix(rows: list[dict], datasets: list, stores: dict, seed: int = 0, device: str | None = "auto",
+                    dtype: str = "float32") -> list[dict]:
     """Transfer rows of one model variant.
 
     Parameters
@@ -62,8 +67,8 @@ def transfer_matrix(rows: list[dict], datasets: list, stores: dict, seed: int = 
         :class:`~probekit.audit.runner.LoadedData` of the audit.
     stores:
         ``{data set name: store folder}`` of this variant.
-    seed:
-        Seed of the probe's inner folds.
+    seed, device, dtype:
+        Seed of the probe's inner folds; the probe engine's device and precision.
 
     Returns
     -------
@@ -91,7 +96,7 @@ def transfer_matrix(rows: list[dict], datasets: list, stores: dict, seed: int = 
             else:
                 train = train or _features(stores[a.name], hook, a.dataset)
                 test = _features(stores[b.name], hook, b.dataset)
-                row.update(score=transfer_score(train, test, a.dataset.task, seed), n_train=len(train[1]),
+                row.update(score=transfer_score(train, test, a.dataset.task, seed, device, dtype), n_train=len(train[1]),
                            n_test=len(test[1]), evaluation="transfer")
             out.append(row)
     return out

@@ -13,7 +13,8 @@ import json
 from html import escape
 from pathlib import Path
 
-__all__ = ["audit_report_html", "compare_report_html", "data_uri", "html_page", "html_table", "score_colour"]
+__all__ = ["audit_report_html", "baseline_table", "best_layer_table", "compare_report_html", "data_uri", "html_page",
+           "html_table", "score_colour", "transfer_tables"]
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;

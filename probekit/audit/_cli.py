@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 
 def add_parsers(sub) -> None:
     """Add ``audit`` and ``compare`` to the ``probekit`` sub-command parsers ``sub``."""
@@ -12,17 +10,15 @@ def add_parsers(sub) -> None:
                         description="Run an interpretability audit from a TOML (or YAML) config: every model "
                                     "(and its random-init baseline) × every data set, every hook point, a "
                                     "transfer matrix, one self-contained HTML report. Rerunning into the same "
-                                    "--out resumes: finished stores and results are reused.",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                    "--out resumes: finished stores and results are reused.")
     au.add_argument("--config", required=True, help="audit config (.toml, .yaml or .json) with [[models]] and "
                                                      "[[datasets]] tables")
     au.add_argument("--out", required=True, help="output folder (stores, results, report)")
     au.add_argument("--overwrite", action="store_true", help="replace stores of another configuration in --out")
     au.add_argument("--quiet", action="store_true", help="no progress bars")
-    cp = sub.add_parser("compare", help="overlay the layer curves of several probe / audit runs in one plot + table",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    cp = sub.add_parser("compare", help="overlay the layer curves of several probe / audit runs in one plot + table")
     cp.add_argument("runs", nargs="+", help="output folders of `probekit probe` or `probekit audit` runs")
-    cp.add_argument("--out", default="compare", help="folder for compare.png, compare.csv and compare.html")
+    cp.add_argument("--out", default="compare", help="folder for compare.png, compare.csv and compare.html (default: %(default)s)")
     cp.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
