@@ -11,6 +11,7 @@ from probekit.errors import ProbekitError
 __all__ = ["compare_runs", "read_run"]
 
 _NEEDED = ("hook_point", "layer", "score", "metric")
+_DATA_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 _NUMBERS = ("score", "ci_low", "ci_high", "control_score", "selectivity")
 
 
@@ -58,7 +59,9 @@ def read_run(folder) -> list[dict]:
         except (OSError, ValueError):
             config = {}
         model = config.get("model_name") or config.get("model", {}).get("name") or folder.name
-        dataset = config.get("dataset", {}).get("name") or "?"
+        dataset = str(config.get("dataset", {}).get("name") or "?")
+        if Path(dataset).suffix.lower() in _DATA_SUFFIXES:  # a file: named by its stem, as the loaders do
+            dataset = Path(dataset).stem
     out = []
     for r in rows:
         out.append({"run": str(folder), "model": r.get("model") or model, "dataset": r.get("dataset") or dataset,

@@ -73,6 +73,14 @@ def test_audit_rows_equal_an_independent_probe_run(audit_run, tmp_path):
              if (r["model"], r["variant"], r["dataset"]) == ("tiny-llama", "pretrained", "facts")]
     for column in ("hook_point", "layer", "score", "ci_low", "ci_high", "control_score", "selectivity", "p_value"):
         assert [r[column] for r in audit] == [r[column] for r in probe], column
+    # compare reads a probe run (model and data set from its results.json) next to the audit
+    assert main(["compare", str(audit_run.out), str(out), "--out", str(tmp_path / "cmp"), "--quiet"]) == 0
+    summary = _rows(tmp_path / "cmp" / "compare.csv")
+    assert len(summary) == 9 + 1
+    mine = next(s for s in summary if s["run"] == str(out))
+    assert (mine["model"], mine["dataset"], mine["variant"]) == (str(audit_run.models["llama"]), "facts",
+                                                                 "pretrained")
+    assert float(mine["best_score"]) == pytest.approx(max(float(r["score"]) for r in probe), abs=1e-6)
 
 
 def test_transfer_matrix(audit_run):

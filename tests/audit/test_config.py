@@ -126,3 +126,20 @@ def test_cli_unknown_dataset_fails_before_any_model_loads(tmp_path, capsys, monk
     path = _write(tmp_path, "[[models]]\nname = 'smollm2-135m'\n[[datasets]]\nname = 'citties'\n")
     assert main(["audit", "--config", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     assert "citties" in capsys.readouterr().err
+
+
+def test_pretrained_results_do_not_depend_on_the_random_init_settings(tmp_path):
+    """Adding random_init (or changing its seed) must not redo the finished pretrained combinations."""
+    from dataclasses import replace
+
+    from probekit.audit.runner import LoadedData, _key
+    from probekit.concepts.dataset import ConceptDataset
+
+    (tmp_path / "data").mkdir()
+    config = load_audit_config(_write(tmp_path, GOOD))
+    data = LoadedData(config.datasets[0], ConceptDataset(["a", "b"], [0, 1], "binary", name="x"), "x")
+    model = config.models[0]
+    other = replace(model, random_init=False, seed=5, label="another label")
+    assert _key(config, model, "pretrained", data) == _key(config, other, "pretrained", data)
+    assert _key(config, model, "random-init", data) != _key(config, replace(model, seed=5), "random-init", data)
+    assert _key(config, model, "pretrained", data) != _key(config, replace(model, dtype="float16"), "pretrained", data)
