@@ -83,7 +83,8 @@ def plot_layer_curves(series: dict[str, list[dict]], path: Path, title: str,
     from probekit.report.plots import draw_ci_band
 
     metrics = list(dict.fromkeys((rows[0].get("metric") or "score") for rows in series.values() if rows))
-    fig = _figure(7.5 * max(1, len(metrics)), 4.5)
+    outside = len(series) > 4  # many curves: the legend goes right of the axes, off the data
+    fig = _figure(7.5 * max(1, len(metrics)) + (3.5 if outside else 0), 4.5)
     axes = fig.subplots(1, max(1, len(metrics)), squeeze=False)[0]
     for label, rows in series.items():
         if not rows:
@@ -100,10 +101,13 @@ def plot_layer_curves(series: dict[str, list[dict]], path: Path, title: str,
         ax.set_xlabel("layer (0 = embeddings)")
         ax.set_ylabel(f"held-out {metric}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        if outside:
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        else:
+            ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
 
 
 def plot_transfer(transfer: list[dict], variants: list[str], path: Path, title: str) -> None:
