@@ -93,6 +93,9 @@ def build_parser(config_class=None) -> argparse.ArgumentParser:
     sm.add_argument("out", help="output store folder")
     sm.add_argument("parts", nargs="+", help="partial store folders (any order)")
     sm.add_argument("--overwrite", action="store_true", help="replace another store in OUT (default: off)")
+    from probekit.audit._cli import add_parsers
+
+    add_parsers(sub)  # audit, compare
     return parser
 
 
@@ -297,8 +300,21 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_audit(args) -> int:
+    from probekit.audit._cli import cmd_audit as run
+
+    return run(args)
+
+
+def cmd_compare(args) -> int:
+    from probekit.audit._cli import cmd_compare as run
+
+    return run(args)
+
+
 COMMANDS = {"probe": cmd_probe, "extract": cmd_extract, "list-modules": cmd_list_modules,
-            "predict": cmd_predict, "check": cmd_check, "store": cmd_store, "rerun": cmd_rerun}
+            "predict": cmd_predict, "check": cmd_check, "store": cmd_store, "rerun": cmd_rerun,
+            "audit": cmd_audit, "compare": cmd_compare}
 
 
 def _run(args) -> int:

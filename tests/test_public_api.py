@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 #: Subpackages whose ``__init__`` re-exports every public name of its modules.
 #: (probekit.extract, probekit.store and probekit.steering join this list once their
 #: ``__init__`` re-exports theirs.)
-SUBPACKAGES = ("concepts", "estimators", "evaluation", "extract", "metrics", "models", "probes", "report",
+SUBPACKAGES = ("audit", "concepts", "estimators", "evaluation", "extract", "metrics", "models", "probes", "report",
                "steering", "store", "synthetic", "train")
 
 #: ``module.name`` entries deliberately not re-exported, with the reason.

@@ -84,8 +84,11 @@ def load_model(name: str, weights: str | None = None, random_init: bool = False,
     Dispatches to :func:`probekit.models.vision.load_vision_model` for vision specs
     (see :func:`is_vision_model`) and to :func:`load_language_model` otherwise; keyword
     arguments (``dtype``, ``device``, ``device_map``, ``trust_remote_code``,
-    ``padding_side``) pass through where they apply; ``random_init`` gives a vision
-    model's architecture at random initialisation (a baseline).
+    ``padding_side``, ``seed``) pass through where they apply; ``random_init`` gives the
+    model's architecture at random initialisation (a baseline): for vision models see
+    :func:`~probekit.models.vision.load_vision_model`, for language models
+    :func:`load_language_model` (same config and tokenizer, weights drawn with a fixed
+    seed, a ``weights_hash`` of its own).
 
     Raises
     ------
@@ -98,14 +101,13 @@ def load_model(name: str, weights: str | None = None, random_init: bool = False,
         from probekit.models.vision import load_vision_model
 
         return load_vision_model(name, weights=weights, device=kwargs.get("device") or "cpu",
-                                 dtype=kwargs.get("dtype"), random_init=random_init)
-    if random_init:
-        raise ProbekitError("random_init applies to vision models; load a language model from a config instead")
+                                 dtype=kwargs.get("dtype"), random_init=random_init,
+                                 seed=kwargs.get("seed", 0))
     if weights is not None:
         raise ProbekitError("--weights applies to vision models (torchvision:NAME, ...); "
                             f"{name!r} is loaded as a language model")
     kwargs.pop("weights", None)
-    return load_language_model(name, **kwargs)
+    return load_language_model(name, random_init=random_init, **kwargs)
 
 
 __all__ = [

@@ -41,6 +41,8 @@ def load_language_model(
     device_map: str | dict | None = None,
     trust_remote_code: bool = False,
     padding_side: str = "right",
+    random_init: bool = False,
+    seed: int = 0,
 ) -> LoadedModel:
     """Load a text model and its tokenizer, ready for extraction.
 
@@ -59,6 +61,13 @@ def load_language_model(
         Passed to transformers; off unless the user asks.
     padding_side:
         ``right`` or ``left``; extraction is correct with both.
+    random_init:
+        A baseline: the same architecture and config (and the same tokenizer) with its
+        weights at transformers' random initialisation, drawn with ``torch.manual_seed(seed)``
+        (the global RNG state is restored afterwards). Its ``weights_hash`` hashes the
+        random parameters, so its activation stores never mix with the pretrained ones.
+    seed:
+        Seed of the random initialisation (only with ``random_init``).
 
     Returns
     -------
@@ -72,13 +81,16 @@ def load_language_model(
     ProbekitError
         Unknown name or path (closest embedded names listed), a folder without a model
         (no config.json, unreadable config, no or damaged weights, no tokenizer), a
-        file that is not a readable GGUF model, a hub id that cannot be reached, or an
-        unknown dtype.
+        file that is not a readable GGUF model, a hub id that cannot be reached, an
+        unknown dtype, or ``device_map`` with ``random_init`` (give ``device``).
     """
     if dtype not in (None, "auto", *DTYPES):
         raise ProbekitError(f"unknown dtype {dtype!r}; valid: auto, {', '.join(DTYPES)}")
     if padding_side not in ("left", "right"):
         raise ProbekitError(f"padding_side must be 'left' or 'right', not {padding_side!r}")
+    if random_init and device_map is not None:
+        raise ProbekitError(f"device_map={device_map!r} places pretrained weights; a random-init model is built "
+                            "in memory: give device (e.g. cuda:0) instead")
     kwargs = {"trust_remote_code": trust_remote_code}
     if device_map is not None:
         kwargs["device_map"] = device_map
@@ -112,7 +124,7 @@ def load_language_model(
         if not (path / "config.json").exists():
             raise ProbekitError(f"folder {str(path)!r} has no config.json: it is not a Hugging Face model folder")
         folder, weights_hash = path, hash_weight_files(path)
-        if weights_hash is None:
+        if weights_hash is None and not random_init:
             raise ProbekitError(
                 f"folder {str(path)!r} has config.json but no weight files ({', '.join(WEIGHT_SUFFIXES)}); "
                 "copy the model's *.safetensors (or pytorch_model.bin) files into it"
@@ -120,7 +132,10 @@ def load_language_model(
     else:
         folder, weights_hash = name, None
 
-    model, tokenizer, kind = _from_pretrained(str(folder), torch_dtype, kwargs, name)
+    model, tokenizer, kind = _from_pretrained(str(folder), torch_dtype, kwargs, name,
+                                              random_seed=seed if random_init else None)
+    if random_init:
+        weights_hash, source = None, f"random init (seed {seed}) of the architecture of {source}"
     if device is not None and device_map is None:
         model.to(device)
     model.eval()
@@ -132,10 +147,13 @@ def load_language_model(
         "model_type": model.config.model_type,
         "n_parameters": sum(p.numel() for p in model.parameters()),
         "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
+        "random_init": bool(random_init),
+        "seed": seed if random_init else None,
     }
+    extra = f"{name} random seed={seed}" if random_init else ""
     return LoadedModel(
         model=model, name=name, kind=kind, tokenizer=tokenizer,
-        weights_hash=weights_hash or hash_parameters(model), source=source, info=info,
+        weights_hash=weights_hash or hash_parameters(model, extra=extra), source=source, info=info,
     )
 
 
@@ -166,8 +184,20 @@ def _dtype_kwarg(dtype) -> dict:
     return {"dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype": dtype}
 
 
-def _from_pretrained(folder: str, torch_dtype, kwargs: dict, name: str):
-    """Config, model and tokenizer of ``folder``; every load failure is a :class:`ProbekitError`."""
+def _random_init(auto, config, torch_dtype, kwargs: dict, seed: int):
+    """``auto.from_config(config)`` with weights drawn after ``torch.manual_seed(seed)``, global RNG untouched."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = auto.from_config(config, trust_remote_code=kwargs["trust_remote_code"])
+    return model if torch_dtype == "auto" else model.to(torch_dtype)
+
+
+def _from_pretrained(folder: str, torch_dtype, kwargs: dict, name: str, random_seed: int | None = None):
+    """Config, model and tokenizer of ``folder``; every load failure is a :class:`ProbekitError`.
+
+    ``random_seed`` not ``None``: the model is built from the config at random
+    initialisation with that seed (see :func:`_random_init`); the weights are not read.
+    """
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
     LOAD_ERRORS = _load_errors()
@@ -182,7 +212,10 @@ def _from_pretrained(folder: str, torch_dtype, kwargs: dict, name: str):
     seq2seq = bool(getattr(config, "is_encoder_decoder", False))
     auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM if causal else AutoModel
     try:
-        model = auto.from_pretrained(folder, **_dtype_kwarg(torch_dtype), **kwargs)
+        if random_seed is not None:
+            model = _random_init(auto, config, torch_dtype, kwargs, random_seed)
+        else:
+            model = auto.from_pretrained(folder, **_dtype_kwarg(torch_dtype), **kwargs)
     except LOAD_ERRORS as e:
         raise _load_failed(name, "weights", e) from None
     try:

@@ -1,8 +1,20 @@
 """Tables, plots and Markdown reports."""
 
+from probekit.report.html import (
+    audit_report_html,
+    baseline_table,
+    best_layer_table,
+    compare_report_html,
+    data_uri,
+    html_page,
+    html_table,
+    score_colour,
+    transfer_tables,
+)
 from probekit.report.markdown import write_report
 from probekit.report.plots import plot_probe_scores, pyplot
 from probekit.report.tables import RESULT_COLUMNS, write_results_csv, write_results_json, write_rows_csv
 
 __all__ = ["write_report", "plot_probe_scores", "pyplot", "write_results_csv", "write_results_json",
-           "write_rows_csv", "RESULT_COLUMNS"]
+           "write_rows_csv", "RESULT_COLUMNS", "audit_report_html", "compare_report_html", "data_uri", "html_page",
+           "html_table", "score_colour", "best_layer_table", "baseline_table", "transfer_tables"]
