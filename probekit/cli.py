@@ -65,7 +65,7 @@ def build_parser(config_class=None) -> argparse.ArgumentParser:
     lm.add_argument("--all", action="store_true", help="every module, not only hook points and top levels "
                                                        "(default: off)")
     ex = _command(sub, "extract", "extract activations to a store", config_class, config_file=True,
-                  exclude={"probe", "baselines"})
+                  exclude={"probe", "baselines", "random_init"})
     ex.add_argument("--shard", default=None, metavar="i/N",
                     help="job arrays: extract only the i-th (from 0) of N contiguous slices into a partial "
                          "store; join the parts with `probekit store merge OUT PART...` (default: all)")

@@ -172,6 +172,9 @@ class RunConfig:
         Progress bars (and the libraries' load bars); ``--quiet`` turns them off.
     baselines:
         Image models: also probe the random-init and pixel-projection baselines.
+    random_init:
+        Also probe the same architecture at random initialisation (seed 0), for any
+        model (image models get it with ``baselines`` already); rows say ``random-init``.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig, metadata={"group": "model"})
@@ -185,6 +188,8 @@ class RunConfig:
                                                    "flag_help": "no progress bars (nor the libraries' load bars)"})
     baselines: bool = field(default=True, metadata={
         "group": "output", "flag_help": "image models: skip the random-init and pixel-projection baselines"})
+    random_init: bool = field(default=False, metadata={
+        "group": "output", "flag_help": "also probe the architecture at random init (language models too)"})
 
     def output_dir(self) -> str:
         """``out`` if given, else ``runs/<model>_<dataset>[_<concept>]``."""

@@ -103,7 +103,8 @@ def run_probe(config: RunConfig) -> list[dict]:
     configuration runs again). For image classifiers the same probes also run, as
     baselines, on the architecture at random initialisation
     (``OUT/activations-random-init``) and on a fixed random projection of the pixels
-    (``OUT/activations-pixel-projection``); rows carry a ``variant`` column.
+    (``OUT/activations-pixel-projection``); with ``random_init`` any model (language
+    models too) is also probed at random initialisation. Rows carry a ``variant`` column.
 
     Every input is checked before anything is extracted (data set, modality against
     the model, ``max_length`` against the model's context). Result files are written
@@ -139,14 +140,14 @@ def run_probe(config: RunConfig) -> list[dict]:
                         padding_side=config.model.padding_side)
     extraction = check_inputs(loaded, dataset, config.extraction)
     variants = [("pretrained", loaded, extraction, out / "activations")]
-    if loaded.modality == "image" and config.baselines:
+    image_baselines = loaded.modality == "image" and config.baselines
+    if image_baselines or config.random_init:
         random_model = load_model(config.model.name, weights=config.model.weights, random_init=True,
                                   dtype=config.model.dtype, device=rank_device(config.model.device))
-        variants += [
-            ("random-init", random_model, extraction, out / "activations-random-init"),
-            ("pixel-projection", pixel_projection_model(loaded), replace(extraction, modules=["projection"]),
-             out / "activations-pixel-projection"),
-        ]
+        variants.append(("random-init", random_model, extraction, out / "activations-random-init"))
+    if image_baselines:
+        variants.append(("pixel-projection", pixel_projection_model(loaded), replace(extraction, modules=["projection"]),
+                         out / "activations-pixel-projection"))
     t_load = time.perf_counter()
     rows, points, text_facts = [], [], {}
     for variant, model, variant_extraction, store_dir in variants:

@@ -301,3 +301,21 @@ def test_too_few_examples_per_class_is_a_one_line_error(tmp_path, tiny_model_dir
     assert code == 2 and "Traceback" not in err
     last = err.strip().splitlines()[-1]
     assert last.startswith("error: cannot split") and "n_splits=5" in last and "--n-splits" in last
+
+
+def test_random_init_baseline_for_a_language_model(tmp_path, tiny_model_dir, tiny_csv):
+    """``--random-init`` adds a random-init variant for a language model, on the same hook points
+    (the weights themselves are tested in tests/models/test_random_init_lm.py)."""
+    import csv
+
+    from probekit.cli import main
+
+    out = tmp_path / "run"
+    assert main(["probe", "--model", str(tiny_model_dir), "--dataset", str(tiny_csv), "--text-column", "sentence",
+                 "--label-column", "truth", "--group-column", "pair", "--n-splits", "3", "--out", str(out),
+                 "--quiet", "--random-init"]) == 0
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    pre = [r for r in rows if r["variant"] == "pretrained"]
+    rand = [r for r in rows if r["variant"] == "random-init"]
+    assert len(pre) == len(rand) == 4 and [r["hook_point"] for r in pre] == [r["hook_point"] for r in rand]
+    assert (out / "activations-random-init" / "manifest.json").is_file()
