@@ -48,10 +48,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from probekit.errors import ProbekitError, run_command
+from probekit.evaluation.balanced_probes import balanced_probe_accuracies
+from probekit.metrics.identifiability import no_intercept_probe
+from probekit.models.dsprites import DSPRITES_ENCODERS, dsprites_encoder, encoder_features
 from probekit.report.plots import pyplot
+from probekit.report.tables import format_mean_std as _fmt
+from probekit.report.tables import format_table as _table
+from probekit.report.tables import mean_std as _mean_std
 from probekit.report.tables import write_rows_csv
 from probekit.synthetic.generators import invertible_mlp
 from probekit.synthetic.sphere import ClusteredSphereLatents
@@ -137,29 +142,6 @@ IMAGENET_PRESETS = {
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-
-def _mean_std(values) -> tuple[float | None, float | None]:
-    vals = [v for v in values if v is not None and np.isfinite(v)]
-    if not vals:
-        return None, None
-    return float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
-
-
-def _fmt(mean, std=None, scale: float = 100.0, digits: int = 1) -> str:
-    if mean is None:
-        return "—"
-    if std is None:
-        return f"{mean * scale:.{digits}f}"
-    return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
-    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([line(header), sep, *[line(r) for r in rows]])
 
 
 def _check_out(path: str) -> Path:
@@ -291,66 +273,6 @@ def _plot_synthetic(summary: list[dict], path: Path) -> None:
 # --------------------------------------------------------------------------- dSprites
 
 
-class _Flatten(nn.Module):
-    def forward(self, x):
-        return x.flatten(1)
-
-
-def dsprites_encoder(name: str, seed: int) -> tuple[nn.Module, int]:
-    """``pixels`` (identity on flattened images), ``mlp`` or ``cnn`` (ResNet-18, 1 channel, no fc)."""
-    torch.manual_seed(seed)
-    if name == "pixels":
-        return _Flatten(), 64 * 64
-    if name == "mlp":
-        layers: list[nn.Module] = [_Flatten()]
-        width = 64 * 64
-        for _ in range(3):
-            layers += [nn.Linear(width, 512), nn.BatchNorm1d(512), nn.ReLU()]
-            width = 512
-        return nn.Sequential(*layers), 512
-    if name == "cnn":
-        from torchvision.models import resnet18
-
-        net = resnet18(weights=None)
-        net.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        net.fc = nn.Identity()
-        return net, 512
-    raise ProbekitError(f"unknown dSprites encoder {name!r}; valid: pixels, mlp, cnn")
-
-
-@torch.no_grad()
-def _features(encoder: nn.Module, x: torch.Tensor, batch_size: int, device: str) -> np.ndarray:
-    encoder.eval()
-    out = []
-    for s in range(0, x.shape[0], batch_size):
-        out.append(encoder(x[s : s + batch_size].to(device).float()).double().cpu())
-    return torch.cat(out).numpy()
-
-
-def no_intercept_probe(f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray,
-                       y_test: np.ndarray):
-    """Pearson r between ``y_test`` and a no-intercept least-squares prediction from ``f_test``.
-
-    Each target column is z-scored with the train statistics; ``beta`` is the minimum-norm
-    least-squares solution (``= pinv(F^T F) F^T y``, Reizinger et al. 2025, Table 4
-    protocol), computed for all columns in one ``lstsq``.
-
-    Returns a float for 1-D targets, else an array of shape (n_targets,).
-    """
-    one = np.ndim(y_train) == 1
-    ytr = np.asarray(y_train, dtype=np.float64).reshape(len(y_train), -1)
-    yte = np.asarray(y_test, dtype=np.float64).reshape(len(y_test), -1)
-    sd = ytr.std(0)
-    sd[sd == 0] = 1.0
-    beta = np.linalg.lstsq(f_train, (ytr - ytr.mean(0)) / sd, rcond=None)[0]
-    pred = f_test @ beta
-    r = np.zeros(ytr.shape[1])
-    for j in range(ytr.shape[1]):
-        if np.std(pred[:, j]) > 0 and np.std(yte[:, j]) > 0:
-            r[j] = np.corrcoef(yte[:, j], pred[:, j])[0, 1]
-    return float(r[0]) if one else r
-
-
 def run_dsprites(args) -> dict:
     from probekit.synthetic import dsprites as ds
 
@@ -361,8 +283,8 @@ def run_dsprites(args) -> dict:
     if not 30 <= n <= ds.DSPRITES_N:
         raise ProbekitError(f"--n-images must be in 30..{ds.DSPRITES_N}; got {n}")
     for e in s["encoders"]:
-        if e not in ("pixels", "mlp", "cnn"):
-            raise ProbekitError(f"--encoders: unknown encoder {e!r}; valid: pixels, mlp, cnn")
+        if e not in DSPRITES_ENCODERS:
+            raise ProbekitError(f"--encoders: unknown encoder {e!r}; valid: {', '.join(DSPRITES_ENCODERS)}")
     t0 = time.time()
     rows = []
     histories = {}
@@ -392,8 +314,8 @@ def run_dsprites(args) -> dict:
                                        images[parts["val"]], y_shape[parts["val"]], cfg)
                 enc, val_acc = res.encoder, res.best_val_accuracy
                 histories[f"{enc_name}_seed{seed}"] = res.history
-            f_tr = _features(enc, images[parts["train"]], 512, args.device)
-            f_te = _features(enc, images[parts["test"]], 512, args.device)
+            f_tr = encoder_features(enc, images[parts["train"]], 512, args.device)
+            f_te = encoder_features(enc, images[parts["test"]], 512, args.device)
             row = {"encoder": enc_name, "seed": seed, "n_train": len(parts["train"]), "n_test": len(parts["test"]),
                    "val_accuracy_shape": val_acc, "seconds": round(time.time() - t1, 1)}
             rs = no_intercept_probe(f_tr, y[parts["train"]], f_te, y[parts["test"]])
@@ -457,93 +379,22 @@ def _plot_dsprites(summary: list[dict], path: Path) -> None:
 # --------------------------------------------------------------------------- ImageNet
 
 
-#: Module whose output is the penultimate (pooled, pre-classifier) feature of EfficientNet-Lite.
-EFFICIENTNET_PENULTIMATE = "_avg_pooling"
-
-
-def _penultimate_module(model: nn.Module) -> str:
-    names = [n for n, _ in model.named_modules()]
-    for cand in (EFFICIENTNET_PENULTIMATE, "avgpool", "global_pool", "pooler"):
-        if cand in names:
-            return cand
-    raise ProbekitError(f"cannot find the penultimate pooling module; modules: {names[-8:]}")
-
-
-def _load_images(paths: list[str], preprocess, batch_size: int, progress: bool):
-    from PIL import Image
-    from tqdm.auto import tqdm
-
-    for s in tqdm(range(0, len(paths), batch_size), disable=not progress, desc="images", leave=False):
-        batch = []
-        for p in paths[s : s + batch_size]:
-            with Image.open(p) as im:
-                batch.append(preprocess(im.convert("RGB")))
-        yield torch.stack(batch)
-
-
-def imagenet_features(paths: list[str], batch_size: int, device: str, progress: bool, seed: int = 0) -> dict:
-    """Penultimate features of trained / random-init EfficientNet-Lite0 and a pixel projection.
-
-    Returns ``{model name: (n_images, n_features) float64}``.
-    """
-    from probekit.extract.pooling import pool_spatial
-    from probekit.extract.recorder import ActivationRecorder
+def imagenet_models(device: str, seed: int) -> dict:
+    """Trained and random-init EfficientNet-Lite0 and the pixel projection (1280-d, seed + 12345)."""
+    from probekit.models.pixels import pixel_projection_model
     from probekit.models.vision import load_vision_model
 
     trained = load_vision_model("efficientnet-lite0", device=device)
     random_init = load_vision_model("efficientnet-lite0", device=device, random_init=True, seed=seed)
-    module = _penultimate_module(trained.model)
-    gen = torch.Generator().manual_seed(int(seed) + 12345)
-    side = 64  # pixels are average-pooled to 64 x 64 x 3 before the fixed random projection
-    proj = torch.randn(3 * side * side, 1280, generator=gen) / np.sqrt(3 * side * side)
-    feats = {m: [] for m in IMAGENET_MODELS}
-    with ActivationRecorder(trained.model, module) as rec_t, ActivationRecorder(random_init.model, module) as rec_r:
-        for x in _load_images(paths, trained.preprocess, batch_size, progress):
-            x = x.to(device)
-            feats["trained"].append(pool_spatial(rec_t.run(x)[module], "mean").double().cpu())
-            feats["random-init"].append(pool_spatial(rec_r.run(x)[module], "mean").double().cpu())
-            small = nn.functional.adaptive_avg_pool2d(x.float().cpu(), side).flatten(1)
-            feats["pixel-projection"].append((small @ proj).double())
-    return {m: torch.cat(v).numpy() for m, v in feats.items()}
-
-
-def _balance(idx: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    a, b = idx[y[idx] == 0], idx[y[idx] == 1]
-    k = min(len(a), len(b))
-    return np.sort(np.concatenate([rng.choice(a, k, replace=False), rng.choice(b, k, replace=False)]))
-
-
-def balanced_probe_accuracies(features: np.ndarray, y: np.ndarray, seeds, test_size: float = 0.3) -> list[float]:
-    """Test accuracy of a logistic probe per seed: stratified split, both splits class-balanced.
-
-    Units whose mean over the train split is <= 0 are dropped (dead units), the rest
-    z-scored with train statistics (Reizinger et al. 2025, Fig. 3 protocol).
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
-
-    accs = []
-    idx = np.arange(len(y))
-    for seed in seeds:
-        tr, te = train_test_split(idx, test_size=test_size, random_state=int(seed), stratify=y)
-        rng = np.random.default_rng(int(seed))
-        tr, te = _balance(tr, y, rng), _balance(te, y, rng)
-        keep = features[tr].mean(0) > 0
-        if not keep.any():
-            keep[:] = True
-        f = features[:, keep]
-        mu, sd = f[tr].mean(0), f[tr].std(0)
-        sd[sd == 0] = 1.0
-        f = (f - mu) / sd
-        clf = LogisticRegression(max_iter=2000, random_state=int(seed)).fit(f[tr], y[tr])
-        accs.append(float((clf.predict(f[te]) == y[te]).mean()))
-    return accs
+    return {"trained": trained, "random-init": random_init,
+            "pixel-projection": pixel_projection_model(trained, side=64, seed=int(seed) + 12345)}
 
 
 def run_imagenet(args) -> dict:
     from scipy.stats import ttest_1samp
 
     from probekit.concepts.images import image_folder_concepts
+    from probekit.extract.penultimate import penultimate_features
 
     s = args.settings
     data_dir = args.data or os.environ.get("PROBEKIT_SHARED_DATA")
@@ -562,7 +413,8 @@ def run_imagenet(args) -> dict:
     for c in IMAGENET_CONCEPTS:
         if list(concepts[c].inputs) != paths:
             raise ProbekitError(f"concept {c!r} has different inputs from {IMAGENET_CONCEPTS[0]!r}")
-    feats = imagenet_features(paths, s["batch_size"], args.device, not args.no_progress, seed=s["seeds"][0])
+    feats = penultimate_features(imagenet_models(args.device, s["seeds"][0]), concepts[IMAGENET_CONCEPTS[0]],
+                                 out / "stores", batch_size=s["batch_size"], progress=not args.no_progress)
     rows = []
     for c in IMAGENET_CONCEPTS:
         y = np.asarray(concepts[c].labels).astype(np.int64)

@@ -29,6 +29,7 @@ from probekit.metrics.identifiability import (
     R2Result,
     affine_r2,
     linear_identifiability,
+    no_intercept_probe,
     orthogonal_identifiability,
     r2_per_dimension,
     split_indices,
@@ -68,7 +69,7 @@ from probekit.metrics.walsh import (
 
 __all__ = [
     # identifiability
-    "affine_r2", "linear_identifiability", "orthogonal_identifiability", "r2_per_dimension", "split_indices",
+    "affine_r2", "linear_identifiability", "no_intercept_probe", "orthogonal_identifiability", "r2_per_dimension", "split_indices",
     "LinearIdentifiabilityResult", "OrthogonalResult", "R2Result",
     # mcc
     "mean_correlation_coefficient", "mcc_report", "correlation_matrix", "rank_columns", "MCCReport",
