@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 
 from probekit.errors import ProbekitError, run_command
-from probekit.report.plots import pyplot
+from probekit.report.recipe_figures import extrapolation_figure, low_degree_search_figure, multitask_recovery_figure
 from probekit.report.tables import write_rows_csv
 
 SEARCH_FAMILIES: dict[str, tuple[str, int | None]] = {
@@ -240,38 +240,6 @@ def hash_seed(*parts: Any) -> int:
     return zlib.crc32("|".join(map(str, parts)).encode()) & 0xFFFFFFFF
 
 
-def plot_search(summary: list[dict], cfg: dict, path: Path) -> None:
-    plt = pyplot()
-
-    settings = cfg["settings"]
-    fig, axes = plt.subplots(1, len(settings), figsize=(4.6 * len(settings), 3.8), squeeze=False)
-    colors = dict(zip(SEARCH_FAMILIES, ["C0", "C1", "C2", "C3"]))
-    for ax, setting in zip(axes[0], settings):
-        for crit, ls in (("degree", "-"), ("influence", "--")):
-            for fam in cfg["families"]:
-                rows = [s for s in summary if s["setting"] == setting and s["family"] == fam
-                        and s["criterion"] == crit]
-                if rows:
-                    ax.plot([r["n_tasks"] for r in rows], [r["recovery_rate"] for r in rows], ls, marker="o",
-                            color=colors[fam], label=f"{fam} ({crit})", ms=3)
-        rows = [s for s in summary if s["setting"] == setting and s["family"] == "1-junta"
-                and s["criterion"] == "degree"]
-        if rows:
-            ax.plot([r["n_tasks"] for r in rows], [r["theory_coverage_1junta"] for r in rows], ":", color="k",
-                    label="P(1-juntas cover all bits)")
-        n, world, space = SEARCH_SETTINGS[setting]
-        ax.set_title(f"n={n}, world={world}, search={space}", fontsize=9)
-        ax.set_xlabel("number of tasks")
-        ax.set_ylim(-0.05, 1.05)
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("P(minimizers = signed perms of z)")
-    axes[0][-1].legend(fontsize=6, loc="center right")
-    fig.suptitle("Ideal minimum-degree learner: exact recovery rate", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 # ------------------------------------------------------------------------------ train
 def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[dict]]:
     """Neural multi-task learners: recovery vs number of tasks, per arch and input basis."""
@@ -360,33 +328,6 @@ def _spearman(a: list[float], b: list[float]) -> float:
     return float(spearmanr(a, b).statistic)
 
 
-def plot_train(summary: list[dict], cfg: dict, path: Path) -> None:
-    plt = pyplot()
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for arch, color in zip(cfg["archs"], ("C0", "C3")):
-        for basis, ls in (("matched", "-"), ("ablation", "--")):
-            rows = [s for s in summary if s["arch"] == arch and s["input_basis"] == basis]
-            t = [r["n_tasks"] for r in rows]
-            axes[0].errorbar(t, [r["recovery_mean"] for r in rows], yerr=[r["recovery_std"] for r in rows],
-                             ls=ls, marker="o", color=color, capsize=3, ms=3, label=f"{arch}, {basis} input")
-            axes[1].plot(t, [r["probe_mean"] for r in rows], ls=ls, marker="o", color=color, ms=3,
-                         label=f"{arch}, {basis} input")
-    for ax, title in zip(axes, ("signed-permutation recovery (matched |corr|)",
-                                "linear decodability (held-out probe, 2acc-1)")):
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("number of tasks")
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_title(title, fontsize=9)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"score (mean ± std over {cfg['seeds']} seeds)")
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"Multi-task networks, n={cfg['n']} latent bits, {cfg['train_k']}-junta tasks", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 # ------------------------------------------------------------------------------ ood
 def run_ood(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[dict]]:
     from probekit.train.multitask import ExtrapolationConfig, run_extrapolation
@@ -411,25 +352,6 @@ def run_ood(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[dic
         f"OOD MSE mlp {by['mlp']['ood_mse']:.3g}, transformer {by['transformer']['ood_mse']:.3g}, "
         f"polynomial {by['polynomial']['ood_mse']:.3g}; per-seed mlp/polynomial ratio min {min(ratio_seeds):.3g}")]
     return rows, summary, checks
-
-
-def plot_ood(summary: list[dict], path: Path) -> None:
-    plt = pyplot()
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    names = [s["model"] for s in summary]
-    xs = np.arange(len(names))
-    ax.bar(xs - 0.2, [s["id_mse"] for s in summary], 0.4, label="in-distribution U[-1,1)")
-    ax.bar(xs + 0.2, [s["ood_mse"] for s in summary], 0.4, label="OOD U[-2,2)")
-    ax.set_xticks(xs, names)
-    ax.set_yscale("log")
-    ax.set_ylabel("MSE (standardised target)")
-    ax.set_title("Extrapolating a degree-3 polynomial", fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 # ------------------------------------------------------------------------------ CLI
@@ -494,7 +416,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         trials, summary, checks = run_search(cfg, progress)
         write_rows_csv(trials, out / "search_trials.csv", float_format=".6g")
         write_rows_csv(summary, out / "search_summary.csv", float_format=".6g")
-        plot_search(summary, cfg, out / "search_recovery.png")
+        low_degree_search_figure(summary, cfg, out / "search_recovery.png", SEARCH_FAMILIES, SEARCH_SETTINGS)
         print("\n== Ideal low-degree learner: recovery = (argmin total degree == signed perms of z) ==")
         print("   cell = recovery rate / rate at which the true latent is a minimizer / coverage rate "
               f"(over {cfg['trials']} trials); full table in search_summary.csv")
@@ -507,7 +429,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rows, summary, checks = run_train(cfg, progress)
         write_rows_csv(rows, out / "train_runs.csv", float_format=".6g")
         write_rows_csv(summary, out / "train_summary.csv", float_format=".6g")
-        plot_train(summary, cfg, out / "train_recovery.png")
+        multitask_recovery_figure(summary, cfg, out / "train_recovery.png")
         print(f"\n== Neural multi-task learners (n={cfg['n']}, {cfg['train_k']}-junta tasks, "
               f"{cfg['seeds']} seeds): recovery = matched |corr| of bottleneck units with z ==")
         print(_table(summary, ["arch", "input_basis", "n_tasks", "seeds", "recovery_mean", "recovery_std",
@@ -520,7 +442,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t0 = time.time()
         rows, summary, checks = run_ood(cfg, progress)
         write_rows_csv(rows, out / "ood.csv", float_format=".6g")
-        plot_ood(summary, out / "ood_mse.png")
+        extrapolation_figure(summary, out / "ood_mse.png")
         print("\n== Extrapolation: degree-3 polynomial, train U[-1,1)^2, test U[-2,2)^2 ==")
         print(_table(summary, ["model", "seeds", "train_mse", "id_mse", "ood_mse", "ood_mse_std", "n_params"]))
         results["ood"] = summary

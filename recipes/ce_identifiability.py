@@ -53,7 +53,7 @@ from probekit.errors import ProbekitError, run_command
 from probekit.evaluation.balanced_probes import balanced_probe_accuracies
 from probekit.metrics.identifiability import no_intercept_probe
 from probekit.models.dsprites import DSPRITES_ENCODERS, dsprites_encoder, encoder_features
-from probekit.report.plots import pyplot
+from probekit.report.recipe_figures import ce_dsprites_figure, ce_imagenet_figure, ce_synthetic_figure
 from probekit.report.tables import format_mean_std as _fmt
 from probekit.report.tables import format_table as _table
 from probekit.report.tables import mean_std as _mean_std
@@ -236,38 +236,8 @@ def run_synthetic(args) -> dict:
     result = {"settings": s, "runs": runs, "summary": summary, "table": table,
               "paper": {"table2": PAPER_TABLE2, "table3": PAPER_TABLE3}, "seconds": time.time() - t0}
     (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
-    _plot_synthetic(summary, out / "synthetic_r2.png")
+    ce_synthetic_figure(summary, out / "synthetic_r2.png")
     return result
-
-
-def _plot_synthetic(summary: list[dict], path: Path) -> None:
-    plt = pyplot()
-    rows = list(dict.fromkeys(r["row"] for r in summary))
-    methods = list(dict.fromkeys(r["method"] for r in summary))
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.6), squeeze=False, sharey=True)
-    x = np.arange(len(rows))
-    for ax, m in zip(axes[0], methods):
-        sel = {r["row"]: r for r in summary if r["method"] == m}
-        ours = [sel[r]["affine_r2_mean"] or 0 for r in rows]
-        err = [sel[r]["affine_r2_std"] or 0 for r in rows]
-        paper = [sel[r]["paper_r2_z"] for r in rows]
-        init = [sel[r]["init_affine_r2_mean"] or 0 for r in rows]
-        ax.bar(x - 0.27, ours, 0.27, yerr=err, label="ours (affine R²)", color="tab:blue")
-        if m == "diet-norm":
-            ax.bar(x, [sel[r]["linear_r2_mean"] or 0 for r in rows], 0.27, label="ours (no-intercept R²)",
-                   color="tab:cyan")
-        ax.bar(x + 0.27, paper, 0.27, label="paper (reported)", color="lightgray", edgecolor="k", hatch="//")
-        ax.plot(x, init, "k_", markersize=18, label="untrained encoder")
-        ax.set_xticks(x, [r for r in rows], rotation=30)
-        ax.set_title(m)
-        ax.set_ylim(0, 1.05)
-        ax.axhline(0.95, color="r", lw=0.6, ls=":")
-    axes[0][0].set_ylabel("R² z~ → z (held out)")
-    axes[0][-1].legend(fontsize=7, loc="lower left")
-    fig.suptitle("Cross-entropy recovers the latents up to a linear map (synthetic)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 # --------------------------------------------------------------------------- dSprites
@@ -352,28 +322,8 @@ def run_dsprites(args) -> dict:
     result = {"settings": s, "runs": rows, "summary": summary, "history": histories, "table": table,
               "paper": PAPER_TABLE4_DSPRITES, "seconds": time.time() - t0}
     (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
-    _plot_dsprites(summary, out / "dsprites_pearson.png")
+    ce_dsprites_figure(summary, out / "dsprites_pearson.png")
     return result
-
-
-def _plot_dsprites(summary: list[dict], path: Path) -> None:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    x = np.arange(len(summary))
-    colors = {"pixels": "tab:gray", "mlp": "tab:orange", "cnn": "tab:blue"}
-    for i, k in enumerate(("pixels", "mlp", "cnn")):
-        vals = [e[f"{k}_mean"] if e[f"{k}_mean"] is not None else np.nan for e in summary]
-        ax.bar(x + (i - 1) * 0.27, vals, 0.27, label=f"ours: {k}", color=colors[k])
-        paper = [e[f"paper_{k}"] if e[f"paper_{k}"] is not None else np.nan for e in summary]
-        ax.plot(x + (i - 1) * 0.27, paper, "k*", markersize=7, label="paper" if i == 0 else None)
-    ax.set_xticks(x, [e["factor"] for e in summary])
-    ax.set_ylabel("Pearson r (held out)")
-    ax.set_ylim(-0.05, 1.05)
-    ax.legend(fontsize=7, ncol=4, loc="lower center")
-    ax.set_title("dSprites: linear decodability of factors after shape classification")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 # --------------------------------------------------------------------------- ImageNet
@@ -446,31 +396,8 @@ def run_imagenet(args) -> dict:
     result = {"settings": s, "data": data_dir, "rows": rows, "table": table, "seconds": time.time() - t0,
               "feature_dims": {m: int(f.shape[1]) for m, f in feats.items()}}
     (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
-    _plot_imagenet(rows, out / "imagenet_probes.png")
+    ce_imagenet_figure(rows, out / "imagenet_probes.png", IMAGENET_CONCEPTS, IMAGENET_MODELS, IMAGENET_KIND)
     return result
-
-
-def _plot_imagenet(rows: list[dict], path: Path) -> None:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    x = np.arange(len(IMAGENET_CONCEPTS))
-    colors = {"trained": "tab:blue", "random-init": "tab:orange", "pixel-projection": "tab:gray"}
-    for i, m in enumerate(IMAGENET_MODELS):
-        sel = [next(r for r in rows if r["concept"] == c and r["model"] == m) for c in IMAGENET_CONCEPTS]
-        ax.bar(x + (i - 1) * 0.27, [r["accuracy_mean"] for r in sel], 0.27, yerr=[r["accuracy_std"] for r in sel],
-               label=m, color=colors[m])
-        for xi, r in zip(x + (i - 1) * 0.27, sel):
-            if r["p_value_vs_0.5"] < 0.05:
-                ax.text(xi, r["accuracy_mean"] + r["accuracy_std"] + 0.01, "*", ha="center")
-    ax.axhline(0.5, color="k", ls="--", lw=0.8, label="chance")
-    ax.set_xticks(x, [f"{c}\n({IMAGENET_KIND[c]})" for c in IMAGENET_CONCEPTS])
-    ax.set_ylabel("balanced test accuracy")
-    ax.set_ylim(0.3, 1.05)
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title("Linear decodability of binary factors (EfficientNet-Lite0; * p < 0.05)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 # --------------------------------------------------------------------------- CLI

@@ -61,7 +61,7 @@ import numpy as np
 import torch
 
 from probekit.errors import ProbekitError, run_command
-from probekit.report.plots import pyplot
+from probekit.report.recipe_figures import concept_recovery_figure, steering_figure
 from probekit.report.tables import write_rows_csv
 
 #: R² / MCC-out of the authors' released code (causal_to_concept/synthetic at commit 8433463)
@@ -147,7 +147,7 @@ def run_synthetic(args) -> dict:
               "seconds": round(time.time() - t_all, 1)}
     (out / "synthetic.json").write_text(json.dumps(result, indent=2))
     _print_synthetic_table(summary)
-    _plot_synthetic(summary, out / "synthetic.png")
+    concept_recovery_figure(summary, out / "synthetic.png", REFERENCE)
     return result
 
 
@@ -179,35 +179,6 @@ def _print_synthetic_table(summary: list[dict]) -> None:
         ref_mcc = f"{r['ref_mcc_out']:.3f}" if r["ref_mcc_out"] is not None else "-"
         print(f"{r['setting']:8s}{r['mixing']:8s}{r['method']:12s}{r['r2']:>8.3f}±{r['r2_sd']:.3f}"
               f"{r['mcc_in']:>9.3f}{r['mcc_out']:>9.3f}{ref_r2:>9s}{ref_mcc:>12s}{r['max_gen_seconds']:>7.2f}")
-
-
-def _plot_synthetic(summary: list[dict], path: Path) -> None:
-    plt = pyplot()
-
-    groups = sorted({(r["setting"], r["mixing"]) for r in summary})
-    methods = ["contrastive", "pca", "ica"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
-    width = 0.8 / len(methods)
-    for ax, key, title in ((axes[0], "r2", "R² (linear regression h(x) → Z·Aᵀ)"),
-                           (axes[1], "mcc_out", "MCC-out")):
-        for j, meth in enumerate(methods):
-            vals = [next((r[key] for r in summary if (r["setting"], r["mixing"], r["method"]) == (*g, meth)),
-                         np.nan) for g in groups]
-            sds = [next((r[key + "_sd"] for r in summary if (r["setting"], r["mixing"], r["method"]) == (*g, meth)),
-                        0) for g in groups]
-            ax.bar(np.arange(len(groups)) + (j - 1) * width, vals, width, yerr=sds, capsize=2, label=meth)
-        refs = [REFERENCE.get(g, {}).get("r2" if key == "r2" else "mcc_out", np.nan) for g in groups]
-        ax.scatter(np.arange(len(groups)) - width, refs, marker="_", s=300, color="k", zorder=3,
-                   label="reference (authors' code)")
-        ax.set_xticks(np.arange(len(groups)), [f"{s}\n{m}" for s, m in groups])
-        ax.set_ylim(0, 1.05)
-        ax.set_title(title)
-        ax.grid(axis="y", alpha=0.3)
-    axes[1].legend(fontsize=8, loc="lower left")
-    fig.suptitle("Concept recovery from concept-conditioned data (mean ± sd over seeds)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 # ============================================================================ steer
@@ -421,7 +392,8 @@ def run_steer(args) -> dict:
                                     "orderings only are comparable, not measured here"}
     (out / "steer.json").write_text(json.dumps(result, indent=2))
     _print_steer_table(summary)
-    _plot_steer(rows, out / "mc2_vs_alpha.png", args)
+    steering_figure(rows, out / "mc2_vs_alpha.png", args.methods, args.alphas,
+                    f"Steering {args.model} toward truthfulness (TruthfulQA, {args.folds}-fold, top-{args.top_k} heads)")
     return result
 
 
@@ -503,37 +475,6 @@ def _print_steer_table(summary):
     print("uniform_answers = MC2 if all answers were equally likely (chance level; MC1 not defined there)")
     print("ITI reference (LLaMA-7B, not measured here; True*Info/True/MC1/CE/KL): "
           + "; ".join(f"{k} {v}" for k, v in ITI_REFERENCE.items()))
-
-
-def _plot_steer(rows, path, args):
-    plt = pyplot()
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
-    base = np.mean([r["MC2"] for r in rows if r["method"] == "baseline"])
-    base_ce = np.mean([r["CE"] for r in rows if r["method"] == "baseline"])
-    for method in args.methods:
-        alphas = [0.0] + list(args.alphas)
-        mc2 = [base] + [np.mean([r["MC2"] for r in rows if r["method"] == method and r["alpha"] == a])
-                        for a in args.alphas]
-        ce = [base_ce] + [np.mean([r["CE"] for r in rows if r["method"] == method and r["alpha"] == a])
-                          for a in args.alphas]
-        axes[0].plot(alphas, mc2, marker="o", label=method)
-        axes[1].plot(alphas, ce, marker="o", label=method)
-    axes[0].axhline(base, color="k", ls="--", lw=1, label="unsteered")
-    chance = [r["MC2"] for r in rows if r["method"] == "uniform_answers"]
-    if chance:
-        axes[0].axhline(float(np.mean(chance)), color="grey", ls=":", lw=1, label="all answers equally likely")
-    axes[0].set_xlabel("α (in units of σ per head)")
-    axes[0].set_ylabel("MC2 (held-out questions, mean of folds)")
-    axes[1].set_xlabel("α")
-    axes[1].set_ylabel("CE on held-out text (nats/token)")
-    axes[0].legend(fontsize=8)
-    for ax in axes:
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"Steering {args.model} toward truthfulness (TruthfulQA, {args.folds}-fold, top-{args.top_k} heads)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 # ============================================================================ CLI
