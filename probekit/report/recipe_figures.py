@@ -130,14 +130,14 @@ def steering_figure(rows, path, methods, alphas, title: str):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
     base = np.mean([r["MC2"] for r in rows if r["method"] == "baseline"])
     base_ce = np.mean([r["CE"] for r in rows if r["method"] == "baseline"])
+    xs = [0.0] + list(alphas)
     for method in methods:
-        alphas = [0.0] + list(alphas)
         mc2 = [base] + [np.mean([r["MC2"] for r in rows if r["method"] == method and r["alpha"] == a])
                         for a in alphas]
         ce = [base_ce] + [np.mean([r["CE"] for r in rows if r["method"] == method and r["alpha"] == a])
                           for a in alphas]
-        axes[0].plot(alphas, mc2, marker="o", label=method)
-        axes[1].plot(alphas, ce, marker="o", label=method)
+        axes[0].plot(xs, mc2, marker="o", label=method)
+        axes[1].plot(xs, ce, marker="o", label=method)
     axes[0].axhline(base, color="k", ls="--", lw=1, label="unsteered")
     chance = [r["MC2"] for r in rows if r["method"] == "uniform_answers"]
     if chance:
