@@ -3,36 +3,21 @@
 First executable version of the claims of Zhang, Chen & Chen (2025), "When do neural
 networks learn world models?" (ICML, arXiv 2502.09297; no public code or numbers).
 Latents ``z ∈ {±1}^n``, observations ``x = psi(z)``, tasks ``h_i(z)`` seen as functions
-of ``x``. Three measured experiments, each with a pass/fail line:
+of ``x``. Three measured experiments, each with a pass/fail line (details and measured
+numbers: recipes/README_P1.md):
 
-``search`` — the ideal low-degree learner. For every representation ``Phi`` of a search
-space (all bijections for n = 3; all GF(2)-affine maps for n = 3, 4) the total head
-degree ``C(Phi) = sum_i deg(h_i ∘ psi^-1 ∘ Phi^-1)`` is computed exactly
-(:class:`probekit.estimators.low_degree.LowDegreeSearch`). *Recovery* means the set of
-minimizers of ``C`` equals ``{P ∘ psi^-1 : P a signed permutation}`` — every minimizer
-is a signed permutation of ``z`` and every signed permutation of ``z`` is a minimizer.
-Reported per setting, task family (1-juntas, 2-juntas, parities, degree-≤2) and task
-count: the recovery rate over random trials; the rate at which the true latent is *a*
-minimizer (if not, some other representation has strictly lower total degree); the
-*coverage* rate (every latent bit is relevant to at least one task) and the recovery
-rate among covering trials; the mean number of minimizers. For 1-juntas recovery
-happens exactly when the tasks cover every bit, so the exact coverage probability is
-printed beside the measured rate. ``--criteria influence`` adds the spectral refinement
-``sum_S |S| g_hat(S)^2`` of the degree.
+``search`` — the ideal low-degree learner (:class:`probekit.estimators.low_degree.LowDegreeSearch`):
+does the set of minimizers of the total head degree equal the signed permutations of ``z``?
+Recovery, truth-is-a-minimizer and coverage rates per setting, task family and count.
 
-``train`` — neural multi-task learners. A shared trunk (ReLU MLP, or a transformer over
-the bits as tokens) with a ``tanh`` bottleneck of width n and one small MLP head per
-task is trained on the whole cube; the recovery score is the Hungarian-matched
-``|corr|`` between the bottleneck units and the latent bits (1 = signed permutation of
-``z``). World: ``x`` is a random signed permutation of ``z`` (the input basis matches the
-latents) and, as the ablation, the network is fed ``E(x)`` for a fixed random
-GF(2)-affine bijection ``E`` (every input bit a parity of latent bits). Reported vs the
-number of tasks (nested task sets), per architecture, over seeds.
+``train`` — neural multi-task learners (:func:`probekit.train.multitask.train_multitask`,
+ReLU MLP or transformer trunk, ``tanh`` bottleneck of width n): Hungarian-matched
+``|corr|`` of the bottleneck units with ``z`` vs the number of tasks, with the input
+basis matched to the latents or (ablation) scrambled by a random GF(2)-affine bijection.
 
-``ood`` — extrapolation (paper Sec. 5): a random degree-3 polynomial of 2 inputs fit on
-``U[-1,1)^2`` and tested on ``U[-2,2)^2`` by a ReLU MLP, a transformer over the
-coordinates, and a basis-matched model (all monomials of degree ≤ 3 + one linear
-layer), all trained by the same Adam loop.
+``ood`` — extrapolation (paper Sec. 5, :mod:`probekit.synthetic.extrapolation`): a random
+degree-3 polynomial fit on ``U[-1,1)^2``, tested on ``U[-2,2)^2`` by a ReLU MLP, a
+transformer and a basis-matched model.
 
 Presets::
 
@@ -41,8 +26,7 @@ Presets::
 
 Outputs in ``--out``: ``search_trials.csv``, ``search_summary.csv``, ``search_recovery.png``,
 ``train_runs.csv``, ``train_summary.csv``, ``train_recovery.png``, ``ood.csv``,
-``ood_mse.png`` and ``results.json`` (config, summaries, checks; the paper publishes no
-numbers, so there is nothing to copy beside them).
+``ood_mse.png`` and ``results.json`` (config, summaries, checks).
 """
 
 from __future__ import annotations
@@ -59,21 +43,14 @@ import numpy as np
 
 from probekit.errors import ProbekitError, run_command
 from probekit.report.recipe_figures import extrapolation_figure, low_degree_search_figure, multitask_recovery_figure
-from probekit.report.tables import write_rows_csv
+from probekit.report.tables import format_table, format_value, group_rows, nan_to_none, write_rows_csv
 
 SEARCH_FAMILIES: dict[str, tuple[str, int | None]] = {
-    "1-junta": ("junta", 1),
-    "2-junta": ("junta", 2),
-    "parity": ("parity", None),
-    "degree<=2": ("degree", 2),
-}
+    "1-junta": ("junta", 1), "2-junta": ("junta", 2), "parity": ("parity", None), "degree<=2": ("degree", 2)}
 #: name -> (n, world kind, search space)
 SEARCH_SETTINGS: dict[str, tuple[int, str, str]] = {
-    "n3-bijection": (3, "bijection", "bijection"),
-    "n3-affine": (3, "affine", "affine"),
-    "n4-affine": (4, "affine", "affine"),
-    "n4-bijworld-affine": (4, "bijection", "affine"),
-}
+    "n3-bijection": (3, "bijection", "bijection"), "n3-affine": (3, "affine", "affine"),
+    "n4-affine": (4, "affine", "affine"), "n4-bijworld-affine": (4, "bijection", "affine")}
 ARCHS = ("mlp", "transformer")
 INPUT_BASES = ("matched", "ablation")
 
@@ -83,35 +60,19 @@ PRESETS: dict[str, dict[str, Any]] = {
         trials=3, criteria=["degree"],
         n=4, train_family="junta", train_k=2, train_counts=[1, 8], seeds=2, archs=["mlp", "transformer"],
         steps=120, transformer_steps=40, hidden=32, head_hidden=8,
-        ood_seeds=1, ood_steps=80, ood_n_train=256,
-    ),
+        ood_seeds=1, ood_steps=80, ood_n_train=256),
     "default": dict(
         settings=["n3-bijection", "n3-affine", "n4-affine"], families=list(SEARCH_FAMILIES),
         search_counts=[1, 2, 3, 4, 6, 8, 10, 12, 16], trials=20, criteria=["degree", "influence"],
         n=6, train_family="junta", train_k=2, train_counts=[1, 2, 4, 8, 16, 32], seeds=5,
         archs=["mlp", "transformer"], steps=800, transformer_steps=300, hidden=64, head_hidden=16,
-        ood_seeds=3, ood_steps=1500, ood_n_train=1024,
-    ),
+        ood_seeds=3, ood_steps=1500, ood_n_train=1024),
 }
 
 
 # ------------------------------------------------------------------------------ helpers
-
-def _fmt(v: Any, nd: int = 3) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.2e}" if v != 0 and abs(v) < 10 ** -nd else f"{v:.{nd}f}"
-    return str(v)
-
-
 def _table(rows: list[dict], cols: list[str]) -> str:
-    cells = [[_fmt(r.get(c)) for c in cols] for r in rows]
-    widths = [max(len(c), *(len(x[i]) for x in cells)) if cells else len(c) for i, c in enumerate(cols)]
-    line = "  ".join(c.rjust(w) for c, w in zip(cols, widths))
-    out = [line, "-" * len(line)]
-    out += ["  ".join(x.rjust(w) for x, w in zip(row, widths)) for row in cells]
-    return "\n".join(out)
+    return format_table(cols, [[format_value(r.get(c), sci_below=1e-3) for c in cols] for r in rows], "plain")
 
 
 def _pivot(summary: list[dict], cfg: dict) -> str:
@@ -136,16 +97,6 @@ def _pivot(summary: list[dict], cfg: dict) -> str:
             row.update({f"T={t}": f"{coverage_probability(n, t, 1):.3f}" for t in counts})
             rows.append(row)
     return _table(rows, ["setting", "criterion", "family"] + [f"T={t}" for t in counts])
-
-
-def _nan_to_none(obj: Any) -> Any:
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_nan_to_none(v) for v in obj]
-    return obj
 
 
 def _check(name: str, passed: bool, detail: str) -> dict:
@@ -176,21 +127,17 @@ def run_search(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[
             rec = est.recovery(world.psi)
             trials_rows.append({
                 "setting": setting, "n": n, "world": world_kind, "space": space, "criterion": criterion,
-                "family": fam, "n_tasks": count, "trial": trial, "recovered": int(rec.recovered),
-                "truth_is_minimizer": int(rec.truth_is_minimizer), "truth_reachable": int(rec.truth_reachable),
-                "covers_all_bits": int(tasks.covers_all), "n_minimizers": rec.n_minimizers,
-                "n_signed_permutations": rec.n_signed_permutations, "min_cost": rec.min_cost,
-                "latent_cost": rec.latent_cost, "min_total_degree": rec.min_total_degree,
-                "latent_total_degree": rec.latent_total_degree,
-                "stored_signed_fraction": rec.stored_signed_fraction,
+                "family": fam, "n_tasks": count, "trial": trial,
+                **{k: int(getattr(rec, k)) for k in ("recovered", "truth_is_minimizer", "truth_reachable")},
+                "covers_all_bits": int(tasks.covers_all),
+                **{k: getattr(rec, k) for k in ("n_minimizers", "n_signed_permutations", "min_cost", "latent_cost",
+                                                "min_total_degree", "latent_total_degree", "stored_signed_fraction")},
             })
     summary: list[dict] = []
-    keys = sorted({(r["setting"], r["criterion"], r["family"], r["n_tasks"]) for r in trials_rows},
-                  key=lambda x: (cfg["settings"].index(x[0]), cfg["criteria"].index(x[1]),
-                                 cfg["families"].index(x[2]), x[3]))
-    for setting, criterion, fam, count in keys:
-        rs = [r for r in trials_rows if (r["setting"], r["criterion"], r["family"], r["n_tasks"])
-              == (setting, criterion, fam, count)]
+    groups = group_rows(trials_rows, ("setting", "criterion", "family", "n_tasks"))
+    for setting, criterion, fam, count in sorted(groups, key=lambda x: (
+            cfg["settings"].index(x[0]), cfg["criteria"].index(x[1]), cfg["families"].index(x[2]), x[3])):
+        rs = groups[(setting, criterion, fam, count)]
         cov = [r for r in rs if r["covers_all_bits"]]
         n = rs[0]["n"]
         summary.append({
@@ -243,6 +190,7 @@ def hash_seed(*parts: Any) -> int:
 # ------------------------------------------------------------------------------ train
 def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[dict]]:
     """Neural multi-task learners: recovery vs number of tasks, per arch and input basis."""
+    from scipy.stats import spearmanr
     from tqdm.auto import tqdm
 
     from probekit.metrics.mcc import mean_correlation_coefficient
@@ -288,23 +236,21 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
             })
             bar.update(1)
     bar.close()
-    summary = []
-    for arch in cfg["archs"]:
-        for basis in INPUT_BASES:
-            for count in counts:
-                rs = [r for r in rows if (r["arch"], r["input_basis"], r["n_tasks"]) == (arch, basis, count)]
-                summary.append({
-                    "arch": arch, "input_basis": basis, "n_tasks": count, "seeds": len(rs),
-                    **{f"{m}_mean": float(np.mean([r[m] for r in rs])) for m in
-                       ("recovery", "matched_accuracy", "probe", "mcc", "unit_mean_degree", "train_mse")},
-                    "recovery_std": float(np.std([r["recovery"] for r in rs])),
-                    "coverage_rate": float(np.mean([r["covers_all_bits"] for r in rs])),
-                })
+    groups = group_rows(rows, ("arch", "input_basis", "n_tasks"))
+    summary = [{
+        "arch": arch, "input_basis": basis, "n_tasks": count, "seeds": len(rs),
+        **{f"{m}_mean": float(np.mean([r[m] for r in rs])) for m in
+           ("recovery", "matched_accuracy", "probe", "mcc", "unit_mean_degree", "train_mse")},
+        "recovery_std": float(np.std([r["recovery"] for r in rs])),
+        "coverage_rate": float(np.mean([r["covers_all_bits"] for r in rs])),
+    } for arch in cfg["archs"] for basis in INPUT_BASES for count in counts
+        for rs in [groups[(arch, basis, count)]]]
     checks = []
     for arch in cfg["archs"]:
         m = [s for s in summary if s["arch"] == arch and s["input_basis"] == "matched"]
         a = [s for s in summary if s["arch"] == arch and s["input_basis"] == "ablation"]
-        rho = _spearman([s["n_tasks"] for s in m], [s["recovery_mean"] for s in m])
+        rho = (float(spearmanr([s["n_tasks"] for s in m], [s["recovery_mean"] for s in m]).statistic)
+               if len(m) >= 2 and np.std([s["recovery_mean"] for s in m]) > 0 else float("nan"))
         checks.append(_check(
             f"train {arch}: recovery rises with the number of tasks (matched basis)",
             m[-1]["recovery_mean"] > m[0]["recovery_mean"] and rho > 0,
@@ -320,17 +266,9 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
     return rows, summary, checks
 
 
-def _spearman(a: list[float], b: list[float]) -> float:
-    from scipy.stats import spearmanr
-
-    if len(a) < 2 or np.std(b) == 0:
-        return float("nan")
-    return float(spearmanr(a, b).statistic)
-
-
 # ------------------------------------------------------------------------------ ood
 def run_ood(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[dict]]:
-    from probekit.train.multitask import ExtrapolationConfig, run_extrapolation
+    from probekit.synthetic.extrapolation import ExtrapolationConfig, run_extrapolation
 
     rows = []
     for seed in range(cfg["ood_seeds"]):
@@ -397,8 +335,7 @@ def build_config(args: argparse.Namespace) -> dict[str, Any]:
             raise ProbekitError(f"--{key.replace('_', '-')}={cfg[key]}; expected an integer >= 1")
     if not 2 <= cfg["n"] <= 10:
         raise ProbekitError(f"--n={cfg['n']}; the neural experiment supports 2 <= n <= 10 latent bits")
-    cfg["search_counts"] = sorted(set(cfg["search_counts"]))
-    cfg["train_counts"] = sorted(set(cfg["train_counts"]))
+    cfg["search_counts"], cfg["train_counts"] = sorted(set(cfg["search_counts"])), sorted(set(cfg["train_counts"]))
     cfg["preset"] = "tiny" if args.tiny else "default"
     return cfg
 
@@ -421,9 +358,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print("   cell = recovery rate / rate at which the true latent is a minimizer / coverage rate "
               f"(over {cfg['trials']} trials); full table in search_summary.csv")
         print(_pivot(summary, cfg))
-        results["search"] = summary
-        results["checks"] += checks
-        results["search_seconds"] = time.time() - t0
+        results.update(search=summary, search_seconds=time.time() - t0, checks=results["checks"] + checks)
     if args.command in ("train", "all"):
         t0 = time.time()
         rows, summary, checks = run_train(cfg, progress)
@@ -435,9 +370,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(_table(summary, ["arch", "input_basis", "n_tasks", "seeds", "recovery_mean", "recovery_std",
                                "matched_accuracy_mean", "probe_mean", "mcc_mean", "unit_mean_degree_mean",
                                "train_mse_mean", "coverage_rate"]))
-        results["train"] = summary
-        results["checks"] += checks
-        results["train_seconds"] = time.time() - t0
+        results.update(train=summary, train_seconds=time.time() - t0, checks=results["checks"] + checks)
     if args.command in ("ood", "all"):
         t0 = time.time()
         rows, summary, checks = run_ood(cfg, progress)
@@ -445,12 +378,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         extrapolation_figure(summary, out / "ood_mse.png")
         print("\n== Extrapolation: degree-3 polynomial, train U[-1,1)^2, test U[-2,2)^2 ==")
         print(_table(summary, ["model", "seeds", "train_mse", "id_mse", "ood_mse", "ood_mse_std", "n_params"]))
-        results["ood"] = summary
-        results["checks"] += checks
-        results["ood_seconds"] = time.time() - t0
+        results.update(ood=summary, ood_seconds=time.time() - t0, checks=results["checks"] + checks)
     results["seconds"] = time.time() - t_start
     with open(out / "results.json", "w") as f:
-        json.dump(_nan_to_none(results), f, indent=2)
+        json.dump(nan_to_none(results), f, indent=2)
     n_fail = sum(not c["passed"] for c in results["checks"])
     print(f"\n{len(results['checks']) - n_fail}/{len(results['checks'])} checks passed; "
           f"{results['seconds']:.0f} s; outputs in {out}")

@@ -2,7 +2,7 @@
 
 Latents on the sphere (uniform, von Mises–Fisher, clustered), invertible MLP generators,
 Boolean worlds and multi-task data, Lorenz / Rössler trajectories, concept-conditioned
-Gaussian mixtures, and the dSprites factor grid.
+Gaussian mixtures, the dSprites factor grid, and the polynomial extrapolation task.
 """
 
 from probekit.synthetic.boolean import (
@@ -69,6 +69,12 @@ from probekit.synthetic.dynamical import (
     rossler_rhs,
     simulate,
 )
+from probekit.synthetic.extrapolation import (
+    ExtrapolationConfig,
+    PolynomialFeatureModel,
+    make_polynomial,
+    run_extrapolation,
+)
 from probekit.synthetic.generators import (
     InvertibleMLP,
     condition_threshold,
@@ -105,9 +111,11 @@ __all__ = [
     "DSprites",
     "DynamicalConfig",
     "DynamicalSystem",
+    "ExtrapolationConfig",
     "GaussianMixture",
     "InvertibleMLP",
     "Mixing",
+    "PolynomialFeatureModel",
     "MultiTaskData",
     "NextStepDataset",
     "TaskSet",
@@ -134,6 +142,7 @@ __all__ = [
     "lorenz_rhs",
     "make_concept_conditioned_data",
     "make_mixing",
+    "make_polynomial",
     "make_multitask_data",
     "make_world",
     "parity_table",
@@ -148,6 +157,7 @@ __all__ = [
     "relevant_variables",
     "render_dsprites",
     "rossler_rhs",
+    "run_extrapolation",
     "sample_cluster_vectors",
     "sample_conditional",
     "sample_projected",
