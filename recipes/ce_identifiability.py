@@ -12,29 +12,10 @@ Sub-commands::
 
 Every sub-command takes ``--tiny`` (seconds; for tests), ``--budget`` (the default; sized
 for 2 CPU cores) or ``--full`` (the paper's steps / sizes), ``--seeds``, ``--device``,
-``--no-progress``. Each prints one table with our measured numbers beside the paper's
-(labelled ``paper``; never reported as measured) and writes CSV + JSON + PNG under
-``OUT/<sub-command>/``.
-
-synthetic
-    z on S^{d-1}, |C| cluster vectors, z | c ~ vMF(v_c, kappa) (or projected
-    Laplace/Normal), x = g(z) with a frozen invertible LeakyReLU MLP, an MLP encoder and a
-    bias-free head trained with cross-entropy over N = 1000 instance labels (DIET, with
-    and without row-normalised head) or over class labels (supervised). Reported: held-out
-    affine R² z~ -> z; no-intercept R² (the orthogonal case); w -> v R² of the head rows.
-dsprites
-    Procedurally rendered dSprites (probekit.synthetic.dsprites), a random subsample of
-    the grid, 80/10/10 split; encoders: raw pixels (untrained), MLP (3 x Linear 512 + BN +
-    ReLU), ResNet-18 from scratch (1-channel conv1, fc removed) trained to classify shape;
-    no-intercept least squares from the 512-d (pixels: 4096-d) features to each z-scored
-    factor, Pearson r on the test split.
-imagenet
-    Penultimate features of EfficientNet-Lite0 (ImageNet-trained) vs the same
-    architecture at random init vs a fixed random projection of the pixels, on the shared
-    ImageNet photos; balanced logistic-regression probes (stratified 70/30, several seeds,
-    dead units dropped, z-scored) for binary factors from the pixels (brightness,
-    colourfulness: median splits) and from the labels (animal vs artefact, class index <
-    500); accuracy on a balanced test split with a one-sided t-test against 0.5.
+``--no-progress``; prints one table with our numbers beside the paper's (labelled
+``paper``; never reported as measured) and writes CSV + JSON + PNG under
+``OUT/<sub-command>/``. Protocols, departures from the paper and measured numbers:
+recipes/README_P2.md.
 """
 
 from __future__ import annotations
@@ -49,24 +30,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from probekit.errors import ProbekitError, run_command
-from probekit.evaluation.balanced_probes import balanced_probe_accuracies
+from probekit.errors import ProbekitError, did_you_mean, run_command
+from probekit.evaluation.balanced_probes import above_chance, balanced_probe_accuracies
 from probekit.metrics.identifiability import no_intercept_probe
 from probekit.models.dsprites import DSPRITES_ENCODERS, dsprites_encoder, encoder_features
 from probekit.report.recipe_figures import ce_dsprites_figure, ce_imagenet_figure, ce_synthetic_figure
-from probekit.report.tables import format_mean_std as _fmt
-from probekit.report.tables import format_table as _table
-from probekit.report.tables import mean_std as _mean_std
+from probekit.report.tables import format_mean_std as _fmt, format_table as _table, mean_std as _mean_std
 from probekit.report.tables import write_rows_csv
 from probekit.synthetic.generators import invertible_mlp
 from probekit.synthetic.sphere import ClusteredSphereLatents
-from probekit.train.cross_entropy import (
-    LR_SCHEDULES,
-    ClassifierConfig,
-    CrossEntropyConfig,
-    train_classifier,
-    train_cross_entropy,
-)
+from probekit.train.cross_entropy import (LR_SCHEDULES, ClassifierConfig, CrossEntropyConfig, train_classifier,
+                                          train_cross_entropy)
 
 # --------------------------------------------------------------------------- paper numbers
 # Reizinger et al. (2025), Tables 2-4 and Fig. 3 (see /work/shared/design/papers.md, P2).
@@ -79,25 +53,17 @@ PAPER_TABLE2 = {
     "kappa50": (45.0, 49.7, 72.5), "laplace": (85.2, 99.7, 85.4), "normal": (98.7, 99.8, 98.6),
 }
 #: Table 3 (supervised, R² z~->z in %).
-PAPER_TABLE3 = {
-    "base": 99.8, "d10": 97.2, "d20": 82.1, "c10": 97.5, "c1000": 99.8, "kappa5": 99.7,
-    "kappa50": 65.5, "laplace": 85.4, "normal": 99.6,
-}
+PAPER_TABLE3 = {"base": 99.8, "d10": 97.2, "d20": 82.1, "c10": 97.5, "c1000": 99.8, "kappa5": 99.7,
+                "kappa50": 65.5, "laplace": 85.4, "normal": 99.6}
 #: Table 4, dSprites row: Pearson r per factor for (pixels, MLP, CNN).
-PAPER_TABLE4_DSPRITES = {
-    "shape": (0.26, 0.94, 1.00), "scale": (0.62, 0.98, 0.92),
-    "posX": (0.92, 0.97, 0.99), "posY": (0.92, 0.97, 0.99),
-}
+PAPER_TABLE4_DSPRITES = {"shape": (0.26, 0.94, 1.00), "scale": (0.62, 0.98, 0.92), "posX": (0.92, 0.97, 0.99),
+                         "posY": (0.92, 0.97, 0.99)}
 
 #: Synthetic rows: name -> (description, latent settings). Base: d=5, |C|=100, kappa=10, N=1000.
 SYNTHETIC_ROWS = {
-    "base": ("d=5, |C|=100, kappa=10", {}),
-    "d10": ("d=10", {"dim": 10}),
-    "d20": ("d=20", {"dim": 20}),
-    "c10": ("|C|=10", {"n_classes": 10}),
-    "c1000": ("|C|=1000", {"n_classes": 1000}),
-    "kappa5": ("kappa=5", {"concentration": 5.0}),
-    "kappa50": ("kappa=50", {"concentration": 50.0}),
+    "base": ("d=5, |C|=100, kappa=10", {}), "d10": ("d=10", {"dim": 10}), "d20": ("d=20", {"dim": 20}),
+    "c10": ("|C|=10", {"n_classes": 10}), "c1000": ("|C|=1000", {"n_classes": 1000}),
+    "kappa5": ("kappa=5", {"concentration": 5.0}), "kappa50": ("kappa=50", {"concentration": 50.0}),
     # reference code (klindtlab/csi, --c-p 1/2): noise scale = kappa / 10 = 1.0
     "laplace": ("Laplace latents", {"conditional": "laplace", "scale": 1.0}),
     "normal": ("Normal latents", {"conditional": "normal", "scale": 1.0}),
@@ -142,32 +108,36 @@ IMAGENET_PRESETS = {
 
 
 # --------------------------------------------------------------------------- helpers
+def _finish(out: Path, result: dict, t0: float, **csvs) -> dict:
+    """Print the table and the time; write ``<name>.csv`` per keyword and ``results.json``."""
+    print(result["table"])
+    print(f"total time {time.time() - t0:.0f} s")
+    for name, rows in csvs.items():
+        write_rows_csv(rows, out / f"{name}.csv")
+    result["seconds"] = time.time() - t0
+    (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
+    return result
 
 
-def _check_out(path: str) -> Path:
-    out = Path(path)
+def _out_dir(args, command: str) -> Path:
+    """``--out/<command>``, created; an ``--out`` that is a file is an error."""
+    out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ProbekitError(f"--out {str(out)!r} exists and is not a folder")
-    return out
+    (out / command).mkdir(parents=True, exist_ok=True)
+    return out / command
 
 
 # --------------------------------------------------------------------------- synthetic
-
-
 def run_synthetic(args) -> dict:
     s = args.settings
     for r in s["rows"]:
         if r not in SYNTHETIC_ROWS:
-            from probekit.errors import did_you_mean
-
             raise ProbekitError("--rows: " + did_you_mean(r, list(SYNTHETIC_ROWS), "row"))
-    out = _check_out(args.out) / "synthetic"
-    out.mkdir(parents=True, exist_ok=True)
-    runs, history = [], []
-    t0 = time.time()
+    out = _out_dir(args, "synthetic")
+    runs, history, t0 = [], [], time.time()
     for row in s["rows"]:
-        lat_kw = dict(BASE_LATENTS)
-        lat_kw.update(SYNTHETIC_ROWS[row][1])
+        lat_kw = {**BASE_LATENTS, **SYNTHETIC_ROWS[row][1]}
         for seed in s["seeds"]:
             latents = ClusteredSphereLatents(seed=seed, **lat_kw)
             # reference code: best condition number of a pool of 25000 (--full); --budget keeps the
@@ -176,26 +146,21 @@ def run_synthetic(args) -> dict:
                                n_pool=s["n_pool"], seed=seed)
             for method in s["methods"]:
                 task, norm = SYNTHETIC_METHODS[method]
-                ckpt = (str(out / "checkpoints" / f"{row}_{method}_seed{seed}")
-                        if args.checkpoints else None)
-                cfg = CrossEntropyConfig(task=task, normalize_head=norm, steps=s["steps"],
-                                         batch_size=s["batch_size"], lr=s["lr"], lr_schedule=s["lr_schedule"],
-                                         eval_every=s["eval_every"],
-                                         eval_samples=s["eval_samples"], seed=seed, device=args.device,
-                                         hidden=s["hidden"], checkpoint_dir=ckpt, progress=not args.no_progress)
+                ckpt = str(out / "checkpoints" / f"{row}_{method}_seed{seed}") if args.checkpoints else None
+                cfg = CrossEntropyConfig(task=task, normalize_head=norm, seed=seed, device=args.device,
+                                         checkpoint_dir=ckpt, progress=not args.no_progress,
+                                         **{k: s[k] for k in ("steps", "batch_size", "lr", "lr_schedule",
+                                                              "eval_every", "eval_samples", "hidden")})
                 t1 = time.time()
                 res = train_cross_entropy(latents, g, cfg)
                 secs = time.time() - t1
                 init = res.history[0]
-                runs.append({"row": row, "method": method, "seed": seed, "steps": s["steps"],
-                             "batch_size": s["batch_size"], "lr": s["lr"], "lr_schedule": s["lr_schedule"],
-                             "seconds": round(secs, 1),
-                             "final_loss": res.final["loss"], "affine_r2": res.final["affine_r2"],
-                             "linear_r2": res.final["linear_r2"], "sv_deviation": res.final["sv_deviation"],
-                             "head_r2": res.final["head_r2"], "init_affine_r2": init["affine_r2"],
-                             "init_linear_r2": init["linear_r2"]})
-                for h in res.history:
-                    history.append({"row": row, "method": method, "seed": seed, **h})
+                runs.append({"row": row, "method": method, "seed": seed,
+                             **{k: s[k] for k in ("steps", "batch_size", "lr", "lr_schedule")},
+                             "seconds": round(secs, 1), "final_loss": res.final["loss"],
+                             **{k: res.final[k] for k in ("affine_r2", "linear_r2", "sv_deviation", "head_r2")},
+                             "init_affine_r2": init["affine_r2"], "init_linear_r2": init["linear_r2"]})
+                history += [{"row": row, "method": method, "seed": seed, **h} for h in res.history]
                 if not args.no_progress:
                     print(f"  {row:8s} {method:10s} seed {seed}: affine R² {res.final['affine_r2']:.3f} "
                           f"(init {init['affine_r2']:.3f}), {secs:.0f} s", file=sys.stderr)
@@ -203,52 +168,36 @@ def run_synthetic(args) -> dict:
     for row in s["rows"]:
         for method in s["methods"]:
             sel = [r for r in runs if r["row"] == row and r["method"] == method]
-            am, asd = _mean_std([r["affine_r2"] for r in sel])
-            lm, lsd = _mean_std([r["linear_r2"] for r in sel])
-            hm, hsd = _mean_std([r["head_r2"] for r in sel])
-            im, _ = _mean_std([r["init_affine_r2"] for r in sel])
-            if method == "diet-norm":
-                paper_z, paper_w = PAPER_TABLE2[row][0], PAPER_TABLE2[row][1]
-            elif method == "diet":
-                paper_z, paper_w = PAPER_TABLE2[row][2], None
-            else:
-                paper_z, paper_w = PAPER_TABLE3[row], None
+            paper_z, paper_w = {"diet-norm": PAPER_TABLE2[row][:2], "diet": (PAPER_TABLE2[row][2], None)}.get(
+                method, (PAPER_TABLE3[row], None))
             summary.append({"row": row, "setting": SYNTHETIC_ROWS[row][0], "method": method, "n_seeds": len(sel),
-                            "affine_r2_mean": am, "affine_r2_std": asd, "linear_r2_mean": lm,
-                            "linear_r2_std": lsd, "head_r2_mean": hm, "head_r2_std": hsd,
-                            "init_affine_r2_mean": im, "paper_r2_z": paper_z / 100.0,
-                            "paper_r2_w": None if paper_w is None else paper_w / 100.0})
+                            **{f"{k}_{stat}": v for k in ("affine_r2", "linear_r2", "head_r2")
+                               for stat, v in zip(("mean", "std"), _mean_std([r[k] for r in sel]))},
+                            "init_affine_r2_mean": _mean_std([r["init_affine_r2"] for r in sel])[0],
+                            "paper_r2_z": paper_z / 100.0, "paper_r2_w": None if paper_w is None else paper_w / 100.0})
     header = ["row", "model", "ours: affine R² z~→z (%)", "ours: no-intercept R² (%)", "ours: w→v R² (%)",
               "untrained enc. affine R² (%)", "paper: R² z~→z (%)", "paper: w→v (%)"]
-    lines = [[r["setting"], r["method"], _fmt(r["affine_r2_mean"], r["affine_r2_std"]),
-              _fmt(r["linear_r2_mean"], r["linear_r2_std"]), _fmt(r["head_r2_mean"], r["head_r2_std"]),
-              _fmt(r["init_affine_r2_mean"]), _fmt(r["paper_r2_z"]), _fmt(r["paper_r2_w"])] for r in summary]
-    table = _table(header, lines)
+    table = _table(header, [[r["setting"], r["method"], _fmt(r["affine_r2_mean"], r["affine_r2_std"]),
+                             _fmt(r["linear_r2_mean"], r["linear_r2_std"]), _fmt(r["head_r2_mean"], r["head_r2_std"]),
+                             _fmt(r["init_affine_r2_mean"]), _fmt(r["paper_r2_z"]), _fmt(r["paper_r2_w"])]
+                            for r in summary])
     print(f"\nSynthetic (Reizinger et al. 2025, Tables 2-3): mean ± std over seeds {s['seeds']}, "
           f"{s['steps']} steps, batch {s['batch_size']}, Adam lr {s['lr']} ({s['lr_schedule']}).")
     print("Paper columns: Table 2 (diet-norm: normalized-head z~→z (no-intercept) and w→v; diet: "
           "unnormalized-head z~→z) and Table 3 (supervised); the paper's numbers, not measured here.")
-    print(table)
-    print(f"total time {time.time() - t0:.0f} s")
-    write_rows_csv(runs, out / "runs.csv")
-    write_rows_csv(history, out / "history.csv")
-    write_rows_csv(summary, out / "summary.csv")
-    result = {"settings": s, "runs": runs, "summary": summary, "table": table,
-              "paper": {"table2": PAPER_TABLE2, "table3": PAPER_TABLE3}, "seconds": time.time() - t0}
-    (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
+    result = _finish(out, {"settings": s, "runs": runs, "summary": summary, "table": table,
+                           "paper": {"table2": PAPER_TABLE2, "table3": PAPER_TABLE3}}, t0,
+                     runs=runs, history=history, summary=summary)
     ce_synthetic_figure(summary, out / "synthetic_r2.png")
     return result
 
 
 # --------------------------------------------------------------------------- dSprites
-
-
 def run_dsprites(args) -> dict:
     from probekit.synthetic import dsprites as ds
 
     s = args.settings
-    out = _check_out(args.out) / "dsprites"
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args, "dsprites")
     n = int(s["n_images"])
     if not 30 <= n <= ds.DSPRITES_N:
         raise ProbekitError(f"--n-images must be in 30..{ds.DSPRITES_N}; got {n}")
@@ -256,26 +205,16 @@ def run_dsprites(args) -> dict:
         if e not in DSPRITES_ENCODERS:
             raise ProbekitError(f"--encoders: unknown encoder {e!r}; valid: {', '.join(DSPRITES_ENCODERS)}")
     t0 = time.time()
-    rows = []
-    histories = {}
+    rows, histories = [], {}
     npz = ds.load_dsprites_npz(args.dsprites_npz, target="classes") if args.dsprites_npz else None
     fac_cols = [ds.DSPRITES_FACTORS.index(f) for f in DSPRITES_FACTORS]
     for seed in s["seeds"]:
-        idx = ds.random_indices(n, seed=seed) if n < ds.DSPRITES_N else np.arange(ds.DSPRITES_N)
-        perm = np.random.default_rng(seed).permutation(n)
-        n_val, n_test = int(0.1 * n), int(0.1 * n)
-        parts = {"val": perm[:n_val], "test": perm[n_val : n_val + n_test], "train": perm[n_val + n_test :]}
-        if npz is not None:
-            images = torch.from_numpy(np.ascontiguousarray(npz.images[idx])).unsqueeze(1)
-        else:
-            images = torch.from_numpy(ds.render_dsprites(idx)).unsqueeze(1)  # uint8 (n, 1, 64, 64)
-        classes = ds.latents_classes(idx)
+        images, classes, parts = ds.dsprites_sample(n, seed, npz)
         y = classes[:, fac_cols].astype(np.float64)
         y_shape = torch.from_numpy(classes[:, ds.DSPRITES_FACTORS.index("shape")])
         for enc_name in s["encoders"]:
             enc, dim = dsprites_encoder(enc_name, seed)
-            val_acc = None
-            t1 = time.time()
+            val_acc, t1 = None, time.time()
             if enc_name != "pixels":
                 ckpt = str(out / "checkpoints" / f"{enc_name}_seed{seed}") if args.checkpoints else None
                 cfg = ClassifierConfig(epochs=s["epochs"], batch_size=s["batch_size"], lr=args.lr or 1e-3, seed=seed,
@@ -284,51 +223,38 @@ def run_dsprites(args) -> dict:
                                        images[parts["val"]], y_shape[parts["val"]], cfg)
                 enc, val_acc = res.encoder, res.best_val_accuracy
                 histories[f"{enc_name}_seed{seed}"] = res.history
-            f_tr = encoder_features(enc, images[parts["train"]], 512, args.device)
-            f_te = encoder_features(enc, images[parts["test"]], 512, args.device)
-            row = {"encoder": enc_name, "seed": seed, "n_train": len(parts["train"]), "n_test": len(parts["test"]),
-                   "val_accuracy_shape": val_acc, "seconds": round(time.time() - t1, 1)}
+            f_tr, f_te = (encoder_features(enc, images[parts[k]], 512, args.device) for k in ("train", "test"))
             rs = no_intercept_probe(f_tr, y[parts["train"]], f_te, y[parts["test"]])
-            for f, r in zip(DSPRITES_FACTORS, rs):
-                row[f] = float(r)
+            row = {"encoder": enc_name, "seed": seed, "n_train": len(parts["train"]), "n_test": len(parts["test"]),
+                   "val_accuracy_shape": val_acc, "seconds": round(time.time() - t1, 1),
+                   **{f: float(r) for f, r in zip(DSPRITES_FACTORS, rs)}}
             rows.append(row)
             if not args.no_progress:
-                print(f"  dsprites {enc_name:6s} seed {seed}: " + ", ".join(f"{f} {row[f]:.2f}" for f in
-                                                                          DSPRITES_FACTORS)
+                print(f"  dsprites {enc_name:6s} seed {seed}: "
+                      + ", ".join(f"{f} {row[f]:.2f}" for f in DSPRITES_FACTORS)
                       + (f", val acc {val_acc:.3f}" if val_acc is not None else ""), file=sys.stderr)
-    summary = []
-    for f in DSPRITES_FACTORS:
-        entry = {"factor": f}
-        for i, e in enumerate(("pixels", "mlp", "cnn")):
-            m, sd = _mean_std([r[f] for r in rows if r["encoder"] == e])
-            entry[f"{e}_mean"], entry[f"{e}_std"] = m, sd
-            entry[f"paper_{e}"] = PAPER_TABLE4_DSPRITES[f][i] if f in PAPER_TABLE4_DSPRITES else None
-        summary.append(entry)
+    summary = [{"factor": f} for f in DSPRITES_FACTORS]
+    for entry in summary:
+        for i, e in enumerate(DSPRITES_ENCODERS):
+            entry[f"{e}_mean"], entry[f"{e}_std"] = _mean_std([r[entry["factor"]] for r in rows if r["encoder"] == e])
+            entry[f"paper_{e}"] = PAPER_TABLE4_DSPRITES.get(entry["factor"], (None,) * 3)[i]
     header = ["factor", "ours: pixels", "ours: MLP", "ours: CNN", "paper: pixels", "paper: MLP", "paper: CNN"]
-    lines = [[e["factor"], *[_fmt(e[f"{k}_mean"], e[f"{k}_std"] if len(s["seeds"]) > 1 else None, 1.0, 2)
-                             for k in ("pixels", "mlp", "cnn")],
-              *[_fmt(e[f"paper_{k}"], None, 1.0, 2) for k in ("pixels", "mlp", "cnn")]] for e in summary]
-    table = _table(header, lines)
+    table = _table(header, [[e["factor"], *[_fmt(e[f"{k}_mean"], e[f"{k}_std"] if len(s["seeds"]) > 1 else None, 1.0, 2)
+                                            for k in DSPRITES_ENCODERS],
+                             *[_fmt(e[f"paper_{k}"], None, 1.0, 2) for k in DSPRITES_ENCODERS]] for e in summary])
     accs = {e: _mean_std([r["val_accuracy_shape"] for r in rows if r["encoder"] == e])[0] for e in ("mlp", "cnn")}
     print(f"\ndSprites (Reizinger et al. 2025, Table 4): Pearson r of a no-intercept linear probe, test split; "
           f"{n} images of the grid ({'file' if args.dsprites_npz else 'procedural renderer'}), seeds {s['seeds']}, "
           f"{s['epochs']} epoch(s) max, batch {s['batch_size']}. Shape val. accuracy: "
           + ", ".join(f"{k} {v:.3f}" for k, v in accs.items() if v is not None)
           + ". Paper columns are the paper's numbers (full data set), not measured here.")
-    print(table)
-    print(f"total time {time.time() - t0:.0f} s")
-    write_rows_csv(rows, out / "runs.csv")
-    write_rows_csv(summary, out / "summary.csv")
-    result = {"settings": s, "runs": rows, "summary": summary, "history": histories, "table": table,
-              "paper": PAPER_TABLE4_DSPRITES, "seconds": time.time() - t0}
-    (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
+    result = _finish(out, {"settings": s, "runs": rows, "summary": summary, "history": histories, "table": table,
+                           "paper": PAPER_TABLE4_DSPRITES}, t0, runs=rows, summary=summary)
     ce_dsprites_figure(summary, out / "dsprites_pearson.png")
     return result
 
 
 # --------------------------------------------------------------------------- ImageNet
-
-
 def imagenet_models(device: str, seed: int) -> dict:
     """Trained and random-init EfficientNet-Lite0 and the pixel projection (1280-d, seed + 12345)."""
     from probekit.models.pixels import pixel_projection_model
@@ -341,21 +267,19 @@ def imagenet_models(device: str, seed: int) -> dict:
 
 
 def run_imagenet(args) -> dict:
-    from scipy.stats import ttest_1samp
-
     from probekit.concepts.images import image_folder_concepts
+    from probekit.concepts.imagenet import default_shared_data_dir
     from probekit.extract.penultimate import penultimate_features
 
     s = args.settings
-    data_dir = args.data or os.environ.get("PROBEKIT_SHARED_DATA")
+    data_dir = args.data or default_shared_data_dir()
     if data_dir and Path(data_dir, "imagenet-sample").is_dir():
-        data_dir = str(Path(data_dir, "imagenet-sample"))
-    if not data_dir:
-        data_dir = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-sample")
-    if not Path(data_dir).is_dir():
-        raise ProbekitError(f"--data: image folder {data_dir!r} does not exist (set --data or PROBEKIT_SHARED_DATA)")
-    out = _check_out(args.out) / "imagenet"
-    out.mkdir(parents=True, exist_ok=True)
+        data_dir = Path(data_dir, "imagenet-sample")
+    if not data_dir or not Path(data_dir).is_dir():
+        raise ProbekitError(f"--data: image folder {str(data_dir)!r} does not exist "
+                            "(set --data or PROBEKIT_SHARED_DATA)")
+    data_dir = str(data_dir)
+    out = _out_dir(args, "imagenet")
     t0 = time.time()
     concepts = image_folder_concepts(data_dir, list(IMAGENET_CONCEPTS), limit=s["limit"], seed=0,
                                      show_progress=not args.no_progress)
@@ -370,39 +294,28 @@ def run_imagenet(args) -> dict:
         y = np.asarray(concepts[c].labels).astype(np.int64)
         for m in IMAGENET_MODELS:
             accs = balanced_probe_accuracies(feats[m], y, s["seeds"])
-            t = ttest_1samp(accs, 0.5, alternative="greater") if np.std(accs) > 0 else None
-            p = float(t.pvalue) if t is not None else (0.0 if np.mean(accs) > 0.5 else 1.0)
+            test = above_chance(accs, 0.5)
             rows.append({"concept": c, "kind": IMAGENET_KIND[c], "model": m, "n_images": len(y),
-                         "positives": int(y.sum()), "accuracy_mean": float(np.mean(accs)),
-                         "accuracy_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
-                         "p_value_vs_0.5": p, "accuracies": accs})
+                         "positives": int(y.sum()), "accuracy_mean": test["accuracy_mean"],
+                         "accuracy_std": test["accuracy_std"], "p_value_vs_0.5": test["p_value"], "accuracies": accs})
     header = ["factor", "kind", *[f"ours: {m} acc. (p vs 0.5)" for m in IMAGENET_MODELS]]
-    lines = []
-    for c in IMAGENET_CONCEPTS:
-        cells = [c, IMAGENET_KIND[c]]
-        for m in IMAGENET_MODELS:
-            r = next(r for r in rows if r["concept"] == c and r["model"] == m)
-            cells.append(f"{r['accuracy_mean']:.3f} ± {r['accuracy_std']:.3f} (p={r['p_value_vs_0.5']:.1g})")
-        lines.append(cells)
-    table = _table(header, lines)
+    by = {(r["concept"], r["model"]): r for r in rows}
+    table = _table(header, [[c, IMAGENET_KIND[c], *[
+        f"{by[c, m]['accuracy_mean']:.3f} ± {by[c, m]['accuracy_std']:.3f} (p={by[c, m]['p_value_vs_0.5']:.1g})"
+        for m in IMAGENET_MODELS]] for c in IMAGENET_CONCEPTS])
     print(f"\nImageNet sample (offline substitute for Reizinger et al. 2025, Fig. 3): {len(paths)} photos, "
           f"balanced logistic probes on penultimate features, {len(s['seeds'])} seeds (stratified 70/30). "
           "Paper (ResNet-50 / ViT-B/16 on ImageNet-X factors): trained models well above chance on most "
           "factors; brightness-type factors decodable from random models and pixels too (no per-factor numbers "
           "to copy).")
-    print(table)
-    print(f"total time {time.time() - t0:.0f} s")
-    write_rows_csv([{k: v for k, v in r.items() if k != "accuracies"} for r in rows], out / "probes.csv")
-    result = {"settings": s, "data": data_dir, "rows": rows, "table": table, "seconds": time.time() - t0,
-              "feature_dims": {m: int(f.shape[1]) for m, f in feats.items()}}
-    (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
+    result = _finish(out, {"settings": s, "data": data_dir, "rows": rows, "table": table,
+                           "feature_dims": {m: int(f.shape[1]) for m, f in feats.items()}}, t0,
+                     probes=[{k: v for k, v in r.items() if k != "accuracies"} for r in rows])
     ce_imagenet_figure(rows, out / "imagenet_probes.png", IMAGENET_CONCEPTS, IMAGENET_MODELS, IMAGENET_KIND)
     return result
 
 
 # --------------------------------------------------------------------------- CLI
-
-
 def _add_common(p: argparse.ArgumentParser) -> None:
     size = p.add_mutually_exclusive_group()
     size.add_argument("--tiny", action="store_const", const="tiny", dest="preset", help="seconds; for tests")
@@ -445,6 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Options each sub-command copies into its settings, and the smallest valid value of the checked ones.
+OVERRIDES = {"synthetic": ("methods", "lr", "lr_schedule", "steps", "batch_size", "eval_every"),
+             "dsprites": ("n_images", "encoders", "epochs", "batch_size"), "imagenet": ("limit", "batch_size")}
+MINIMUM = {"steps": 1, "eval_every": 1, "epochs": 1, "batch_size": 2}
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     args.preset = args.preset or "budget"
@@ -452,36 +371,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     s = dict(presets[args.command][args.preset])
     if args.seeds:
         s["seeds"] = list(args.seeds)
+    for key in OVERRIDES[args.command]:
+        if getattr(args, key) is not None:
+            s[key] = getattr(args, key)
+    if args.command == "synthetic" and args.rows:
+        s["rows"] = list(SYNTHETIC_ROWS) if args.rows == ["all"] else list(args.rows)
+    for key, low in MINIMUM.items():
+        if args.command != "imagenet" and key in s and int(s[key]) < low:
+            raise ProbekitError(f"--{key.replace('_', '-')} must be >= {low}; got {s[key]}")
     if args.command == "synthetic":
-        if args.rows:
-            s["rows"] = list(SYNTHETIC_ROWS) if args.rows == ["all"] else list(args.rows)
-        if args.methods:
-            s["methods"] = list(args.methods)
-        if args.lr is not None:
-            s["lr"] = args.lr
-        if args.lr_schedule is not None:
-            s["lr_schedule"] = args.lr_schedule
-        for key in ("steps", "batch_size", "eval_every"):
-            if getattr(args, key) is not None:
-                s[key] = getattr(args, key)
-        for key in ("steps", "batch_size", "eval_every"):
-            if int(s[key]) < (2 if key == "batch_size" else 1):
-                raise ProbekitError(f"--{key.replace('_', '-')} must be >= {2 if key == 'batch_size' else 1}; "
-                                    f"got {s[key]}")
         s["eval_every"] = min(int(s["eval_every"]), int(s["steps"]))
-    elif args.command == "dsprites":
-        for key in ("n_images", "encoders", "epochs", "batch_size"):
-            if getattr(args, key) is not None:
-                s[key] = getattr(args, key)
-        for key in ("epochs", "batch_size"):
-            if int(s[key]) < (2 if key == "batch_size" else 1):
-                raise ProbekitError(f"--{key.replace('_', '-')} must be >= 1 (batch size >= 2); got {s[key]}")
-    else:
-        for key in ("limit", "batch_size"):
-            if getattr(args, key) is not None:
-                s[key] = getattr(args, key)
-        if len(s["seeds"]) < 2:
-            raise ProbekitError("--seeds: the t-test needs at least 2 seeds")
+    if args.command == "imagenet" and len(s["seeds"]) < 2:
+        raise ProbekitError("--seeds: the t-test needs at least 2 seeds")
     args.settings = s
     return args
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from probekit.errors import ProbekitError
 
-__all__ = ["balance_classes", "balanced_probe_accuracies"]
+__all__ = ["above_chance", "balance_classes", "balanced_probe_accuracies"]
 
 
 def balance_classes(idx: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -78,3 +78,28 @@ def balanced_probe_accuracies(features: np.ndarray, y: np.ndarray, seeds, test_s
         clf = LogisticRegression(C=C, max_iter=max_iter, random_state=int(seed)).fit(f[tr], y[tr])
         accs.append(float((clf.predict(f[te]) == y[te]).mean()))
     return accs
+
+
+def above_chance(accuracies, chance: float = 0.5) -> dict:
+    """Mean, sample std and one-sided t-test p-value of seed accuracies against ``chance``.
+
+    ``scipy.stats.ttest_1samp(accuracies, chance, alternative="greater")``; when every
+    accuracy is equal (no spread, the t statistic is undefined) the p-value is 0.0 if they
+    are above chance, else 1.0.
+
+    Returns
+    -------
+    dict
+        ``accuracy_mean``, ``accuracy_std`` (ddof 1; 0.0 for one value), ``p_value``.
+    """
+    from scipy.stats import ttest_1samp
+
+    accs = np.asarray(accuracies, dtype=np.float64)
+    if accs.size == 0:
+        raise ProbekitError("above_chance needs at least one accuracy")
+    if np.std(accs) > 0:
+        p = float(ttest_1samp(accs, chance, alternative="greater").pvalue)
+    else:
+        p = 0.0 if np.mean(accs) > chance else 1.0
+    std = float(np.std(accs, ddof=1)) if accs.size > 1 else 0.0
+    return {"accuracy_mean": float(np.mean(accs)), "accuracy_std": std, "p_value": p}

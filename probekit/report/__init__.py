@@ -5,5 +5,6 @@ from probekit.report.plots import plot_probe_scores, pyplot
 from probekit.report.tables import (RESULT_COLUMNS, format_mean_std, format_table, format_value, group_rows,
                                     mean_std, nan_to_none, write_results_csv, write_results_json, write_rows_csv)
 
-__all__ = ["format_mean_std", "format_table", "format_value", "group_rows", "mean_std", "nan_to_none", "write_report", "plot_probe_scores", "pyplot", "write_results_csv", "write_results_json",
+__all__ = ["format_mean_std", "format_table", "format_value", "group_rows", "mean_std", "nan_to_none",
+           "write_report", "plot_probe_scores", "pyplot", "write_results_csv", "write_results_json",
            "write_rows_csv", "RESULT_COLUMNS"]
