@@ -44,13 +44,25 @@ def _load(directory: Path, identity: dict):
     return rows, store.example_index(), meta["info"]
 
 
+def _clear(directory: Path) -> None:
+    """Remove a finished store's own files (its listed shards, manifest and the cache info)."""
+    from probekit.store.manifest import MANIFEST_NAME, read_manifest
+
+    manifest = read_manifest(directory)
+    for entry in (manifest or {}).get("shards", []):
+        (directory / entry["file"]).unlink(missing_ok=True)
+    for name in (MANIFEST_NAME, INFO_NAME):
+        (directory / name).unlink(missing_ok=True)
+
+
 def cached_rows(directory, identity: dict, compute: Callable, dtype: str = "float16", refresh: bool = False):
     """Rows from the store in ``directory`` if it is finished and made with ``identity``, else ``compute()``'s.
 
     Parameters
     ----------
     directory : path
-        Store folder (created; replaced when its identity differs or ``refresh``).
+        Store folder (created; replaced when its identity differs, its info file is missing
+        or ``refresh``).
     identity : dict
         JSON-able description of everything the rows depend on.
     compute : callable
@@ -85,6 +97,10 @@ def cached_rows(directory, identity: dict, compute: Callable, dtype: str = "floa
         raise ProbekitError(f"example_index must be ({len(rows)},) non-decreasing ints >= 0; got shape "
                             f"{example_index.shape}")
     writer = StoreWriter(directory, identity, dtype=dtype, overwrite=True, shard_examples=1 << 30)
+    if writer.complete:  # same identity but refreshed, or its info file is missing: start again
+        writer.close()
+        _clear(directory)
+        writer = StoreWriter(directory, identity, dtype=dtype, overwrite=True, shard_examples=1 << 30)
     try:
         meta = {"identity": identity, "row_shape": list(rows.shape[1:]), "info": info}
         tmp = directory / (INFO_NAME + ".tmp")
