@@ -42,6 +42,7 @@ from probekit.extract.vision_points import (
     refuse_unknown_vision,
     vision_hook_points,
 )
+from probekit.extract.penultimate import PENULTIMATE_MODULES, penultimate_features, penultimate_module
 
 __all__ = [
     "ATTENTION_NAMES", "MLP_NAMES", "CALL_SEPARATOR", "INPUT_SUFFIX",
@@ -55,3 +56,5 @@ __all__ = [
     "position_ids_from_mask", "token_counts", "validate_token_counts",
     "distributed_env", "extract_distributed", "is_main_process", "rank_device",
 ]
+
+__all__ += ["PENULTIMATE_MODULES", "penultimate_features", "penultimate_module"]

@@ -6,8 +6,10 @@ exact definition and source paper. (The input checks of ``probekit.metrics._vali
 are internal and not re-exported.)
 """
 
-from probekit.metrics.dci import DCIResult, DisentanglementCompleteness, dci, dci_from_importance, importance_matrix
+from probekit.metrics.dci import (DCIResult, DisentanglementCompleteness, dci, dci_from_importance,
+                                  importance_matrix)
 from probekit.metrics.delay_embedding import (
+    LINEAR_ALPHAS,
     DecodingResult,
     RolloutError,
     TakensEmbedding,
@@ -34,7 +36,8 @@ from probekit.metrics.identifiability import (
     r2_per_dimension,
     split_indices,
 )
-from probekit.metrics.mcc import MCCReport, correlation_matrix, mcc_report, mean_correlation_coefficient, rank_columns
+from probekit.metrics.mcc import (MCCReport, correlation_matrix, mcc_report, mean_correlation_coefficient,
+                                  rank_columns)
 from probekit.metrics.neighbours import NeighbourOverlap, knn_indices, neighbour_overlap
 from probekit.metrics.probe_rigor import (
     DEFAULT_MDL_FRACTIONS,
@@ -66,6 +69,7 @@ from probekit.metrics.walsh import (
     walsh_summary,
     weight_spectrum,
 )
+from probekit.metrics.recovery import concept_recovery_scores
 
 __all__ = [
     # identifiability
@@ -92,3 +96,5 @@ __all__ = [
     "takens_embedding", "decoding_r2", "mase", "rollout_error", "rollout", "choose_embedding_dimension",
     "flatten_trajectories", "DecodingResult", "RolloutError", "TakensEmbedding",
 ]
+
+__all__ += ["concept_recovery_scores", "LINEAR_ALPHAS"]

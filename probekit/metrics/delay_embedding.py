@@ -37,6 +37,7 @@ from probekit.errors import ProbekitError
 
 __all__ = [
     "DecodingResult",
+    "LINEAR_ALPHAS",
     "RolloutError",
     "TakensEmbedding",
     "choose_embedding_dimension",
@@ -423,7 +424,7 @@ class DecodingResult:
 LINEAR_ALPHAS = tuple(np.logspace(-6, 3, 10))
 
 
-class EngineRidge:
+class _EngineRidge:
     """``make_pipeline(StandardScaler(), RidgeCV(LINEAR_ALPHAS))`` fitted by the probe engine.
 
     Standardizes with the training rows' statistics, then one
@@ -435,7 +436,7 @@ class EngineRidge:
     def __init__(self, alphas=LINEAR_ALPHAS) -> None:
         self.alphas = alphas
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "EngineRidge":
+    def fit(self, x: np.ndarray, y: np.ndarray) -> "_EngineRidge":
         from probekit.probes.engine import ridge_cv
 
         self.scaler_ = StandardScaler().fit(x)
@@ -452,7 +453,7 @@ class EngineRidge:
 
 def _regressor(name: str, seed: int):
     if name == "linear":
-        return EngineRidge()
+        return _EngineRidge()
     if name == "elasticnet":
         return make_pipeline(StandardScaler(), ElasticNet(alpha=0.1, l1_ratio=0.5, max_iter=2000))
     if name == "mlp":
@@ -477,7 +478,7 @@ def decoding_r2(features, targets, groups=None, regressor: str = "linear", test_
         time points leak across the split).
     regressor : {'linear', 'elasticnet', 'mlp'}
         ``'linear'``: standardised ridge with alpha by efficient LOO CV (one alpha for all
-        targets), fitted by the probe engine (:class:`EngineRidge`);
+        targets), fitted by the probe engine (:class:`_EngineRidge`);
         ``'elasticnet'``: the reference code's ElasticNet(alpha=0.1, l1_ratio=0.5);
         ``'mlp'``: one hidden layer of 100 ReLU units, Adam, at most 200 epochs with
         early stopping, standardised inputs and targets (convergence warnings silenced).

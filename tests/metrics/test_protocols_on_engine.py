@@ -5,7 +5,7 @@ squares (no CV): equal to the engine's ridge at ``alpha = 0`` (the no-intercept 
 the reflected data ``[X; -X]``, whose column means are zero so centring is a no-op).
 ``recovery_report(method="probe")`` is one fixed-``C`` logistic fit per latent on a random
 split: equal to the engine's logistic protocol with ``Cs=(C,)`` for all latents at once.
-``decoding_r2(regressor="linear")`` is fitted by the engine (:class:`EngineRidge`) and equal
+``decoding_r2(regressor="linear")`` is fitted by the engine (:class:`_EngineRidge`) and equal
 to scikit-learn's ``StandardScaler + RidgeCV``.
 """
 
@@ -15,7 +15,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from probekit.metrics.delay_embedding import LINEAR_ALPHAS, EngineRidge, decoding_r2
+from probekit.metrics.delay_embedding import LINEAR_ALPHAS, _EngineRidge, decoding_r2
 from probekit.metrics.identifiability import affine_r2, no_intercept_probe, orthogonal_identifiability
 from probekit.metrics.recovery import recovery_report
 from probekit.probes import EngineSettings, fit_linear
@@ -85,7 +85,7 @@ def test_linear_decoding_is_fitted_by_the_engine_and_equals_ridgecv():
     x, y = _data(2, n=250, d=6, t=2)
     x[:, 0] *= 100.0
     ref = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-6, 3, 10))).fit(x[:200], y[:200])
-    eng = EngineRidge().fit(x[:200], y[:200])
+    eng = _EngineRidge().fit(x[:200], y[:200])
     assert eng.alpha_ == ref[-1].alpha_ and tuple(LINEAR_ALPHAS) == tuple(np.logspace(-6, 3, 10))
     np.testing.assert_allclose(eng.predict(x[200:]), ref.predict(x[200:]), rtol=1e-9, atol=1e-9)
     groups = np.repeat(np.arange(25), 10)
