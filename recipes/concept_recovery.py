@@ -28,8 +28,8 @@ Reproduces the two experiments of Rajendran, Buchholz, Aragam, Schölkopf & Ravi
     unsteered model on held-out text (true statements of geometry-of-truth
     ``common_claim_true_false.csv``). Each fold's held-out MC2 gain over the unsteered model
     is tested question by question (bootstrap interval, one-sided paired t-test). The
-    per-head activations of every answer are cached
-    in ``OUT/steer_cache/`` so reruns only pay for the steered evaluations.
+    per-head activations of every answer are kept in an activation store under
+    ``OUT/steer_cache/`` so reruns only pay for the steered evaluations.
 
 Commands::
 
