@@ -193,8 +193,7 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
     from scipy.stats import spearmanr
     from tqdm.auto import tqdm
 
-    from probekit.metrics.mcc import mean_correlation_coefficient
-    from probekit.metrics.recovery import recovery_report
+    from probekit.metrics.recovery import recovery_summary
     from probekit.metrics.walsh import walsh_summary
     from probekit.synthetic.boolean import cube, make_world, random_affine_map, sample_tasks
     from probekit.train.multitask import MultiTaskConfig, apply_input_map, train_multitask
@@ -221,16 +220,13 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
             t0 = time.time()
             res = train_multitask(x_in, y, mc)
             rep = res.representation(x_in)
-            rec = recovery_report(z, rep, "matched_corr").score
-            acc = recovery_report(z, rep, "matched_accuracy").score
-            probe = recovery_report(z, rep, "probe", seed=seed).score
-            keep = rep.std(0) > 1e-8
-            mcc = float(mean_correlation_coefficient(z, rep[:, keep])) if keep.any() else 0.0
+            scores = recovery_summary(z, rep, seed=seed)
             ws = walsh_summary(rep)  # rows are in z truth-table order
             rows.append({
                 "arch": arch, "input_basis": basis, "seed": seed, "n_tasks": count,
                 "covers_all_bits": int(all_tasks.relevant[:count].any(0).all()),
-                "recovery": rec, "matched_accuracy": acc, "probe": probe, "mcc": mcc,
+                "recovery": scores["matched_corr"], "matched_accuracy": scores["matched_accuracy"],
+                "probe": scores["probe"], "mcc": scores["mcc"],
                 "unit_mean_degree": float(ws.mean_degree().mean()), "train_mse": res.final_mse,
                 "target_var": float(y.var(0).mean()), "seconds": time.time() - t0,
             })
