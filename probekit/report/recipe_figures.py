@@ -17,6 +17,13 @@ __all__ = ["ce_dsprites_figure", "ce_imagenet_figure", "ce_synthetic_figure", "c
            "multitask_recovery_figure", "steering_figure"]
 
 
+def _save(plt, fig, path, dpi: int | None = 120) -> None:
+    """Tight layout, write ``path`` (at ``dpi``; ``None``: the figure's own), close the figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi if dpi is not None else "figure")
+    plt.close(fig)
+
+
 def ce_synthetic_figure(summary: list[dict], path: Path) -> None:
     """P2 Tables 2-3: affine (and no-intercept) R² per row and method beside the paper's."""
     plt = pyplot()
@@ -43,9 +50,7 @@ def ce_synthetic_figure(summary: list[dict], path: Path) -> None:
     axes[0][0].set_ylabel("R² z~ → z (held out)")
     axes[0][-1].legend(fontsize=7, loc="lower left")
     fig.suptitle("Cross-entropy recovers the latents up to a linear map (synthetic)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def ce_dsprites_figure(summary: list[dict], path: Path) -> None:
@@ -64,9 +69,7 @@ def ce_dsprites_figure(summary: list[dict], path: Path) -> None:
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=7, ncol=4, loc="lower center")
     ax.set_title("dSprites: linear decodability of factors after shape classification")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def ce_imagenet_figure(rows: list[dict], path: Path, concepts, models, kinds: dict) -> None:
@@ -88,9 +91,7 @@ def ce_imagenet_figure(rows: list[dict], path: Path, concepts, models, kinds: di
     ax.set_ylim(0.3, 1.05)
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title("Linear decodability of binary factors (EfficientNet-Lite0; * p < 0.05)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def concept_recovery_figure(summary: list[dict], path: Path, reference: dict) -> None:
@@ -118,9 +119,7 @@ def concept_recovery_figure(summary: list[dict], path: Path, reference: dict) ->
         ax.grid(axis="y", alpha=0.3)
     axes[1].legend(fontsize=8, loc="lower left")
     fig.suptitle("Concept recovery from concept-conditioned data (mean ± sd over seeds)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, path, dpi=None)
 
 
 def steering_figure(rows, path, methods, alphas, title: str):
@@ -150,9 +149,7 @@ def steering_figure(rows, path, methods, alphas, title: str):
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, path, dpi=None)
 
 
 def low_degree_search_figure(summary: list[dict], cfg: dict, path: Path, families, settings_info: dict) -> None:
@@ -183,9 +180,7 @@ def low_degree_search_figure(summary: list[dict], cfg: dict, path: Path, familie
     axes[0][0].set_ylabel("P(minimizers = signed perms of z)")
     axes[0][-1].legend(fontsize=6, loc="center right")
     fig.suptitle("Ideal minimum-degree learner: exact recovery rate", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def multitask_recovery_figure(summary: list[dict], cfg: dict, path: Path) -> None:
@@ -211,9 +206,7 @@ def multitask_recovery_figure(summary: list[dict], cfg: dict, path: Path) -> Non
     axes[0].set_ylabel(f"score (mean ± std over {cfg['seeds']} seeds)")
     axes[0].legend(fontsize=7)
     fig.suptitle(f"Multi-task networks, n={cfg['n']} latent bits, {cfg['train_k']}-junta tasks", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def extrapolation_figure(summary: list[dict], path: Path) -> None:
@@ -231,9 +224,7 @@ def extrapolation_figure(summary: list[dict], path: Path) -> None:
     ax.set_title("Extrapolating a degree-3 polynomial", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def delay_embedding_figures(out: Path, result: dict, history: list, paper_delta_mase: dict) -> None:
@@ -270,9 +261,7 @@ def delay_embedding_figures(out: Path, result: dict, history: list, paper_delta_
                 title="Neighbour overlap with the true state")
     axes[0].legend(fontsize=7, ncol=2)
     axes[1].legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(out / "decoding_vs_step.png", dpi=120)
-    plt.close(fig)
+    _save(plt, fig, out / "decoding_vs_step.png")
 
     trained = [r for r in result["rows"] if r["phase"] == "trained"]
     fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -287,9 +276,7 @@ def delay_embedding_figures(out: Path, result: dict, history: list, paper_delta_
     ax.set_ylim(0, top)
     ax.set(xlabel="trainable parameters", ylabel="validation MASE (next step)", title="MASE vs parameter count")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "mase_vs_params.png", dpi=120)
-    plt.close(fig)
+    _save(plt, fig, out / "mase_vs_params.png")
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     dm = result["delta_mase"]
@@ -308,6 +295,4 @@ def delay_embedding_figures(out: Path, result: dict, history: list, paper_delta_
     ax.set(xlabel="d_model", ylabel="MASE(σ high) - MASE(σ low)",
            title="Increase in MASE under observation noise (hatched: the paper's numbers)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "delta_mase_noise.png", dpi=120)
-    plt.close(fig)
+    _save(plt, fig, out / "delta_mase_noise.png")
