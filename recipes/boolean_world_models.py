@@ -269,7 +269,7 @@ def run_ood(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[dic
     rows = []
     for seed in range(cfg["ood_seeds"]):
         ec = ExtrapolationConfig(steps=cfg["ood_steps"], n_train=cfg["ood_n_train"], seed=seed,
-                                 show_progress=progress)
+                                 progress=progress)
         rows += run_extrapolation(ec)
     summary = []
     for model in ("mlp", "transformer", "polynomial"):

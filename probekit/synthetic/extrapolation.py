@@ -142,7 +142,7 @@ class ExtrapolationConfig:
     seed : int
     num_threads : int or None
         torch intra-op threads while training (see :class:`MultiTaskConfig`).
-    show_progress : bool
+    progress : bool
     """
 
     dim: int = 2
@@ -162,7 +162,7 @@ class ExtrapolationConfig:
     polynomial_solver: str = "lstsq"
     seed: int = 0
     num_threads: int | None = 1
-    show_progress: bool = False
+    progress: bool = False
 
     def __post_init__(self) -> None:
         if self.num_threads is not None:
@@ -255,7 +255,7 @@ def _run_extrapolation(cfg: ExtrapolationConfig) -> list[dict[str, Any]]:
             steps = cfg.steps
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
-        for _ in tqdm(range(steps), disable=not cfg.show_progress, desc=f"ood {name}"):
+        for _ in tqdm(range(steps), disable=not cfg.progress, desc=f"ood {name}"):
             loss = ((net(u) - y) ** 2).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()

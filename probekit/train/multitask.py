@@ -96,7 +96,7 @@ class MultiTaskConfig:
         torch intra-op threads during training (restored afterwards). The default 1 is
         fastest for these tiny models, especially on a shared, busy CPU; ``None`` keeps
         torch's global setting.
-    show_progress : bool
+    progress : bool
         tqdm bar over steps.
     """
 
@@ -117,7 +117,7 @@ class MultiTaskConfig:
     seed: int = 0
     device: str = "cpu"
     num_threads: int | None = 1
-    show_progress: bool = False
+    progress: bool = False
 
     def __post_init__(self) -> None:
         if self.num_threads is not None:
@@ -404,7 +404,7 @@ def _train_multitask(x: Any, y: Any, config: MultiTaskConfig) -> MultiTaskResult
     every = max(1, config.steps // 100)
     losses: list[float] = []
     model.train()
-    for step in tqdm(range(config.steps), disable=not config.show_progress, desc=f"train {config.arch}"):
+    for step in tqdm(range(config.steps), disable=not config.progress, desc=f"train {config.arch}"):
         if config.batch_size is None or config.batch_size >= xt.shape[0]:
             xb, yb = xt, yt
         else:
