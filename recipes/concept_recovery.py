@@ -196,10 +196,41 @@ def _extract(args, scorer, sites, items, embedder, out: Path) -> dict:
     return {**data, "acts": acts}
 
 
-def run_steer(args) -> dict:
+def _fold_probes(args, data: dict, fold: int, train_pos):
+    """Per-head probes on the fold's training questions (20 % held out for validation) and the top-K heads."""
     from probekit.evaluation.head_probes import fit_head_probes, top_k_heads
+    from probekit.evaluation.truthfulqa import train_validation_split
+
+    acts, labels, q_of = data["acts"], data["labels"], data["question_of"]
+    tr_pos, va_pos = train_validation_split(train_pos, 0.2, seed=args.seed + fold)
+    tr_q = {int(data["q_index"][p]) for p in tr_pos}
+    va_q = {int(data["q_index"][p]) for p in va_pos}
+    m_tr, m_va = np.isin(q_of, list(tr_q)), np.isin(q_of, list(va_q))
+    probes = fit_head_probes(acts[m_tr].astype(np.float32), labels[m_tr], acts[m_va].astype(np.float32),
+                             labels[m_va], seed=args.seed, progress=args.progress)
+    heads = top_k_heads(probes.val_accuracy, args.top_k)
+    print(f"[fold {fold}] train {len(tr_q)} / val {len(va_q)} / test {len(data['q_index']) - len(train_pos)} "
+          f"questions; top-{args.top_k} heads {heads[:6]}... val acc {probes.val_accuracy[heads[0]]:.3f}.."
+          f"{probes.val_accuracy[heads[-1]]:.3f}", flush=True)
+    return probes, heads, np.isin(q_of, list(tr_q | va_q))
+
+
+def _baseline_rows(data: dict, fold: int, test_pos, ce0: float):
+    """The unsteered row, the all-answers-equally-likely row and the per-question baseline MC2 of a fold."""
+    base = {"fold": fold, "method": "baseline", "alpha": 0.0, "n_test": len(test_pos),
+            "MC1": float(np.mean(data["mc1"][test_pos])), "MC2": float(np.mean(data["mc2"][test_pos])),
+            "MC3": float(np.mean(data["mc3"][test_pos])), "CE": ce0, "KL": 0.0, "seconds": 0.0}
+    per_q = [{"fold": fold, "method": "baseline", "draw": 0, "alpha": 0.0, "question": int(data["q_index"][p]),
+              "MC2": float(data["mc2"][p])} for p in test_pos]
+    # MC2 if every answer had the same probability: the level non-specific perturbations drift towards
+    chance = float(np.mean(data["n_true"][test_pos] / (data["n_true"][test_pos] + data["n_false"][test_pos])))
+    return [base, {**base, "method": "uniform_answers", "MC1": 0.0, "MC2": chance, "MC3": 0.0, "CE": float("nan"),
+                   "KL": float("nan")}], per_q
+
+
+def run_steer(args) -> dict:
     from probekit.evaluation.truthfulqa import (TruthfulQAScorer, language_model_side_effects, load_truthfulqa,
-                                                question_folds, train_validation_split)
+                                                question_folds)
     from probekit.models import load_model
     from probekit.steering.heads import attention_head_sites
     from probekit.steering.sentence import SentenceEmbedder
@@ -233,30 +264,12 @@ def run_steer(args) -> dict:
     rows, per_question = [], []
     folds = question_folds(len(items), n_folds=args.folds, seed=args.seed)
     for fold, (train_pos, test_pos) in enumerate(folds):
-        tr_pos, va_pos = train_validation_split(train_pos, 0.2, seed=args.seed + fold)
-        tr_q = {int(data["q_index"][p]) for p in tr_pos}
-        va_q = {int(data["q_index"][p]) for p in va_pos}
-        fold_q = tr_q | va_q
-        m_tr = np.isin(q_of, list(tr_q))
-        m_va = np.isin(q_of, list(va_q))
-        m_fold = np.isin(q_of, list(fold_q))
-        probes = fit_head_probes(acts[m_tr].astype(np.float32), labels[m_tr], acts[m_va].astype(np.float32),
-                                 labels[m_va], seed=args.seed, progress=args.progress)
-        heads = top_k_heads(probes.val_accuracy, args.top_k)
-        print(f"[fold {fold}] train {len(tr_q)} / val {len(va_q)} / test {len(test_pos)} questions; top-{args.top_k} "
-              f"heads {heads[:6]}... val acc {probes.val_accuracy[heads[0]]:.3f}..{probes.val_accuracy[heads[-1]]:.3f}",
-              flush=True)
+        probes, heads, m_fold = _fold_probes(args, data, fold, train_pos)
         test_items = [items[p] for p in test_pos]
-        base_row = {"fold": fold, "method": "baseline", "alpha": 0.0, "n_test": len(test_items),
-                    "MC1": float(np.mean(data["mc1"][test_pos])), "MC2": float(np.mean(data["mc2"][test_pos])),
-                    "MC3": float(np.mean(data["mc3"][test_pos])), "CE": ce0, "KL": 0.0, "seconds": 0.0}
-        rows.append(base_row)
-        per_question += [{"fold": fold, "method": "baseline", "draw": 0, "alpha": 0.0,
-                          "question": int(data["q_index"][p]), "MC2": float(data["mc2"][p])} for p in test_pos]
-        # MC2 if every answer had the same probability: the level non-specific perturbations drift towards
-        chance_mc2 = float(np.mean(data["n_true"][test_pos] / (data["n_true"][test_pos] + data["n_false"][test_pos])))
-        rows.append({**base_row, "method": "uniform_answers", "MC1": 0.0, "MC2": chance_mc2, "MC3": 0.0,
-                     "CE": float("nan"), "KL": float("nan")})
+        base_rows, base_q = _baseline_rows(data, fold, test_pos, ce0)
+        rows += base_rows
+        per_question += base_q
+        base_row = base_rows[0]
         rng = np.random.default_rng(args.seed * 100 + fold)
         x_fold, y_fold, q_fold = acts[m_fold], labels[m_fold], q_of[m_fold]
         jobs = [(m, d) for m in args.methods for d in range(args.random_draws if m == "random" else 1)]
@@ -268,9 +281,8 @@ def run_steer(args) -> dict:
                 fac = head_intervention_factory(method, dirs, alpha, sites, q_emb)
                 res = scorer.evaluate(test_items, interventions=fac, desc=f"fold {fold} {method} a={alpha}")
                 t_emb = (lambda i, text: text_emb[i])
-                ce, kl, _ = language_model_side_effects(model, tok, texts,
-                                                        interventions=head_intervention_factory(method, dirs, alpha, sites, t_emb),
-                                                        reference=ref)
+                t_fac = head_intervention_factory(method, dirs, alpha, sites, t_emb)
+                ce, kl, _ = language_model_side_effects(model, tok, texts, interventions=t_fac, reference=ref)
                 row = {"fold": fold, "method": method, "draw": draw, "alpha": alpha, "n_test": len(test_items),
                        "MC1": res.mc1, "MC2": res.mc2, "MC3": res.mc3, "CE": ce, "KL": kl,
                        "seconds": round(time.time() - t0, 1)}
