@@ -3,36 +3,21 @@
 First executable version of the claims of Zhang, Chen & Chen (2025), "When do neural
 networks learn world models?" (ICML, arXiv 2502.09297; no public code or numbers).
 Latents ``z ∈ {±1}^n``, observations ``x = psi(z)``, tasks ``h_i(z)`` seen as functions
-of ``x``. Three measured experiments, each with a pass/fail line:
+of ``x``. Three measured experiments, each with a pass/fail line (details and measured
+numbers: recipes/README_P1.md):
 
-``search`` — the ideal low-degree learner. For every representation ``Phi`` of a search
-space (all bijections for n = 3; all GF(2)-affine maps for n = 3, 4) the total head
-degree ``C(Phi) = sum_i deg(h_i ∘ psi^-1 ∘ Phi^-1)`` is computed exactly
-(:class:`probekit.estimators.low_degree.LowDegreeSearch`). *Recovery* means the set of
-minimizers of ``C`` equals ``{P ∘ psi^-1 : P a signed permutation}`` — every minimizer
-is a signed permutation of ``z`` and every signed permutation of ``z`` is a minimizer.
-Reported per setting, task family (1-juntas, 2-juntas, parities, degree-≤2) and task
-count: the recovery rate over random trials; the rate at which the true latent is *a*
-minimizer (if not, some other representation has strictly lower total degree); the
-*coverage* rate (every latent bit is relevant to at least one task) and the recovery
-rate among covering trials; the mean number of minimizers. For 1-juntas recovery
-happens exactly when the tasks cover every bit, so the exact coverage probability is
-printed beside the measured rate. ``--criteria influence`` adds the spectral refinement
-``sum_S |S| g_hat(S)^2`` of the degree.
+``search`` — the ideal low-degree learner (:class:`probekit.estimators.low_degree.LowDegreeSearch`):
+does the set of minimizers of the total head degree equal the signed permutations of ``z``?
+Recovery, truth-is-a-minimizer and coverage rates per setting, task family and count.
 
-``train`` — neural multi-task learners. A shared trunk (ReLU MLP, or a transformer over
-the bits as tokens) with a ``tanh`` bottleneck of width n and one small MLP head per
-task is trained on the whole cube; the recovery score is the Hungarian-matched
-``|corr|`` between the bottleneck units and the latent bits (1 = signed permutation of
-``z``). World: ``x`` is a random signed permutation of ``z`` (the input basis matches the
-latents) and, as the ablation, the network is fed ``E(x)`` for a fixed random
-GF(2)-affine bijection ``E`` (every input bit a parity of latent bits). Reported vs the
-number of tasks (nested task sets), per architecture, over seeds.
+``train`` — neural multi-task learners (:func:`probekit.train.multitask.train_multitask`,
+ReLU MLP or transformer trunk, ``tanh`` bottleneck of width n): Hungarian-matched
+``|corr|`` of the bottleneck units with ``z`` vs the number of tasks, with the input
+basis matched to the latents or (ablation) scrambled by a random GF(2)-affine bijection.
 
-``ood`` — extrapolation (paper Sec. 5): a random degree-3 polynomial of 2 inputs fit on
-``U[-1,1)^2`` and tested on ``U[-2,2)^2`` by a ReLU MLP, a transformer over the
-coordinates, and a basis-matched model (all monomials of degree ≤ 3 + one linear
-layer), all trained by the same Adam loop.
+``ood`` — extrapolation (paper Sec. 5, :mod:`probekit.synthetic.extrapolation`): a random
+degree-3 polynomial fit on ``U[-1,1)^2``, tested on ``U[-2,2)^2`` by a ReLU MLP, a
+transformer and a basis-matched model.
 
 Presets::
 
@@ -41,8 +26,7 @@ Presets::
 
 Outputs in ``--out``: ``search_trials.csv``, ``search_summary.csv``, ``search_recovery.png``,
 ``train_runs.csv``, ``train_summary.csv``, ``train_recovery.png``, ``ood.csv``,
-``ood_mse.png`` and ``results.json`` (config, summaries, checks; the paper publishes no
-numbers, so there is nothing to copy beside them).
+``ood_mse.png`` and ``results.json`` (config, summaries, checks).
 """
 
 from __future__ import annotations
@@ -58,22 +42,15 @@ from typing import Any
 import numpy as np
 
 from probekit.errors import ProbekitError, run_command
-from probekit.report.plots import pyplot
-from probekit.report.tables import write_rows_csv
+from probekit.report.recipe_figures import extrapolation_figure, low_degree_search_figure, multitask_recovery_figure
+from probekit.report.tables import format_table, format_value, group_rows, nan_to_none, write_rows_csv
 
 SEARCH_FAMILIES: dict[str, tuple[str, int | None]] = {
-    "1-junta": ("junta", 1),
-    "2-junta": ("junta", 2),
-    "parity": ("parity", None),
-    "degree<=2": ("degree", 2),
-}
+    "1-junta": ("junta", 1), "2-junta": ("junta", 2), "parity": ("parity", None), "degree<=2": ("degree", 2)}
 #: name -> (n, world kind, search space)
 SEARCH_SETTINGS: dict[str, tuple[int, str, str]] = {
-    "n3-bijection": (3, "bijection", "bijection"),
-    "n3-affine": (3, "affine", "affine"),
-    "n4-affine": (4, "affine", "affine"),
-    "n4-bijworld-affine": (4, "bijection", "affine"),
-}
+    "n3-bijection": (3, "bijection", "bijection"), "n3-affine": (3, "affine", "affine"),
+    "n4-affine": (4, "affine", "affine"), "n4-bijworld-affine": (4, "bijection", "affine")}
 ARCHS = ("mlp", "transformer")
 INPUT_BASES = ("matched", "ablation")
 
@@ -83,35 +60,19 @@ PRESETS: dict[str, dict[str, Any]] = {
         trials=3, criteria=["degree"],
         n=4, train_family="junta", train_k=2, train_counts=[1, 8], seeds=2, archs=["mlp", "transformer"],
         steps=120, transformer_steps=40, hidden=32, head_hidden=8,
-        ood_seeds=1, ood_steps=80, ood_n_train=256,
-    ),
+        ood_seeds=1, ood_steps=80, ood_n_train=256),
     "default": dict(
         settings=["n3-bijection", "n3-affine", "n4-affine"], families=list(SEARCH_FAMILIES),
         search_counts=[1, 2, 3, 4, 6, 8, 10, 12, 16], trials=20, criteria=["degree", "influence"],
         n=6, train_family="junta", train_k=2, train_counts=[1, 2, 4, 8, 16, 32], seeds=5,
         archs=["mlp", "transformer"], steps=800, transformer_steps=300, hidden=64, head_hidden=16,
-        ood_seeds=3, ood_steps=1500, ood_n_train=1024,
-    ),
+        ood_seeds=3, ood_steps=1500, ood_n_train=1024),
 }
 
 
 # ------------------------------------------------------------------------------ helpers
-
-def _fmt(v: Any, nd: int = 3) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.2e}" if v != 0 and abs(v) < 10 ** -nd else f"{v:.{nd}f}"
-    return str(v)
-
-
 def _table(rows: list[dict], cols: list[str]) -> str:
-    cells = [[_fmt(r.get(c)) for c in cols] for r in rows]
-    widths = [max(len(c), *(len(x[i]) for x in cells)) if cells else len(c) for i, c in enumerate(cols)]
-    line = "  ".join(c.rjust(w) for c, w in zip(cols, widths))
-    out = [line, "-" * len(line)]
-    out += ["  ".join(x.rjust(w) for x, w in zip(row, widths)) for row in cells]
-    return "\n".join(out)
+    return format_table(cols, [[format_value(r.get(c), sci_below=1e-3) for c in cols] for r in rows], "plain")
 
 
 def _pivot(summary: list[dict], cfg: dict) -> str:
@@ -136,16 +97,6 @@ def _pivot(summary: list[dict], cfg: dict) -> str:
             row.update({f"T={t}": f"{coverage_probability(n, t, 1):.3f}" for t in counts})
             rows.append(row)
     return _table(rows, ["setting", "criterion", "family"] + [f"T={t}" for t in counts])
-
-
-def _nan_to_none(obj: Any) -> Any:
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_nan_to_none(v) for v in obj]
-    return obj
 
 
 def _check(name: str, passed: bool, detail: str) -> dict:
@@ -176,21 +127,17 @@ def run_search(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[
             rec = est.recovery(world.psi)
             trials_rows.append({
                 "setting": setting, "n": n, "world": world_kind, "space": space, "criterion": criterion,
-                "family": fam, "n_tasks": count, "trial": trial, "recovered": int(rec.recovered),
-                "truth_is_minimizer": int(rec.truth_is_minimizer), "truth_reachable": int(rec.truth_reachable),
-                "covers_all_bits": int(tasks.covers_all), "n_minimizers": rec.n_minimizers,
-                "n_signed_permutations": rec.n_signed_permutations, "min_cost": rec.min_cost,
-                "latent_cost": rec.latent_cost, "min_total_degree": rec.min_total_degree,
-                "latent_total_degree": rec.latent_total_degree,
-                "stored_signed_fraction": rec.stored_signed_fraction,
+                "family": fam, "n_tasks": count, "trial": trial,
+                **{k: int(getattr(rec, k)) for k in ("recovered", "truth_is_minimizer", "truth_reachable")},
+                "covers_all_bits": int(tasks.covers_all),
+                **{k: getattr(rec, k) for k in ("n_minimizers", "n_signed_permutations", "min_cost", "latent_cost",
+                                                "min_total_degree", "latent_total_degree", "stored_signed_fraction")},
             })
     summary: list[dict] = []
-    keys = sorted({(r["setting"], r["criterion"], r["family"], r["n_tasks"]) for r in trials_rows},
-                  key=lambda x: (cfg["settings"].index(x[0]), cfg["criteria"].index(x[1]),
-                                 cfg["families"].index(x[2]), x[3]))
-    for setting, criterion, fam, count in keys:
-        rs = [r for r in trials_rows if (r["setting"], r["criterion"], r["family"], r["n_tasks"])
-              == (setting, criterion, fam, count)]
+    groups = group_rows(trials_rows, ("setting", "criterion", "family", "n_tasks"))
+    for setting, criterion, fam, count in sorted(groups, key=lambda x: (
+            cfg["settings"].index(x[0]), cfg["criteria"].index(x[1]), cfg["families"].index(x[2]), x[3])):
+        rs = groups[(setting, criterion, fam, count)]
         cov = [r for r in rs if r["covers_all_bits"]]
         n = rs[0]["n"]
         summary.append({
@@ -240,45 +187,13 @@ def hash_seed(*parts: Any) -> int:
     return zlib.crc32("|".join(map(str, parts)).encode()) & 0xFFFFFFFF
 
 
-def plot_search(summary: list[dict], cfg: dict, path: Path) -> None:
-    plt = pyplot()
-
-    settings = cfg["settings"]
-    fig, axes = plt.subplots(1, len(settings), figsize=(4.6 * len(settings), 3.8), squeeze=False)
-    colors = dict(zip(SEARCH_FAMILIES, ["C0", "C1", "C2", "C3"]))
-    for ax, setting in zip(axes[0], settings):
-        for crit, ls in (("degree", "-"), ("influence", "--")):
-            for fam in cfg["families"]:
-                rows = [s for s in summary if s["setting"] == setting and s["family"] == fam
-                        and s["criterion"] == crit]
-                if rows:
-                    ax.plot([r["n_tasks"] for r in rows], [r["recovery_rate"] for r in rows], ls, marker="o",
-                            color=colors[fam], label=f"{fam} ({crit})", ms=3)
-        rows = [s for s in summary if s["setting"] == setting and s["family"] == "1-junta"
-                and s["criterion"] == "degree"]
-        if rows:
-            ax.plot([r["n_tasks"] for r in rows], [r["theory_coverage_1junta"] for r in rows], ":", color="k",
-                    label="P(1-juntas cover all bits)")
-        n, world, space = SEARCH_SETTINGS[setting]
-        ax.set_title(f"n={n}, world={world}, search={space}", fontsize=9)
-        ax.set_xlabel("number of tasks")
-        ax.set_ylim(-0.05, 1.05)
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("P(minimizers = signed perms of z)")
-    axes[0][-1].legend(fontsize=6, loc="center right")
-    fig.suptitle("Ideal minimum-degree learner: exact recovery rate", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 # ------------------------------------------------------------------------------ train
 def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[dict]]:
     """Neural multi-task learners: recovery vs number of tasks, per arch and input basis."""
+    from scipy.stats import spearmanr
     from tqdm.auto import tqdm
 
-    from probekit.metrics.mcc import mean_correlation_coefficient
-    from probekit.metrics.recovery import recovery_report
+    from probekit.metrics.recovery import recovery_summary
     from probekit.metrics.walsh import walsh_summary
     from probekit.synthetic.boolean import cube, make_world, random_affine_map, sample_tasks
     from probekit.train.multitask import MultiTaskConfig, apply_input_map, train_multitask
@@ -305,38 +220,33 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
             t0 = time.time()
             res = train_multitask(x_in, y, mc)
             rep = res.representation(x_in)
-            rec = recovery_report(z, rep, "matched_corr").score
-            acc = recovery_report(z, rep, "matched_accuracy").score
-            probe = recovery_report(z, rep, "probe", seed=seed).score
-            keep = rep.std(0) > 1e-8
-            mcc = float(mean_correlation_coefficient(z, rep[:, keep])) if keep.any() else 0.0
+            scores = recovery_summary(z, rep, seed=seed)
             ws = walsh_summary(rep)  # rows are in z truth-table order
             rows.append({
                 "arch": arch, "input_basis": basis, "seed": seed, "n_tasks": count,
                 "covers_all_bits": int(all_tasks.relevant[:count].any(0).all()),
-                "recovery": rec, "matched_accuracy": acc, "probe": probe, "mcc": mcc,
+                "recovery": scores["matched_corr"], "matched_accuracy": scores["matched_accuracy"],
+                "probe": scores["probe"], "mcc": scores["mcc"],
                 "unit_mean_degree": float(ws.mean_degree().mean()), "train_mse": res.final_mse,
                 "target_var": float(y.var(0).mean()), "seconds": time.time() - t0,
             })
             bar.update(1)
     bar.close()
-    summary = []
-    for arch in cfg["archs"]:
-        for basis in INPUT_BASES:
-            for count in counts:
-                rs = [r for r in rows if (r["arch"], r["input_basis"], r["n_tasks"]) == (arch, basis, count)]
-                summary.append({
-                    "arch": arch, "input_basis": basis, "n_tasks": count, "seeds": len(rs),
-                    **{f"{m}_mean": float(np.mean([r[m] for r in rs])) for m in
-                       ("recovery", "matched_accuracy", "probe", "mcc", "unit_mean_degree", "train_mse")},
-                    "recovery_std": float(np.std([r["recovery"] for r in rs])),
-                    "coverage_rate": float(np.mean([r["covers_all_bits"] for r in rs])),
-                })
+    groups = group_rows(rows, ("arch", "input_basis", "n_tasks"))
+    summary = [{
+        "arch": arch, "input_basis": basis, "n_tasks": count, "seeds": len(rs),
+        **{f"{m}_mean": float(np.mean([r[m] for r in rs])) for m in
+           ("recovery", "matched_accuracy", "probe", "mcc", "unit_mean_degree", "train_mse")},
+        "recovery_std": float(np.std([r["recovery"] for r in rs])),
+        "coverage_rate": float(np.mean([r["covers_all_bits"] for r in rs])),
+    } for arch in cfg["archs"] for basis in INPUT_BASES for count in counts
+        for rs in [groups[(arch, basis, count)]]]
     checks = []
     for arch in cfg["archs"]:
         m = [s for s in summary if s["arch"] == arch and s["input_basis"] == "matched"]
         a = [s for s in summary if s["arch"] == arch and s["input_basis"] == "ablation"]
-        rho = _spearman([s["n_tasks"] for s in m], [s["recovery_mean"] for s in m])
+        rho = (float(spearmanr([s["n_tasks"] for s in m], [s["recovery_mean"] for s in m]).statistic)
+               if len(m) >= 2 and np.std([s["recovery_mean"] for s in m]) > 0 else float("nan"))
         checks.append(_check(
             f"train {arch}: recovery rises with the number of tasks (matched basis)",
             m[-1]["recovery_mean"] > m[0]["recovery_mean"] and rho > 0,
@@ -352,49 +262,14 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
     return rows, summary, checks
 
 
-def _spearman(a: list[float], b: list[float]) -> float:
-    from scipy.stats import spearmanr
-
-    if len(a) < 2 or np.std(b) == 0:
-        return float("nan")
-    return float(spearmanr(a, b).statistic)
-
-
-def plot_train(summary: list[dict], cfg: dict, path: Path) -> None:
-    plt = pyplot()
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for arch, color in zip(cfg["archs"], ("C0", "C3")):
-        for basis, ls in (("matched", "-"), ("ablation", "--")):
-            rows = [s for s in summary if s["arch"] == arch and s["input_basis"] == basis]
-            t = [r["n_tasks"] for r in rows]
-            axes[0].errorbar(t, [r["recovery_mean"] for r in rows], yerr=[r["recovery_std"] for r in rows],
-                             ls=ls, marker="o", color=color, capsize=3, ms=3, label=f"{arch}, {basis} input")
-            axes[1].plot(t, [r["probe_mean"] for r in rows], ls=ls, marker="o", color=color, ms=3,
-                         label=f"{arch}, {basis} input")
-    for ax, title in zip(axes, ("signed-permutation recovery (matched |corr|)",
-                                "linear decodability (held-out probe, 2acc-1)")):
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("number of tasks")
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_title(title, fontsize=9)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"score (mean ± std over {cfg['seeds']} seeds)")
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"Multi-task networks, n={cfg['n']} latent bits, {cfg['train_k']}-junta tasks", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 # ------------------------------------------------------------------------------ ood
 def run_ood(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[dict]]:
-    from probekit.train.multitask import ExtrapolationConfig, run_extrapolation
+    from probekit.synthetic.extrapolation import ExtrapolationConfig, run_extrapolation
 
     rows = []
     for seed in range(cfg["ood_seeds"]):
         ec = ExtrapolationConfig(steps=cfg["ood_steps"], n_train=cfg["ood_n_train"], seed=seed,
-                                 show_progress=progress)
+                                 progress=progress)
         rows += run_extrapolation(ec)
     summary = []
     for model in ("mlp", "transformer", "polynomial"):
@@ -411,25 +286,6 @@ def run_ood(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[dic
         f"OOD MSE mlp {by['mlp']['ood_mse']:.3g}, transformer {by['transformer']['ood_mse']:.3g}, "
         f"polynomial {by['polynomial']['ood_mse']:.3g}; per-seed mlp/polynomial ratio min {min(ratio_seeds):.3g}")]
     return rows, summary, checks
-
-
-def plot_ood(summary: list[dict], path: Path) -> None:
-    plt = pyplot()
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    names = [s["model"] for s in summary]
-    xs = np.arange(len(names))
-    ax.bar(xs - 0.2, [s["id_mse"] for s in summary], 0.4, label="in-distribution U[-1,1)")
-    ax.bar(xs + 0.2, [s["ood_mse"] for s in summary], 0.4, label="OOD U[-2,2)")
-    ax.set_xticks(xs, names)
-    ax.set_yscale("log")
-    ax.set_ylabel("MSE (standardised target)")
-    ax.set_title("Extrapolating a degree-3 polynomial", fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 # ------------------------------------------------------------------------------ CLI
@@ -475,8 +331,7 @@ def build_config(args: argparse.Namespace) -> dict[str, Any]:
             raise ProbekitError(f"--{key.replace('_', '-')}={cfg[key]}; expected an integer >= 1")
     if not 2 <= cfg["n"] <= 10:
         raise ProbekitError(f"--n={cfg['n']}; the neural experiment supports 2 <= n <= 10 latent bits")
-    cfg["search_counts"] = sorted(set(cfg["search_counts"]))
-    cfg["train_counts"] = sorted(set(cfg["train_counts"]))
+    cfg["search_counts"], cfg["train_counts"] = sorted(set(cfg["search_counts"])), sorted(set(cfg["train_counts"]))
     cfg["preset"] = "tiny" if args.tiny else "default"
     return cfg
 
@@ -494,41 +349,35 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         trials, summary, checks = run_search(cfg, progress)
         write_rows_csv(trials, out / "search_trials.csv", float_format=".6g")
         write_rows_csv(summary, out / "search_summary.csv", float_format=".6g")
-        plot_search(summary, cfg, out / "search_recovery.png")
+        low_degree_search_figure(summary, cfg, out / "search_recovery.png", SEARCH_FAMILIES, SEARCH_SETTINGS)
         print("\n== Ideal low-degree learner: recovery = (argmin total degree == signed perms of z) ==")
         print("   cell = recovery rate / rate at which the true latent is a minimizer / coverage rate "
               f"(over {cfg['trials']} trials); full table in search_summary.csv")
         print(_pivot(summary, cfg))
-        results["search"] = summary
-        results["checks"] += checks
-        results["search_seconds"] = time.time() - t0
+        results.update(search=summary, search_seconds=time.time() - t0, checks=results["checks"] + checks)
     if args.command in ("train", "all"):
         t0 = time.time()
         rows, summary, checks = run_train(cfg, progress)
         write_rows_csv(rows, out / "train_runs.csv", float_format=".6g")
         write_rows_csv(summary, out / "train_summary.csv", float_format=".6g")
-        plot_train(summary, cfg, out / "train_recovery.png")
+        multitask_recovery_figure(summary, cfg, out / "train_recovery.png")
         print(f"\n== Neural multi-task learners (n={cfg['n']}, {cfg['train_k']}-junta tasks, "
               f"{cfg['seeds']} seeds): recovery = matched |corr| of bottleneck units with z ==")
         print(_table(summary, ["arch", "input_basis", "n_tasks", "seeds", "recovery_mean", "recovery_std",
                                "matched_accuracy_mean", "probe_mean", "mcc_mean", "unit_mean_degree_mean",
                                "train_mse_mean", "coverage_rate"]))
-        results["train"] = summary
-        results["checks"] += checks
-        results["train_seconds"] = time.time() - t0
+        results.update(train=summary, train_seconds=time.time() - t0, checks=results["checks"] + checks)
     if args.command in ("ood", "all"):
         t0 = time.time()
         rows, summary, checks = run_ood(cfg, progress)
         write_rows_csv(rows, out / "ood.csv", float_format=".6g")
-        plot_ood(summary, out / "ood_mse.png")
+        extrapolation_figure(summary, out / "ood_mse.png")
         print("\n== Extrapolation: degree-3 polynomial, train U[-1,1)^2, test U[-2,2)^2 ==")
         print(_table(summary, ["model", "seeds", "train_mse", "id_mse", "ood_mse", "ood_mse_std", "n_params"]))
-        results["ood"] = summary
-        results["checks"] += checks
-        results["ood_seconds"] = time.time() - t0
+        results.update(ood=summary, ood_seconds=time.time() - t0, checks=results["checks"] + checks)
     results["seconds"] = time.time() - t_start
     with open(out / "results.json", "w") as f:
-        json.dump(_nan_to_none(results), f, indent=2)
+        json.dump(nan_to_none(results), f, indent=2)
     n_fail = sum(not c["passed"] for c in results["checks"])
     print(f"\n{len(results['checks']) - n_fail}/{len(results['checks'])} checks passed; "
           f"{results['seconds']:.0f} s; outputs in {out}")

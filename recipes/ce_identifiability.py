@@ -12,29 +12,10 @@ Sub-commands::
 
 Every sub-command takes ``--tiny`` (seconds; for tests), ``--budget`` (the default; sized
 for 2 CPU cores) or ``--full`` (the paper's steps / sizes), ``--seeds``, ``--device``,
-``--no-progress``. Each prints one table with our measured numbers beside the paper's
-(labelled ``paper``; never reported as measured) and writes CSV + JSON + PNG under
-``OUT/<sub-command>/``.
-
-synthetic
-    z on S^{d-1}, |C| cluster vectors, z | c ~ vMF(v_c, kappa) (or projected
-    Laplace/Normal), x = g(z) with a frozen invertible LeakyReLU MLP, an MLP encoder and a
-    bias-free head trained with cross-entropy over N = 1000 instance labels (DIET, with
-    and without row-normalised head) or over class labels (supervised). Reported: held-out
-    affine R² z~ -> z; no-intercept R² (the orthogonal case); w -> v R² of the head rows.
-dsprites
-    Procedurally rendered dSprites (probekit.synthetic.dsprites), a random subsample of
-    the grid, 80/10/10 split; encoders: raw pixels (untrained), MLP (3 x Linear 512 + BN +
-    ReLU), ResNet-18 from scratch (1-channel conv1, fc removed) trained to classify shape;
-    no-intercept least squares from the 512-d (pixels: 4096-d) features to each z-scored
-    factor, Pearson r on the test split.
-imagenet
-    Penultimate features of EfficientNet-Lite0 (ImageNet-trained) vs the same
-    architecture at random init vs a fixed random projection of the pixels, on the shared
-    ImageNet photos; balanced logistic-regression probes (stratified 70/30, several seeds,
-    dead units dropped, z-scored) for binary factors from the pixels (brightness,
-    colourfulness: median splits) and from the labels (animal vs artefact, class index <
-    500); accuracy on a balanced test split with a one-sided t-test against 0.5.
+``--no-progress``; prints one table with our numbers beside the paper's (labelled
+``paper``; never reported as measured) and writes CSV + JSON + PNG under
+``OUT/<sub-command>/``. Protocols, departures from the paper and measured numbers:
+recipes/README_P2.md.
 """
 
 from __future__ import annotations
@@ -48,20 +29,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
-from probekit.errors import ProbekitError, run_command
-from probekit.report.plots import pyplot
+from probekit.errors import ProbekitError, did_you_mean, run_command
+from probekit.evaluation.balanced_probes import above_chance, balanced_probe_accuracies
+from probekit.metrics.identifiability import no_intercept_probe
+from probekit.models.dsprites import DSPRITES_ENCODERS, dsprites_encoder, encoder_features
+from probekit.report.recipe_figures import ce_dsprites_figure, ce_imagenet_figure, ce_synthetic_figure
+from probekit.report.tables import format_mean_std as _fmt, format_table as _table, mean_std as _mean_std
 from probekit.report.tables import write_rows_csv
 from probekit.synthetic.generators import invertible_mlp
 from probekit.synthetic.sphere import ClusteredSphereLatents
-from probekit.train.cross_entropy import (
-    LR_SCHEDULES,
-    ClassifierConfig,
-    CrossEntropyConfig,
-    train_classifier,
-    train_cross_entropy,
-)
+from probekit.train.cross_entropy import (LR_SCHEDULES, ClassifierConfig, CrossEntropyConfig, train_classifier,
+                                          train_cross_entropy)
 
 # --------------------------------------------------------------------------- paper numbers
 # Reizinger et al. (2025), Tables 2-4 and Fig. 3 (see /work/shared/design/papers.md, P2).
@@ -74,25 +53,17 @@ PAPER_TABLE2 = {
     "kappa50": (45.0, 49.7, 72.5), "laplace": (85.2, 99.7, 85.4), "normal": (98.7, 99.8, 98.6),
 }
 #: Table 3 (supervised, R² z~->z in %).
-PAPER_TABLE3 = {
-    "base": 99.8, "d10": 97.2, "d20": 82.1, "c10": 97.5, "c1000": 99.8, "kappa5": 99.7,
-    "kappa50": 65.5, "laplace": 85.4, "normal": 99.6,
-}
+PAPER_TABLE3 = {"base": 99.8, "d10": 97.2, "d20": 82.1, "c10": 97.5, "c1000": 99.8, "kappa5": 99.7,
+                "kappa50": 65.5, "laplace": 85.4, "normal": 99.6}
 #: Table 4, dSprites row: Pearson r per factor for (pixels, MLP, CNN).
-PAPER_TABLE4_DSPRITES = {
-    "shape": (0.26, 0.94, 1.00), "scale": (0.62, 0.98, 0.92),
-    "posX": (0.92, 0.97, 0.99), "posY": (0.92, 0.97, 0.99),
-}
+PAPER_TABLE4_DSPRITES = {"shape": (0.26, 0.94, 1.00), "scale": (0.62, 0.98, 0.92), "posX": (0.92, 0.97, 0.99),
+                         "posY": (0.92, 0.97, 0.99)}
 
 #: Synthetic rows: name -> (description, latent settings). Base: d=5, |C|=100, kappa=10, N=1000.
 SYNTHETIC_ROWS = {
-    "base": ("d=5, |C|=100, kappa=10", {}),
-    "d10": ("d=10", {"dim": 10}),
-    "d20": ("d=20", {"dim": 20}),
-    "c10": ("|C|=10", {"n_classes": 10}),
-    "c1000": ("|C|=1000", {"n_classes": 1000}),
-    "kappa5": ("kappa=5", {"concentration": 5.0}),
-    "kappa50": ("kappa=50", {"concentration": 50.0}),
+    "base": ("d=5, |C|=100, kappa=10", {}), "d10": ("d=10", {"dim": 10}), "d20": ("d=20", {"dim": 20}),
+    "c10": ("|C|=10", {"n_classes": 10}), "c1000": ("|C|=1000", {"n_classes": 1000}),
+    "kappa5": ("kappa=5", {"concentration": 5.0}), "kappa50": ("kappa=50", {"concentration": 50.0}),
     # reference code (klindtlab/csi, --c-p 1/2): noise scale = kappa / 10 = 1.0
     "laplace": ("Laplace latents", {"conditional": "laplace", "scale": 1.0}),
     "normal": ("Normal latents", {"conditional": "normal", "scale": 1.0}),
@@ -137,55 +108,36 @@ IMAGENET_PRESETS = {
 
 
 # --------------------------------------------------------------------------- helpers
+def _finish(out: Path, result: dict, t0: float, **csvs) -> dict:
+    """Print the table and the time; write ``<name>.csv`` per keyword and ``results.json``."""
+    print(result["table"])
+    print(f"total time {time.time() - t0:.0f} s")
+    for name, rows in csvs.items():
+        write_rows_csv(rows, out / f"{name}.csv")
+    result["seconds"] = time.time() - t0
+    (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
+    return result
 
 
-
-def _mean_std(values) -> tuple[float | None, float | None]:
-    vals = [v for v in values if v is not None and np.isfinite(v)]
-    if not vals:
-        return None, None
-    return float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
-
-
-def _fmt(mean, std=None, scale: float = 100.0, digits: int = 1) -> str:
-    if mean is None:
-        return "—"
-    if std is None:
-        return f"{mean * scale:.{digits}f}"
-    return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
-    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([line(header), sep, *[line(r) for r in rows]])
-
-
-def _check_out(path: str) -> Path:
-    out = Path(path)
+def _out_dir(args, command: str) -> Path:
+    """``--out/<command>``, created; an ``--out`` that is a file is an error."""
+    out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ProbekitError(f"--out {str(out)!r} exists and is not a folder")
-    return out
+    (out / command).mkdir(parents=True, exist_ok=True)
+    return out / command
 
 
 # --------------------------------------------------------------------------- synthetic
-
-
 def run_synthetic(args) -> dict:
     s = args.settings
     for r in s["rows"]:
         if r not in SYNTHETIC_ROWS:
-            from probekit.errors import did_you_mean
-
             raise ProbekitError("--rows: " + did_you_mean(r, list(SYNTHETIC_ROWS), "row"))
-    out = _check_out(args.out) / "synthetic"
-    out.mkdir(parents=True, exist_ok=True)
-    runs, history = [], []
-    t0 = time.time()
+    out = _out_dir(args, "synthetic")
+    runs, history, t0 = [], [], time.time()
     for row in s["rows"]:
-        lat_kw = dict(BASE_LATENTS)
-        lat_kw.update(SYNTHETIC_ROWS[row][1])
+        lat_kw = {**BASE_LATENTS, **SYNTHETIC_ROWS[row][1]}
         for seed in s["seeds"]:
             latents = ClusteredSphereLatents(seed=seed, **lat_kw)
             # reference code: best condition number of a pool of 25000 (--full); --budget keeps the
@@ -194,26 +146,21 @@ def run_synthetic(args) -> dict:
                                n_pool=s["n_pool"], seed=seed)
             for method in s["methods"]:
                 task, norm = SYNTHETIC_METHODS[method]
-                ckpt = (str(out / "checkpoints" / f"{row}_{method}_seed{seed}")
-                        if args.checkpoints else None)
-                cfg = CrossEntropyConfig(task=task, normalize_head=norm, steps=s["steps"],
-                                         batch_size=s["batch_size"], lr=s["lr"], lr_schedule=s["lr_schedule"],
-                                         eval_every=s["eval_every"],
-                                         eval_samples=s["eval_samples"], seed=seed, device=args.device,
-                                         hidden=s["hidden"], checkpoint_dir=ckpt, progress=not args.no_progress)
+                ckpt = str(out / "checkpoints" / f"{row}_{method}_seed{seed}") if args.checkpoints else None
+                cfg = CrossEntropyConfig(task=task, normalize_head=norm, seed=seed, device=args.device,
+                                         checkpoint_dir=ckpt, progress=not args.no_progress,
+                                         **{k: s[k] for k in ("steps", "batch_size", "lr", "lr_schedule",
+                                                              "eval_every", "eval_samples", "hidden")})
                 t1 = time.time()
                 res = train_cross_entropy(latents, g, cfg)
                 secs = time.time() - t1
                 init = res.history[0]
-                runs.append({"row": row, "method": method, "seed": seed, "steps": s["steps"],
-                             "batch_size": s["batch_size"], "lr": s["lr"], "lr_schedule": s["lr_schedule"],
-                             "seconds": round(secs, 1),
-                             "final_loss": res.final["loss"], "affine_r2": res.final["affine_r2"],
-                             "linear_r2": res.final["linear_r2"], "sv_deviation": res.final["sv_deviation"],
-                             "head_r2": res.final["head_r2"], "init_affine_r2": init["affine_r2"],
-                             "init_linear_r2": init["linear_r2"]})
-                for h in res.history:
-                    history.append({"row": row, "method": method, "seed": seed, **h})
+                runs.append({"row": row, "method": method, "seed": seed,
+                             **{k: s[k] for k in ("steps", "batch_size", "lr", "lr_schedule")},
+                             "seconds": round(secs, 1), "final_loss": res.final["loss"],
+                             **{k: res.final[k] for k in ("affine_r2", "linear_r2", "sv_deviation", "head_r2")},
+                             "init_affine_r2": init["affine_r2"], "init_linear_r2": init["linear_r2"]})
+                history += [{"row": row, "method": method, "seed": seed, **h} for h in res.history]
                 if not args.no_progress:
                     print(f"  {row:8s} {method:10s} seed {seed}: affine R² {res.final['affine_r2']:.3f} "
                           f"(init {init['affine_r2']:.3f}), {secs:.0f} s", file=sys.stderr)
@@ -221,169 +168,53 @@ def run_synthetic(args) -> dict:
     for row in s["rows"]:
         for method in s["methods"]:
             sel = [r for r in runs if r["row"] == row and r["method"] == method]
-            am, asd = _mean_std([r["affine_r2"] for r in sel])
-            lm, lsd = _mean_std([r["linear_r2"] for r in sel])
-            hm, hsd = _mean_std([r["head_r2"] for r in sel])
-            im, _ = _mean_std([r["init_affine_r2"] for r in sel])
-            if method == "diet-norm":
-                paper_z, paper_w = PAPER_TABLE2[row][0], PAPER_TABLE2[row][1]
-            elif method == "diet":
-                paper_z, paper_w = PAPER_TABLE2[row][2], None
-            else:
-                paper_z, paper_w = PAPER_TABLE3[row], None
+            paper_z, paper_w = {"diet-norm": PAPER_TABLE2[row][:2], "diet": (PAPER_TABLE2[row][2], None)}.get(
+                method, (PAPER_TABLE3[row], None))
             summary.append({"row": row, "setting": SYNTHETIC_ROWS[row][0], "method": method, "n_seeds": len(sel),
-                            "affine_r2_mean": am, "affine_r2_std": asd, "linear_r2_mean": lm,
-                            "linear_r2_std": lsd, "head_r2_mean": hm, "head_r2_std": hsd,
-                            "init_affine_r2_mean": im, "paper_r2_z": paper_z / 100.0,
-                            "paper_r2_w": None if paper_w is None else paper_w / 100.0})
+                            **{f"{k}_{stat}": v for k in ("affine_r2", "linear_r2", "head_r2")
+                               for stat, v in zip(("mean", "std"), _mean_std([r[k] for r in sel]))},
+                            "init_affine_r2_mean": _mean_std([r["init_affine_r2"] for r in sel])[0],
+                            "paper_r2_z": paper_z / 100.0, "paper_r2_w": None if paper_w is None else paper_w / 100.0})
     header = ["row", "model", "ours: affine R² z~→z (%)", "ours: no-intercept R² (%)", "ours: w→v R² (%)",
               "untrained enc. affine R² (%)", "paper: R² z~→z (%)", "paper: w→v (%)"]
-    lines = [[r["setting"], r["method"], _fmt(r["affine_r2_mean"], r["affine_r2_std"]),
-              _fmt(r["linear_r2_mean"], r["linear_r2_std"]), _fmt(r["head_r2_mean"], r["head_r2_std"]),
-              _fmt(r["init_affine_r2_mean"]), _fmt(r["paper_r2_z"]), _fmt(r["paper_r2_w"])] for r in summary]
-    table = _table(header, lines)
+    table = _table(header, [[r["setting"], r["method"], _fmt(r["affine_r2_mean"], r["affine_r2_std"]),
+                             _fmt(r["linear_r2_mean"], r["linear_r2_std"]), _fmt(r["head_r2_mean"], r["head_r2_std"]),
+                             _fmt(r["init_affine_r2_mean"]), _fmt(r["paper_r2_z"]), _fmt(r["paper_r2_w"])]
+                            for r in summary])
     print(f"\nSynthetic (Reizinger et al. 2025, Tables 2-3): mean ± std over seeds {s['seeds']}, "
           f"{s['steps']} steps, batch {s['batch_size']}, Adam lr {s['lr']} ({s['lr_schedule']}).")
     print("Paper columns: Table 2 (diet-norm: normalized-head z~→z (no-intercept) and w→v; diet: "
           "unnormalized-head z~→z) and Table 3 (supervised); the paper's numbers, not measured here.")
-    print(table)
-    print(f"total time {time.time() - t0:.0f} s")
-    write_rows_csv(runs, out / "runs.csv")
-    write_rows_csv(history, out / "history.csv")
-    write_rows_csv(summary, out / "summary.csv")
-    result = {"settings": s, "runs": runs, "summary": summary, "table": table,
-              "paper": {"table2": PAPER_TABLE2, "table3": PAPER_TABLE3}, "seconds": time.time() - t0}
-    (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
-    _plot_synthetic(summary, out / "synthetic_r2.png")
+    result = _finish(out, {"settings": s, "runs": runs, "summary": summary, "table": table,
+                           "paper": {"table2": PAPER_TABLE2, "table3": PAPER_TABLE3}}, t0,
+                     runs=runs, history=history, summary=summary)
+    ce_synthetic_figure(summary, out / "synthetic_r2.png")
     return result
 
 
-def _plot_synthetic(summary: list[dict], path: Path) -> None:
-    plt = pyplot()
-    rows = list(dict.fromkeys(r["row"] for r in summary))
-    methods = list(dict.fromkeys(r["method"] for r in summary))
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.6), squeeze=False, sharey=True)
-    x = np.arange(len(rows))
-    for ax, m in zip(axes[0], methods):
-        sel = {r["row"]: r for r in summary if r["method"] == m}
-        ours = [sel[r]["affine_r2_mean"] or 0 for r in rows]
-        err = [sel[r]["affine_r2_std"] or 0 for r in rows]
-        paper = [sel[r]["paper_r2_z"] for r in rows]
-        init = [sel[r]["init_affine_r2_mean"] or 0 for r in rows]
-        ax.bar(x - 0.27, ours, 0.27, yerr=err, label="ours (affine R²)", color="tab:blue")
-        if m == "diet-norm":
-            ax.bar(x, [sel[r]["linear_r2_mean"] or 0 for r in rows], 0.27, label="ours (no-intercept R²)",
-                   color="tab:cyan")
-        ax.bar(x + 0.27, paper, 0.27, label="paper (reported)", color="lightgray", edgecolor="k", hatch="//")
-        ax.plot(x, init, "k_", markersize=18, label="untrained encoder")
-        ax.set_xticks(x, [r for r in rows], rotation=30)
-        ax.set_title(m)
-        ax.set_ylim(0, 1.05)
-        ax.axhline(0.95, color="r", lw=0.6, ls=":")
-    axes[0][0].set_ylabel("R² z~ → z (held out)")
-    axes[0][-1].legend(fontsize=7, loc="lower left")
-    fig.suptitle("Cross-entropy recovers the latents up to a linear map (synthetic)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 # --------------------------------------------------------------------------- dSprites
-
-
-class _Flatten(nn.Module):
-    def forward(self, x):
-        return x.flatten(1)
-
-
-def dsprites_encoder(name: str, seed: int) -> tuple[nn.Module, int]:
-    """``pixels`` (identity on flattened images), ``mlp`` or ``cnn`` (ResNet-18, 1 channel, no fc)."""
-    torch.manual_seed(seed)
-    if name == "pixels":
-        return _Flatten(), 64 * 64
-    if name == "mlp":
-        layers: list[nn.Module] = [_Flatten()]
-        width = 64 * 64
-        for _ in range(3):
-            layers += [nn.Linear(width, 512), nn.BatchNorm1d(512), nn.ReLU()]
-            width = 512
-        return nn.Sequential(*layers), 512
-    if name == "cnn":
-        from torchvision.models import resnet18
-
-        net = resnet18(weights=None)
-        net.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        net.fc = nn.Identity()
-        return net, 512
-    raise ProbekitError(f"unknown dSprites encoder {name!r}; valid: pixels, mlp, cnn")
-
-
-@torch.no_grad()
-def _features(encoder: nn.Module, x: torch.Tensor, batch_size: int, device: str) -> np.ndarray:
-    encoder.eval()
-    out = []
-    for s in range(0, x.shape[0], batch_size):
-        out.append(encoder(x[s : s + batch_size].to(device).float()).double().cpu())
-    return torch.cat(out).numpy()
-
-
-def no_intercept_probe(f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray,
-                       y_test: np.ndarray):
-    """Pearson r between ``y_test`` and a no-intercept least-squares prediction from ``f_test``.
-
-    Each target column is z-scored with the train statistics; ``beta`` is the minimum-norm
-    least-squares solution (``= pinv(F^T F) F^T y``, Reizinger et al. 2025, Table 4
-    protocol), computed for all columns in one ``lstsq``.
-
-    Returns a float for 1-D targets, else an array of shape (n_targets,).
-    """
-    one = np.ndim(y_train) == 1
-    ytr = np.asarray(y_train, dtype=np.float64).reshape(len(y_train), -1)
-    yte = np.asarray(y_test, dtype=np.float64).reshape(len(y_test), -1)
-    sd = ytr.std(0)
-    sd[sd == 0] = 1.0
-    beta = np.linalg.lstsq(f_train, (ytr - ytr.mean(0)) / sd, rcond=None)[0]
-    pred = f_test @ beta
-    r = np.zeros(ytr.shape[1])
-    for j in range(ytr.shape[1]):
-        if np.std(pred[:, j]) > 0 and np.std(yte[:, j]) > 0:
-            r[j] = np.corrcoef(yte[:, j], pred[:, j])[0, 1]
-    return float(r[0]) if one else r
-
-
 def run_dsprites(args) -> dict:
     from probekit.synthetic import dsprites as ds
 
     s = args.settings
-    out = _check_out(args.out) / "dsprites"
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args, "dsprites")
     n = int(s["n_images"])
     if not 30 <= n <= ds.DSPRITES_N:
         raise ProbekitError(f"--n-images must be in 30..{ds.DSPRITES_N}; got {n}")
     for e in s["encoders"]:
-        if e not in ("pixels", "mlp", "cnn"):
-            raise ProbekitError(f"--encoders: unknown encoder {e!r}; valid: pixels, mlp, cnn")
+        if e not in DSPRITES_ENCODERS:
+            raise ProbekitError(f"--encoders: unknown encoder {e!r}; valid: {', '.join(DSPRITES_ENCODERS)}")
     t0 = time.time()
-    rows = []
-    histories = {}
+    rows, histories = [], {}
     npz = ds.load_dsprites_npz(args.dsprites_npz, target="classes") if args.dsprites_npz else None
     fac_cols = [ds.DSPRITES_FACTORS.index(f) for f in DSPRITES_FACTORS]
     for seed in s["seeds"]:
-        idx = ds.random_indices(n, seed=seed) if n < ds.DSPRITES_N else np.arange(ds.DSPRITES_N)
-        perm = np.random.default_rng(seed).permutation(n)
-        n_val, n_test = int(0.1 * n), int(0.1 * n)
-        parts = {"val": perm[:n_val], "test": perm[n_val : n_val + n_test], "train": perm[n_val + n_test :]}
-        if npz is not None:
-            images = torch.from_numpy(np.ascontiguousarray(npz.images[idx])).unsqueeze(1)
-        else:
-            images = torch.from_numpy(ds.render_dsprites(idx)).unsqueeze(1)  # uint8 (n, 1, 64, 64)
-        classes = ds.latents_classes(idx)
+        images, classes, parts = ds.dsprites_sample(n, seed, npz)
         y = classes[:, fac_cols].astype(np.float64)
         y_shape = torch.from_numpy(classes[:, ds.DSPRITES_FACTORS.index("shape")])
         for enc_name in s["encoders"]:
             enc, dim = dsprites_encoder(enc_name, seed)
-            val_acc = None
-            t1 = time.time()
+            val_acc, t1 = None, time.time()
             if enc_name != "pixels":
                 ckpt = str(out / "checkpoints" / f"{enc_name}_seed{seed}") if args.checkpoints else None
                 cfg = ClassifierConfig(epochs=s["epochs"], batch_size=s["batch_size"], lr=args.lr or 1e-3, seed=seed,
@@ -392,166 +223,59 @@ def run_dsprites(args) -> dict:
                                        images[parts["val"]], y_shape[parts["val"]], cfg)
                 enc, val_acc = res.encoder, res.best_val_accuracy
                 histories[f"{enc_name}_seed{seed}"] = res.history
-            f_tr = _features(enc, images[parts["train"]], 512, args.device)
-            f_te = _features(enc, images[parts["test"]], 512, args.device)
-            row = {"encoder": enc_name, "seed": seed, "n_train": len(parts["train"]), "n_test": len(parts["test"]),
-                   "val_accuracy_shape": val_acc, "seconds": round(time.time() - t1, 1)}
+            f_tr, f_te = (encoder_features(enc, images[parts[k]], 512, args.device) for k in ("train", "test"))
             rs = no_intercept_probe(f_tr, y[parts["train"]], f_te, y[parts["test"]])
-            for f, r in zip(DSPRITES_FACTORS, rs):
-                row[f] = float(r)
+            row = {"encoder": enc_name, "seed": seed, "n_train": len(parts["train"]), "n_test": len(parts["test"]),
+                   "val_accuracy_shape": val_acc, "seconds": round(time.time() - t1, 1),
+                   **{f: float(r) for f, r in zip(DSPRITES_FACTORS, rs)}}
             rows.append(row)
             if not args.no_progress:
-                print(f"  dsprites {enc_name:6s} seed {seed}: " + ", ".join(f"{f} {row[f]:.2f}" for f in
-                                                                          DSPRITES_FACTORS)
+                print(f"  dsprites {enc_name:6s} seed {seed}: "
+                      + ", ".join(f"{f} {row[f]:.2f}" for f in DSPRITES_FACTORS)
                       + (f", val acc {val_acc:.3f}" if val_acc is not None else ""), file=sys.stderr)
-    summary = []
-    for f in DSPRITES_FACTORS:
-        entry = {"factor": f}
-        for i, e in enumerate(("pixels", "mlp", "cnn")):
-            m, sd = _mean_std([r[f] for r in rows if r["encoder"] == e])
-            entry[f"{e}_mean"], entry[f"{e}_std"] = m, sd
-            entry[f"paper_{e}"] = PAPER_TABLE4_DSPRITES[f][i] if f in PAPER_TABLE4_DSPRITES else None
-        summary.append(entry)
+    summary = [{"factor": f} for f in DSPRITES_FACTORS]
+    for entry in summary:
+        for i, e in enumerate(DSPRITES_ENCODERS):
+            entry[f"{e}_mean"], entry[f"{e}_std"] = _mean_std([r[entry["factor"]] for r in rows if r["encoder"] == e])
+            entry[f"paper_{e}"] = PAPER_TABLE4_DSPRITES.get(entry["factor"], (None,) * 3)[i]
     header = ["factor", "ours: pixels", "ours: MLP", "ours: CNN", "paper: pixels", "paper: MLP", "paper: CNN"]
-    lines = [[e["factor"], *[_fmt(e[f"{k}_mean"], e[f"{k}_std"] if len(s["seeds"]) > 1 else None, 1.0, 2)
-                             for k in ("pixels", "mlp", "cnn")],
-              *[_fmt(e[f"paper_{k}"], None, 1.0, 2) for k in ("pixels", "mlp", "cnn")]] for e in summary]
-    table = _table(header, lines)
+    table = _table(header, [[e["factor"], *[_fmt(e[f"{k}_mean"], e[f"{k}_std"] if len(s["seeds"]) > 1 else None, 1.0, 2)
+                                            for k in DSPRITES_ENCODERS],
+                             *[_fmt(e[f"paper_{k}"], None, 1.0, 2) for k in DSPRITES_ENCODERS]] for e in summary])
     accs = {e: _mean_std([r["val_accuracy_shape"] for r in rows if r["encoder"] == e])[0] for e in ("mlp", "cnn")}
     print(f"\ndSprites (Reizinger et al. 2025, Table 4): Pearson r of a no-intercept linear probe, test split; "
           f"{n} images of the grid ({'file' if args.dsprites_npz else 'procedural renderer'}), seeds {s['seeds']}, "
           f"{s['epochs']} epoch(s) max, batch {s['batch_size']}. Shape val. accuracy: "
           + ", ".join(f"{k} {v:.3f}" for k, v in accs.items() if v is not None)
           + ". Paper columns are the paper's numbers (full data set), not measured here.")
-    print(table)
-    print(f"total time {time.time() - t0:.0f} s")
-    write_rows_csv(rows, out / "runs.csv")
-    write_rows_csv(summary, out / "summary.csv")
-    result = {"settings": s, "runs": rows, "summary": summary, "history": histories, "table": table,
-              "paper": PAPER_TABLE4_DSPRITES, "seconds": time.time() - t0}
-    (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
-    _plot_dsprites(summary, out / "dsprites_pearson.png")
+    result = _finish(out, {"settings": s, "runs": rows, "summary": summary, "history": histories, "table": table,
+                           "paper": PAPER_TABLE4_DSPRITES}, t0, runs=rows, summary=summary)
+    ce_dsprites_figure(summary, out / "dsprites_pearson.png")
     return result
 
 
-def _plot_dsprites(summary: list[dict], path: Path) -> None:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    x = np.arange(len(summary))
-    colors = {"pixels": "tab:gray", "mlp": "tab:orange", "cnn": "tab:blue"}
-    for i, k in enumerate(("pixels", "mlp", "cnn")):
-        vals = [e[f"{k}_mean"] if e[f"{k}_mean"] is not None else np.nan for e in summary]
-        ax.bar(x + (i - 1) * 0.27, vals, 0.27, label=f"ours: {k}", color=colors[k])
-        paper = [e[f"paper_{k}"] if e[f"paper_{k}"] is not None else np.nan for e in summary]
-        ax.plot(x + (i - 1) * 0.27, paper, "k*", markersize=7, label="paper" if i == 0 else None)
-    ax.set_xticks(x, [e["factor"] for e in summary])
-    ax.set_ylabel("Pearson r (held out)")
-    ax.set_ylim(-0.05, 1.05)
-    ax.legend(fontsize=7, ncol=4, loc="lower center")
-    ax.set_title("dSprites: linear decodability of factors after shape classification")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 # --------------------------------------------------------------------------- ImageNet
-
-
-#: Module whose output is the penultimate (pooled, pre-classifier) feature of EfficientNet-Lite.
-EFFICIENTNET_PENULTIMATE = "_avg_pooling"
-
-
-def _penultimate_module(model: nn.Module) -> str:
-    names = [n for n, _ in model.named_modules()]
-    for cand in (EFFICIENTNET_PENULTIMATE, "avgpool", "global_pool", "pooler"):
-        if cand in names:
-            return cand
-    raise ProbekitError(f"cannot find the penultimate pooling module; modules: {names[-8:]}")
-
-
-def _load_images(paths: list[str], preprocess, batch_size: int, progress: bool):
-    from PIL import Image
-    from tqdm.auto import tqdm
-
-    for s in tqdm(range(0, len(paths), batch_size), disable=not progress, desc="images", leave=False):
-        batch = []
-        for p in paths[s : s + batch_size]:
-            with Image.open(p) as im:
-                batch.append(preprocess(im.convert("RGB")))
-        yield torch.stack(batch)
-
-
-def imagenet_features(paths: list[str], batch_size: int, device: str, progress: bool, seed: int = 0) -> dict:
-    """Penultimate features of trained / random-init EfficientNet-Lite0 and a pixel projection.
-
-    Returns ``{model name: (n_images, n_features) float64}``.
-    """
-    from probekit.extract.pooling import pool_spatial
-    from probekit.extract.recorder import ActivationRecorder
+def imagenet_models(device: str, seed: int) -> dict:
+    """Trained and random-init EfficientNet-Lite0 and the pixel projection (1280-d, seed + 12345)."""
+    from probekit.models.pixels import pixel_projection_model
     from probekit.models.vision import load_vision_model
 
     trained = load_vision_model("efficientnet-lite0", device=device)
     random_init = load_vision_model("efficientnet-lite0", device=device, random_init=True, seed=seed)
-    module = _penultimate_module(trained.model)
-    gen = torch.Generator().manual_seed(int(seed) + 12345)
-    side = 64  # pixels are average-pooled to 64 x 64 x 3 before the fixed random projection
-    proj = torch.randn(3 * side * side, 1280, generator=gen) / np.sqrt(3 * side * side)
-    feats = {m: [] for m in IMAGENET_MODELS}
-    with ActivationRecorder(trained.model, module) as rec_t, ActivationRecorder(random_init.model, module) as rec_r:
-        for x in _load_images(paths, trained.preprocess, batch_size, progress):
-            x = x.to(device)
-            feats["trained"].append(pool_spatial(rec_t.run(x)[module], "mean").double().cpu())
-            feats["random-init"].append(pool_spatial(rec_r.run(x)[module], "mean").double().cpu())
-            small = nn.functional.adaptive_avg_pool2d(x.float().cpu(), side).flatten(1)
-            feats["pixel-projection"].append((small @ proj).double())
-    return {m: torch.cat(v).numpy() for m, v in feats.items()}
-
-
-def _balance(idx: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    a, b = idx[y[idx] == 0], idx[y[idx] == 1]
-    k = min(len(a), len(b))
-    return np.sort(np.concatenate([rng.choice(a, k, replace=False), rng.choice(b, k, replace=False)]))
-
-
-def balanced_probe_accuracies(features: np.ndarray, y: np.ndarray, seeds, test_size: float = 0.3) -> list[float]:
-    """Test accuracy of a logistic probe per seed: stratified split, both splits class-balanced.
-
-    Units whose mean over the train split is <= 0 are dropped (dead units), the rest
-    z-scored with train statistics (Reizinger et al. 2025, Fig. 3 protocol).
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
-
-    accs = []
-    idx = np.arange(len(y))
-    for seed in seeds:
-        tr, te = train_test_split(idx, test_size=test_size, random_state=int(seed), stratify=y)
-        rng = np.random.default_rng(int(seed))
-        tr, te = _balance(tr, y, rng), _balance(te, y, rng)
-        keep = features[tr].mean(0) > 0
-        if not keep.any():
-            keep[:] = True
-        f = features[:, keep]
-        mu, sd = f[tr].mean(0), f[tr].std(0)
-        sd[sd == 0] = 1.0
-        f = (f - mu) / sd
-        clf = LogisticRegression(max_iter=2000, random_state=int(seed)).fit(f[tr], y[tr])
-        accs.append(float((clf.predict(f[te]) == y[te]).mean()))
-    return accs
+    return {"trained": trained, "random-init": random_init,
+            "pixel-projection": pixel_projection_model(trained, side=64, seed=int(seed) + 12345)}
 
 
 def run_imagenet(args) -> dict:
-    from scipy.stats import ttest_1samp
-
     from probekit.concepts import shared_data_path
     from probekit.concepts.images import image_folder_concepts
+    from probekit.extract.penultimate import penultimate_features
 
     s = args.settings
     data_dir = args.data or str(shared_data_path("imagenet-sample", what="image folder"))
     if not Path(data_dir).is_dir():
         raise ProbekitError(f"--data: image folder {data_dir!r} does not exist")
-    out = _check_out(args.out) / "imagenet"
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args, "imagenet")
     t0 = time.time()
     concepts = image_folder_concepts(data_dir, list(IMAGENET_CONCEPTS), limit=s["limit"], seed=0,
                                      progress=not args.no_progress)
@@ -559,68 +283,35 @@ def run_imagenet(args) -> dict:
     for c in IMAGENET_CONCEPTS:
         if list(concepts[c].inputs) != paths:
             raise ProbekitError(f"concept {c!r} has different inputs from {IMAGENET_CONCEPTS[0]!r}")
-    feats = imagenet_features(paths, s["batch_size"], args.device, not args.no_progress, seed=s["seeds"][0])
+    feats = penultimate_features(imagenet_models(args.device, s["seeds"][0]), concepts[IMAGENET_CONCEPTS[0]],
+                                 out / "stores", batch_size=s["batch_size"], progress=not args.no_progress)
     rows = []
     for c in IMAGENET_CONCEPTS:
         y = np.asarray(concepts[c].labels).astype(np.int64)
         for m in IMAGENET_MODELS:
             accs = balanced_probe_accuracies(feats[m], y, s["seeds"])
-            t = ttest_1samp(accs, 0.5, alternative="greater") if np.std(accs) > 0 else None
-            p = float(t.pvalue) if t is not None else (0.0 if np.mean(accs) > 0.5 else 1.0)
+            test = above_chance(accs, 0.5)
             rows.append({"concept": c, "kind": IMAGENET_KIND[c], "model": m, "n_images": len(y),
-                         "positives": int(y.sum()), "accuracy_mean": float(np.mean(accs)),
-                         "accuracy_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
-                         "p_value_vs_0.5": p, "accuracies": accs})
+                         "positives": int(y.sum()), "accuracy_mean": test["accuracy_mean"],
+                         "accuracy_std": test["accuracy_std"], "p_value_vs_0.5": test["p_value"], "accuracies": accs})
     header = ["factor", "kind", *[f"ours: {m} acc. (p vs 0.5)" for m in IMAGENET_MODELS]]
-    lines = []
-    for c in IMAGENET_CONCEPTS:
-        cells = [c, IMAGENET_KIND[c]]
-        for m in IMAGENET_MODELS:
-            r = next(r for r in rows if r["concept"] == c and r["model"] == m)
-            cells.append(f"{r['accuracy_mean']:.3f} ± {r['accuracy_std']:.3f} (p={r['p_value_vs_0.5']:.1g})")
-        lines.append(cells)
-    table = _table(header, lines)
+    by = {(r["concept"], r["model"]): r for r in rows}
+    table = _table(header, [[c, IMAGENET_KIND[c], *[
+        f"{by[c, m]['accuracy_mean']:.3f} ± {by[c, m]['accuracy_std']:.3f} (p={by[c, m]['p_value_vs_0.5']:.1g})"
+        for m in IMAGENET_MODELS]] for c in IMAGENET_CONCEPTS])
     print(f"\nImageNet sample (offline substitute for Reizinger et al. 2025, Fig. 3): {len(paths)} photos, "
           f"balanced logistic probes on penultimate features, {len(s['seeds'])} seeds (stratified 70/30). "
           "Paper (ResNet-50 / ViT-B/16 on ImageNet-X factors): trained models well above chance on most "
           "factors; brightness-type factors decodable from random models and pixels too (no per-factor numbers "
           "to copy).")
-    print(table)
-    print(f"total time {time.time() - t0:.0f} s")
-    write_rows_csv([{k: v for k, v in r.items() if k != "accuracies"} for r in rows], out / "probes.csv")
-    result = {"settings": s, "data": data_dir, "rows": rows, "table": table, "seconds": time.time() - t0,
-              "feature_dims": {m: int(f.shape[1]) for m, f in feats.items()}}
-    (out / "results.json").write_text(json.dumps(result, indent=1, default=str))
-    _plot_imagenet(rows, out / "imagenet_probes.png")
+    result = _finish(out, {"settings": s, "data": data_dir, "rows": rows, "table": table,
+                           "feature_dims": {m: int(f.shape[1]) for m, f in feats.items()}}, t0,
+                     probes=[{k: v for k, v in r.items() if k != "accuracies"} for r in rows])
+    ce_imagenet_figure(rows, out / "imagenet_probes.png", IMAGENET_CONCEPTS, IMAGENET_MODELS, IMAGENET_KIND)
     return result
 
 
-def _plot_imagenet(rows: list[dict], path: Path) -> None:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    x = np.arange(len(IMAGENET_CONCEPTS))
-    colors = {"trained": "tab:blue", "random-init": "tab:orange", "pixel-projection": "tab:gray"}
-    for i, m in enumerate(IMAGENET_MODELS):
-        sel = [next(r for r in rows if r["concept"] == c and r["model"] == m) for c in IMAGENET_CONCEPTS]
-        ax.bar(x + (i - 1) * 0.27, [r["accuracy_mean"] for r in sel], 0.27, yerr=[r["accuracy_std"] for r in sel],
-               label=m, color=colors[m])
-        for xi, r in zip(x + (i - 1) * 0.27, sel):
-            if r["p_value_vs_0.5"] < 0.05:
-                ax.text(xi, r["accuracy_mean"] + r["accuracy_std"] + 0.01, "*", ha="center")
-    ax.axhline(0.5, color="k", ls="--", lw=0.8, label="chance")
-    ax.set_xticks(x, [f"{c}\n({IMAGENET_KIND[c]})" for c in IMAGENET_CONCEPTS])
-    ax.set_ylabel("balanced test accuracy")
-    ax.set_ylim(0.3, 1.05)
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title("Linear decodability of binary factors (EfficientNet-Lite0; * p < 0.05)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 # --------------------------------------------------------------------------- CLI
-
-
 def _add_common(p: argparse.ArgumentParser) -> None:
     size = p.add_mutually_exclusive_group()
     size.add_argument("--tiny", action="store_const", const="tiny", dest="preset", help="seconds; for tests")
@@ -663,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Options each sub-command copies into its settings, and the smallest valid value of the checked ones.
+OVERRIDES = {"synthetic": ("methods", "lr", "lr_schedule", "steps", "batch_size", "eval_every"),
+             "dsprites": ("n_images", "encoders", "epochs", "batch_size"), "imagenet": ("limit", "batch_size")}
+MINIMUM = {"steps": 1, "eval_every": 1, "epochs": 1, "batch_size": 2}
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     args.preset = args.preset or "budget"
@@ -670,36 +367,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     s = dict(presets[args.command][args.preset])
     if args.seeds:
         s["seeds"] = list(args.seeds)
+    for key in OVERRIDES[args.command]:
+        if getattr(args, key) is not None:
+            s[key] = getattr(args, key)
+    if args.command == "synthetic" and args.rows:
+        s["rows"] = list(SYNTHETIC_ROWS) if args.rows == ["all"] else list(args.rows)
+    for key, low in MINIMUM.items():
+        if args.command != "imagenet" and key in s and int(s[key]) < low:
+            raise ProbekitError(f"--{key.replace('_', '-')} must be >= {low}; got {s[key]}")
     if args.command == "synthetic":
-        if args.rows:
-            s["rows"] = list(SYNTHETIC_ROWS) if args.rows == ["all"] else list(args.rows)
-        if args.methods:
-            s["methods"] = list(args.methods)
-        if args.lr is not None:
-            s["lr"] = args.lr
-        if args.lr_schedule is not None:
-            s["lr_schedule"] = args.lr_schedule
-        for key in ("steps", "batch_size", "eval_every"):
-            if getattr(args, key) is not None:
-                s[key] = getattr(args, key)
-        for key in ("steps", "batch_size", "eval_every"):
-            if int(s[key]) < (2 if key == "batch_size" else 1):
-                raise ProbekitError(f"--{key.replace('_', '-')} must be >= {2 if key == 'batch_size' else 1}; "
-                                    f"got {s[key]}")
         s["eval_every"] = min(int(s["eval_every"]), int(s["steps"]))
-    elif args.command == "dsprites":
-        for key in ("n_images", "encoders", "epochs", "batch_size"):
-            if getattr(args, key) is not None:
-                s[key] = getattr(args, key)
-        for key in ("epochs", "batch_size"):
-            if int(s[key]) < (2 if key == "batch_size" else 1):
-                raise ProbekitError(f"--{key.replace('_', '-')} must be >= 1 (batch size >= 2); got {s[key]}")
-    else:
-        for key in ("limit", "batch_size"):
-            if getattr(args, key) is not None:
-                s[key] = getattr(args, key)
-        if len(s["seeds"]) < 2:
-            raise ProbekitError("--seeds: the t-test needs at least 2 seeds")
+    if args.command == "imagenet" and len(s["seeds"]) < 2:
+        raise ProbekitError("--seeds: the t-test needs at least 2 seeds")
     args.settings = s
     return args
 

@@ -28,8 +28,8 @@ Reproduces the two experiments of Rajendran, Buchholz, Aragam, Schölkopf & Ravi
     unsteered model on held-out text (true statements of geometry-of-truth
     ``common_claim_true_false.csv``). Each fold's held-out MC2 gain over the unsteered model
     is tested question by question (bootstrap interval, one-sided paired t-test). The
-    per-head activations of every answer are cached
-    in ``OUT/steer_cache/`` so reruns only pay for the steered evaluations.
+    per-head activations of every answer are kept in an activation store under
+    ``OUT/steer_cache/`` so reruns only pay for the steered evaluations.
 
 Commands::
 
@@ -49,7 +49,6 @@ Dtypes: synthetic data float64, training float32; LLM activations cached as floa
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import os
@@ -61,8 +60,13 @@ import numpy as np
 import torch
 
 from probekit.errors import ProbekitError, run_command
-from probekit.report.plots import pyplot
-from probekit.report.tables import write_rows_csv
+from probekit.evaluation.heldout_texts import load_heldout_texts
+from probekit.metrics.recovery import concept_recovery_scores
+from probekit.evaluation.activation_cache import cached_rows
+from probekit.evaluation.steering_summary import summarise_steering
+from probekit.steering.head_methods import STEER_METHODS, head_directions, head_intervention_factory
+from probekit.report.recipe_figures import concept_recovery_figure, steering_figure
+from probekit.report.tables import group_rows, mean_std, write_rows_csv
 
 #: R² / MCC-out of the authors' released code (causal_to_concept/synthetic at commit 8433463)
 #: run on a CPU machine, 4 seeds, mean ± sd (see design/papers.md P4). Reference, not measured here.
@@ -82,25 +86,8 @@ ITI_REFERENCE = {
     "mass_mean": (42.3, 45.1, 28.8, 2.41, 0.27),
 }
 
-STEER_METHODS = ("random", "probe", "mass_mean", "steering_matrix", "concept")
-
 
 # ============================================================================ synthetic
-def _eval_representation(h: np.ndarray, v: np.ndarray, seed: int) -> dict:
-    from sklearn.linear_model import LinearRegression
-
-    from probekit.metrics.identifiability import affine_r2
-    from probekit.metrics.mcc import mcc_report, mean_correlation_coefficient
-
-    half = v.shape[0] // 2
-    return {
-        "r2": float(LinearRegression().fit(h, v).score(h, v)),
-        "r2_heldout": float(affine_r2(h, v, test_size=0.5, seed=seed).mean),
-        "mcc_in": float(mean_correlation_coefficient(v[:half], h[:half])),
-        "mcc_out": float(mcc_report(v[: 2 * half], h[: 2 * half], test_size=0.5, seed=seed).mcc),
-    }
-
-
 def run_synthetic(args) -> dict:
     from sklearn.decomposition import PCA, FastICA
 
@@ -127,13 +114,13 @@ def run_synthetic(args) -> dict:
             fit_s = time.time() - t1
             common = {"setting": setting, "mixing": mixing, "seed": seed, "gen_seconds": round(gen_s, 3)}
             rows.append({**common, "method": "contrastive", "fit_seconds": round(fit_s, 2),
-                         "best_epoch": est.best_epoch_, **_eval_representation(est.transform(x_eval), v, seed)})
+                         "best_epoch": est.best_epoch_, **concept_recovery_scores(est.transform(x_eval), v, seed)})
             n = data.setting.n_concepts
             for name, model in (("pca", PCA(n_components=n, random_state=seed)),
                                 ("ica", FastICA(n_components=n, random_state=seed, max_iter=1000))):
                 model.fit(data.base_x)
                 rows.append({**common, "method": name, "fit_seconds": None, "best_epoch": None,
-                             **_eval_representation(model.transform(x_eval), v, seed)})
+                             **concept_recovery_scores(model.transform(x_eval), v, seed)})
             r = rows[-3]
             print(f"[{setting} {mixing} seed {seed}] gen {gen_s:.2f}s fit {fit_s:.1f}s  R2 {r['r2']:.3f}  "
                   f"MCC-in {r['mcc_in']:.3f}  MCC-out {r['mcc_out']:.3f}  | PCA MCC-out {rows[-2]['mcc_out']:.3f}",
@@ -147,21 +134,18 @@ def run_synthetic(args) -> dict:
               "seconds": round(time.time() - t_all, 1)}
     (out / "synthetic.json").write_text(json.dumps(result, indent=2))
     _print_synthetic_table(summary)
-    _plot_synthetic(summary, out / "synthetic.png")
+    concept_recovery_figure(summary, out / "synthetic.png", REFERENCE)
     return result
 
 
 def _summarise_synthetic(rows: list[dict]) -> list[dict]:
-    keys = sorted({(r["setting"], r["mixing"], r["method"]) for r in rows},
-                  key=lambda k: (k[0], k[1], ["contrastive", "pca", "ica"].index(k[2])))
+    groups = group_rows(rows, ("setting", "mixing", "method"))
     out = []
-    for s, m, meth in keys:
-        sel = [r for r in rows if (r["setting"], r["mixing"], r["method"]) == (s, m, meth)]
+    for s, m, meth in sorted(groups, key=lambda k: (k[0], k[1], ["contrastive", "pca", "ica"].index(k[2]))):
+        sel = groups[(s, m, meth)]
         row = {"setting": s, "mixing": m, "method": meth, "n_seeds": len(sel)}
         for k in ("r2", "r2_heldout", "mcc_in", "mcc_out"):
-            vals = np.array([r[k] for r in sel])
-            row[k] = float(vals.mean())
-            row[k + "_sd"] = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
+            row[k], row[k + "_sd"] = mean_std([r[k] for r in sel])
         row["max_gen_seconds"] = max(r["gen_seconds"] for r in sel)
         ref = REFERENCE.get((s, m)) if meth == "contrastive" else None
         row["ref_r2"] = ref["r2"] if ref else None
@@ -181,154 +165,72 @@ def _print_synthetic_table(summary: list[dict]) -> None:
               f"{r['mcc_in']:>9.3f}{r['mcc_out']:>9.3f}{ref_r2:>9s}{ref_mcc:>12s}{r['max_gen_seconds']:>7.2f}")
 
 
-def _plot_synthetic(summary: list[dict], path: Path) -> None:
-    plt = pyplot()
-
-    groups = sorted({(r["setting"], r["mixing"]) for r in summary})
-    methods = ["contrastive", "pca", "ica"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
-    width = 0.8 / len(methods)
-    for ax, key, title in ((axes[0], "r2", "R² (linear regression h(x) → Z·Aᵀ)"),
-                           (axes[1], "mcc_out", "MCC-out")):
-        for j, meth in enumerate(methods):
-            vals = [next((r[key] for r in summary if (r["setting"], r["mixing"], r["method"]) == (*g, meth)),
-                         np.nan) for g in groups]
-            sds = [next((r[key + "_sd"] for r in summary if (r["setting"], r["mixing"], r["method"]) == (*g, meth)),
-                        0) for g in groups]
-            ax.bar(np.arange(len(groups)) + (j - 1) * width, vals, width, yerr=sds, capsize=2, label=meth)
-        refs = [REFERENCE.get(g, {}).get("r2" if key == "r2" else "mcc_out", np.nan) for g in groups]
-        ax.scatter(np.arange(len(groups)) - width, refs, marker="_", s=300, color="k", zorder=3,
-                   label="reference (authors' code)")
-        ax.set_xticks(np.arange(len(groups)), [f"{s}\n{m}" for s, m in groups])
-        ax.set_ylim(0, 1.05)
-        ax.set_title(title)
-        ax.grid(axis="y", alpha=0.3)
-    axes[1].legend(fontsize=8, loc="lower left")
-    fig.suptitle("Concept recovery from concept-conditioned data (mean ± sd over seeds)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
 # ============================================================================ steer
-def _heldout_texts(path: str | None, n: int) -> list[str]:
-    if path is None:
-        from probekit.concepts import shared_data_path
+def _extract(args, scorer, sites, items, embedder, out: Path) -> dict:
+    """Baseline MC pass + per-head activations at the last answer token, kept in a store (float16)."""
+    identity = {"kind": "truthfulqa-head-activations", "model": args.model, "template": args.template,
+                "embedder": args.embedder, "questions": [[i.index, i.question] for i in items]}
+    key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
 
-        path = shared_data_path("geometry-of-truth/common_claim_true_false.csv")
-    path = Path(path)
-    if not path.is_file():
-        raise ProbekitError(f"held-out text file {str(path)!r} not found; pass --heldout (a CSV with a "
-                            "'statement' column, or a .txt file with one text per line)")
-    if path.suffix == ".csv":
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            if "statement" not in (reader.fieldnames or []):
-                raise ProbekitError(f"{path} has no 'statement' column")
-            texts = [r["statement"] for r in reader if str(r.get("label", "1")).strip() in ("1", "True", "true")]
-    else:
-        texts = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return texts[:n]
+    def compute():
+        t0 = time.time()
+        res = scorer.evaluate(items, record=[s.recorder_key for s in sites], desc="baseline + activations")
+        acts = np.stack([res.activations[s.recorder_key] for s in sites], axis=1)  # (n_ans, L, H*D)
+        acts = acts.reshape(acts.shape[0], len(sites), sites[0].n_heads, sites[0].head_dim)
+        pos = {int(i.index): p for p, i in enumerate(items)}
+        pq = res.per_question
+        info = {"labels": res.labels.tolist(), "question_of": res.question_of.tolist(),
+                "q_index": [i.index for i in items], "mc1": [q.mc.mc1 for q in pq], "mc2": [q.mc.mc2 for q in pq],
+                "mc3": [q.mc.mc3 for q in pq], "n_true": [q.scores_true.size for q in pq],
+                "n_false": [q.scores_false.size for q in pq], "seconds": time.time() - t0,
+                "embeddings": embedder.encode([i.question for i in items]).astype(np.float32).tolist()}
+        print(f"extracted {acts.shape} in {time.time() - t0:.0f}s", flush=True)
+        return acts, [pos[int(q)] for q in res.question_of], info
 
-
-def _cache_key(args, items) -> str:
-    h = hashlib.sha256()
-    h.update(json.dumps([args.model, args.template, args.embedder, [i.index for i in items],
-                         [i.question for i in items]]).encode())
-    return h.hexdigest()[:16]
-
-
-def _extract(args, scorer, sites, items, embedder, out: Path):
-    """Baseline MC pass + per-head activations at the last answer token, cached as .npz."""
-    cache = out / "steer_cache" / f"activations_{_cache_key(args, items)}.npz"
-    if cache.exists() and not args.no_cache:
-        z = np.load(cache, allow_pickle=False)
-        print(f"loaded cached activations {cache}", flush=True)
-        return {k: z[k] for k in z.files}
-    t0 = time.time()
-    res = scorer.evaluate(items, record=[s.recorder_key for s in sites], desc="baseline + activations")
-    acts = np.stack([res.activations[s.recorder_key] for s in sites], axis=1)  # (n_ans, L, H*D)
-    acts = acts.reshape(acts.shape[0], len(sites), sites[0].n_heads, sites[0].head_dim)
-    n_true = np.array([q.scores_true.size for q in res.per_question])
-    n_false = np.array([q.scores_false.size for q in res.per_question])
-    data = {
-        "acts": acts.astype(np.float16), "labels": res.labels, "question_of": res.question_of,
-        "q_index": np.array([i.index for i in items]), "mc1": np.array([q.mc.mc1 for q in res.per_question]),
-        "mc2": np.array([q.mc.mc2 for q in res.per_question]), "mc3": np.array([q.mc.mc3 for q in res.per_question]),
-        "n_true": n_true, "n_false": n_false,
-        "embeddings": embedder.encode([i.question for i in items]).astype(np.float32),
-        "seconds": np.array(time.time() - t0),
-    }
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, **data)
-    print(f"extracted {acts.shape} in {time.time() - t0:.0f}s -> {cache}", flush=True)
-    return data
+    folder = out / "steer_cache" / f"activations_{key}"
+    acts, _, info, cached = cached_rows(folder, identity, compute, dtype="float16", refresh=args.no_cache)
+    if cached:
+        print(f"loaded cached activations {folder}", flush=True)
+    data = {k: np.asarray(v) for k, v in info.items()}
+    data["embeddings"] = data["embeddings"].astype(np.float32)
+    return {**data, "acts": acts}
 
 
-def _head_directions(method, heads, acts_tr, y_tr, q_tr, probes, emb_by_q, rng):
-    """Per-head (unit direction(s), σ) for a method; steering_matrix returns a callable."""
-    from probekit.estimators.contrastive_concepts import ContrastiveConceptEstimator
-    from probekit.estimators.directions import mean_difference_direction
-    from probekit.steering.directions import SteeringMatrix, projection_std, random_direction, unit
+def _fold_probes(args, data: dict, fold: int, train_pos):
+    """Per-head probes on the fold's training questions (20 % held out for validation) and the top-K heads."""
+    from probekit.evaluation.head_probes import fit_head_probes, top_k_heads
+    from probekit.evaluation.truthfulqa import train_validation_split
 
-    out = {}
-    for layer, head in heads:
-        x = acts_tr[:, layer, head].astype(np.float64)
-        mm = mean_difference_direction(x, y_tr == 1, positive=True)
-        if method == "mass_mean":
-            out[(layer, head)] = (mm, projection_std(x, mm))
-        elif method == "random":
-            # same norm as the mass-mean vector at the same alpha: alpha * sigma_mm * r
-            out[(layer, head)] = (random_direction(x.shape[1], rng), projection_std(x, mm))
-        elif method == "probe":
-            d = unit(np.ravel(probes.coef[layer, head]))
-            out[(layer, head)] = (d, projection_std(x, d))
-        elif method == "concept":
-            est = ContrastiveConceptEstimator(n_concepts=1, encoder="linear", standardize=True, max_epochs=30,
-                                              batch_size=256, random_state=0)
-            est.fit(x, [x[y_tr == 1]], [0])
-            d = est.components_[0] / np.linalg.norm(est.components_[0])
-            d = d if d @ mm >= 0 else -d  # orient towards correct answers
-            out[(layer, head)] = (d, projection_std(x, d))
-        elif method == "steering_matrix":
-            qs = np.unique(q_tr)
-            shifts, embs = [], []
-            for q in qs:
-                sel = q_tr == q
-                if (y_tr[sel] == 1).any() and (y_tr[sel] == 0).any():
-                    shifts.append(x[sel & (y_tr == 1)].mean(0) - x[sel & (y_tr == 0)].mean(0))
-                    embs.append(emb_by_q[int(q)])
-            sm = SteeringMatrix().fit(np.array(shifts), np.array(embs))
-            cov = np.cov(x, rowvar=False, bias=True)
-            out[(layer, head)] = (sm, cov)
-        else:
-            raise ProbekitError(f"unknown steering method {method!r}; valid: {', '.join(STEER_METHODS)}")
-    return out
+    acts, labels, q_of = data["acts"], data["labels"], data["question_of"]
+    tr_pos, va_pos = train_validation_split(train_pos, 0.2, seed=args.seed + fold)
+    tr_q = {int(data["q_index"][p]) for p in tr_pos}
+    va_q = {int(data["q_index"][p]) for p in va_pos}
+    m_tr, m_va = np.isin(q_of, list(tr_q)), np.isin(q_of, list(va_q))
+    probes = fit_head_probes(acts[m_tr].astype(np.float32), labels[m_tr], acts[m_va].astype(np.float32),
+                             labels[m_va], seed=args.seed, progress=args.progress)
+    heads = top_k_heads(probes.val_accuracy, args.top_k)
+    print(f"[fold {fold}] train {len(tr_q)} / val {len(va_q)} / test {len(data['q_index']) - len(train_pos)} "
+          f"questions; top-{args.top_k} heads {heads[:6]}... val acc {probes.val_accuracy[heads[0]]:.3f}.."
+          f"{probes.val_accuracy[heads[-1]]:.3f}", flush=True)
+    return probes, heads, np.isin(q_of, list(tr_q | va_q))
 
 
-def _factory(method, dirs, alpha, sites, emb_lookup):
-    """Intervention factory ``(index, text) -> interventions`` for the scorer / CE-KL."""
-    from probekit.steering.heads import head_interventions
-
-    if method != "steering_matrix":
-        vectors = {k: alpha * s * d for k, (d, s) in dirs.items()}
-        ivs = head_interventions(sites, vectors)
-        return lambda i, text: ivs
-
-    def make(i, text):
-        e = emb_lookup(i, text)
-        vectors = {}
-        for k, (sm, cov) in dirs.items():
-            d = sm.direction(e)
-            vectors[k] = alpha * float(np.sqrt(max(d @ cov @ d, 0.0))) * d
-        return head_interventions(sites, vectors)
-    return make
+def _baseline_rows(data: dict, fold: int, test_pos, ce0: float):
+    """The unsteered row, the all-answers-equally-likely row and the per-question baseline MC2 of a fold."""
+    base = {"fold": fold, "method": "baseline", "alpha": 0.0, "n_test": len(test_pos),
+            "MC1": float(np.mean(data["mc1"][test_pos])), "MC2": float(np.mean(data["mc2"][test_pos])),
+            "MC3": float(np.mean(data["mc3"][test_pos])), "CE": ce0, "KL": 0.0, "seconds": 0.0}
+    per_q = [{"fold": fold, "method": "baseline", "draw": 0, "alpha": 0.0, "question": int(data["q_index"][p]),
+              "MC2": float(data["mc2"][p])} for p in test_pos]
+    # MC2 if every answer had the same probability: the level non-specific perturbations drift towards
+    chance = float(np.mean(data["n_true"][test_pos] / (data["n_true"][test_pos] + data["n_false"][test_pos])))
+    return [base, {**base, "method": "uniform_answers", "MC1": 0.0, "MC2": chance, "MC3": 0.0, "CE": float("nan"),
+                   "KL": float("nan")}], per_q
 
 
 def run_steer(args) -> dict:
-    from probekit.evaluation.head_probes import fit_head_probes, top_k_heads
     from probekit.evaluation.truthfulqa import (TruthfulQAScorer, language_model_side_effects, load_truthfulqa,
-                                                question_folds, train_validation_split)
+                                                question_folds)
     from probekit.models import load_model
     from probekit.steering.heads import attention_head_sites
     from probekit.steering.sentence import SentenceEmbedder
@@ -354,7 +256,7 @@ def run_steer(args) -> dict:
     pos_of_index = {int(q): p for p, q in enumerate(data["q_index"])}
     emb_by_q = {int(q): data["embeddings"][p] for q, p in pos_of_index.items()}
 
-    texts = _heldout_texts(args.heldout, args.n_heldout)
+    texts = load_heldout_texts(args.heldout, args.n_heldout)
     text_emb = embedder.encode(texts) if "steering_matrix" in args.methods else None
     ce0, _, ref = language_model_side_effects(model, tok, texts)
     print(f"held-out text: {len(texts)} texts, unsteered CE {ce0:.3f} nats/token", flush=True)
@@ -362,44 +264,25 @@ def run_steer(args) -> dict:
     rows, per_question = [], []
     folds = question_folds(len(items), n_folds=args.folds, seed=args.seed)
     for fold, (train_pos, test_pos) in enumerate(folds):
-        tr_pos, va_pos = train_validation_split(train_pos, 0.2, seed=args.seed + fold)
-        tr_q = {int(data["q_index"][p]) for p in tr_pos}
-        va_q = {int(data["q_index"][p]) for p in va_pos}
-        fold_q = tr_q | va_q
-        m_tr = np.isin(q_of, list(tr_q))
-        m_va = np.isin(q_of, list(va_q))
-        m_fold = np.isin(q_of, list(fold_q))
-        probes = fit_head_probes(acts[m_tr].astype(np.float32), labels[m_tr], acts[m_va].astype(np.float32),
-                                 labels[m_va], seed=args.seed, progress=args.progress)
-        heads = top_k_heads(probes.val_accuracy, args.top_k)
-        print(f"[fold {fold}] train {len(tr_q)} / val {len(va_q)} / test {len(test_pos)} questions; top-{args.top_k} "
-              f"heads {heads[:6]}... val acc {probes.val_accuracy[heads[0]]:.3f}..{probes.val_accuracy[heads[-1]]:.3f}",
-              flush=True)
+        probes, heads, m_fold = _fold_probes(args, data, fold, train_pos)
         test_items = [items[p] for p in test_pos]
-        base_row = {"fold": fold, "method": "baseline", "alpha": 0.0, "n_test": len(test_items),
-                    "MC1": float(np.mean(data["mc1"][test_pos])), "MC2": float(np.mean(data["mc2"][test_pos])),
-                    "MC3": float(np.mean(data["mc3"][test_pos])), "CE": ce0, "KL": 0.0, "seconds": 0.0}
-        rows.append(base_row)
-        per_question += [{"fold": fold, "method": "baseline", "draw": 0, "alpha": 0.0,
-                          "question": int(data["q_index"][p]), "MC2": float(data["mc2"][p])} for p in test_pos]
-        # MC2 if every answer had the same probability: the level non-specific perturbations drift towards
-        chance_mc2 = float(np.mean(data["n_true"][test_pos] / (data["n_true"][test_pos] + data["n_false"][test_pos])))
-        rows.append({**base_row, "method": "uniform_answers", "MC1": 0.0, "MC2": chance_mc2, "MC3": 0.0,
-                     "CE": float("nan"), "KL": float("nan")})
+        base_rows, base_q = _baseline_rows(data, fold, test_pos, ce0)
+        rows += base_rows
+        per_question += base_q
+        base_row = base_rows[0]
         rng = np.random.default_rng(args.seed * 100 + fold)
         x_fold, y_fold, q_fold = acts[m_fold], labels[m_fold], q_of[m_fold]
         jobs = [(m, d) for m in args.methods for d in range(args.random_draws if m == "random" else 1)]
         for method, draw in jobs:
-            dirs = _head_directions(method, heads, x_fold, y_fold, q_fold, probes, emb_by_q, rng)
+            dirs = head_directions(method, heads, x_fold, y_fold, q_fold, probes.coef, emb_by_q, rng)
             for alpha in args.alphas:
                 t0 = time.time()
                 q_emb = (lambda i, text: emb_by_q[i])
-                fac = _factory(method, dirs, alpha, sites, q_emb)
+                fac = head_intervention_factory(method, dirs, alpha, sites, q_emb)
                 res = scorer.evaluate(test_items, interventions=fac, desc=f"fold {fold} {method} a={alpha}")
                 t_emb = (lambda i, text: text_emb[i])
-                ce, kl, _ = language_model_side_effects(model, tok, texts,
-                                                        interventions=_factory(method, dirs, alpha, sites, t_emb),
-                                                        reference=ref)
+                t_fac = head_intervention_factory(method, dirs, alpha, sites, t_emb)
+                ce, kl, _ = language_model_side_effects(model, tok, texts, interventions=t_fac, reference=ref)
                 row = {"fold": fold, "method": method, "draw": draw, "alpha": alpha, "n_test": len(test_items),
                        "MC1": res.mc1, "MC2": res.mc2, "MC3": res.mc3, "CE": ce, "KL": kl,
                        "seconds": round(time.time() - t0, 1)}
@@ -412,7 +295,7 @@ def run_steer(args) -> dict:
                       flush=True)
                 write_rows_csv(rows, out / "steer_runs.csv")  # partial results survive an interrupted run
                 write_rows_csv(per_question, out / "steer_per_question.csv")
-    summary = _summarise_steer(rows, per_question)
+    summary = summarise_steering(rows, per_question)
     write_rows_csv(summary, out / "steer_summary.csv")
     cfg = {k: v for k, v in vars(args).items() if k != "func"}
     result = {"config": cfg, "n_questions": len(items), "runs": rows, "summary": summary,
@@ -422,71 +305,9 @@ def run_steer(args) -> dict:
                                     "orderings only are comparable, not measured here"}
     (out / "steer.json").write_text(json.dumps(result, indent=2))
     _print_steer_table(summary)
-    _plot_steer(rows, out / "mc2_vs_alpha.png", args)
+    steering_figure(rows, out / "mc2_vs_alpha.png", args.methods, args.alphas,
+                    f"Steering {args.model} toward truthfulness (TruthfulQA, {args.folds}-fold, top-{args.top_k} heads)")
     return result
-
-
-def _summarise_steer(rows, per_question):
-    """One row per (method, α): metrics averaged over random draws within a fold, then over folds.
-
-    Per fold, the held-out gain in MC2 over the unsteered model is tested question by
-    question (:func:`probekit.evaluation.paired.paired_gain`: mean gain, 95 % bootstrap
-    interval, one-sided paired t-test); for ``random`` each question's MC2 is first averaged
-    over the draws, so the control is the expected effect of a random direction.
-    ``beats_baseline_MC2_all_folds``: the fold's MC2 is above the baseline's in every fold;
-    ``significant_gain_all_folds``: in every fold also with p < 0.05. ``draws_above_baseline``
-    counts, per fold, the single random draws whose MC2 is above the baseline.
-    """
-    from probekit.evaluation.paired import paired_gain
-
-    keys = []
-    for r in rows:
-        k = (r["method"], r["alpha"])
-        if k not in keys:
-            keys.append(k)
-    base = {r["fold"]: r for r in rows if r["method"] == "baseline"}
-
-    def per_q(fold, method, alpha):  # {question: MC2 averaged over draws}
-        vals: dict = {}
-        for r in per_question:
-            if (r["fold"], r["method"], r["alpha"]) == (fold, method, alpha):
-                vals.setdefault(r["question"], []).append(r["MC2"])
-        return {q: float(np.mean(v)) for q, v in vals.items()}
-
-    out = []
-    for method, alpha in keys:
-        sel = [r for r in rows if (r["method"], r["alpha"]) == (method, alpha)]
-        folds = sorted({r["fold"] for r in sel})
-        by_fold = {f: [r for r in sel if r["fold"] == f] for f in folds}
-        row = {"method": method, "alpha": alpha, "n_folds": len(folds), "n_draws": len(by_fold[folds[0]])}
-        for k in ("MC1", "MC2", "MC3", "CE", "KL"):
-            row[k] = float(np.mean([np.mean([r[k] for r in by_fold[f]]) for f in folds]))
-        fold_mc2 = {f: float(np.mean([r["MC2"] for r in by_fold[f]])) for f in folds}
-        row["MC2_per_fold"] = " ".join(f"{fold_mc2[f]:.4f}" for f in folds)
-        comparable = method not in ("baseline", "uniform_answers")
-        row["beats_baseline_MC2_all_folds"] = bool(all(fold_mc2[f] > base[f]["MC2"] for f in folds)) \
-            if comparable else False
-        row["draws_above_baseline"] = " ".join(
-            f"{sum(r['MC2'] > base[f]['MC2'] for r in by_fold[f])}/{len(by_fold[f])}" for f in folds) \
-            if comparable else ""
-        gains = []
-        if comparable:
-            for f in folds:
-                b, t = per_q(f, "baseline", 0.0), per_q(f, method, alpha)
-                qs = sorted(b.keys() & t.keys())
-                if len(qs) >= 2:
-                    gains.append(paired_gain([b[q] for q in qs], [t[q] for q in qs], seed=f))
-        if gains:
-            row["MC2_gain_per_fold"] = " ".join(f"{g.gain:+.4f}" for g in gains)
-            row["MC2_gain_ci_per_fold"] = " ".join(f"[{g.ci_low:+.4f},{g.ci_high:+.4f}]" for g in gains)
-            row["p_value_per_fold"] = " ".join(f"{g.p_value:.2g}" for g in gains)
-            row["significant_gain_all_folds"] = bool(len(gains) == len(folds)
-                                                     and all(g.gain > 0 and g.p_value < 0.05 for g in gains))
-        else:
-            row["MC2_gain_per_fold"] = row["MC2_gain_ci_per_fold"] = row["p_value_per_fold"] = ""
-            row["significant_gain_all_folds"] = False
-        out.append(row)
-    return out
 
 
 def _print_steer_table(summary):
@@ -504,37 +325,6 @@ def _print_steer_table(summary):
     print("uniform_answers = MC2 if all answers were equally likely (chance level; MC1 not defined there)")
     print("ITI reference (LLaMA-7B, not measured here; True*Info/True/MC1/CE/KL): "
           + "; ".join(f"{k} {v}" for k, v in ITI_REFERENCE.items()))
-
-
-def _plot_steer(rows, path, args):
-    plt = pyplot()
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
-    base = np.mean([r["MC2"] for r in rows if r["method"] == "baseline"])
-    base_ce = np.mean([r["CE"] for r in rows if r["method"] == "baseline"])
-    for method in args.methods:
-        alphas = [0.0] + list(args.alphas)
-        mc2 = [base] + [np.mean([r["MC2"] for r in rows if r["method"] == method and r["alpha"] == a])
-                        for a in args.alphas]
-        ce = [base_ce] + [np.mean([r["CE"] for r in rows if r["method"] == method and r["alpha"] == a])
-                          for a in args.alphas]
-        axes[0].plot(alphas, mc2, marker="o", label=method)
-        axes[1].plot(alphas, ce, marker="o", label=method)
-    axes[0].axhline(base, color="k", ls="--", lw=1, label="unsteered")
-    chance = [r["MC2"] for r in rows if r["method"] == "uniform_answers"]
-    if chance:
-        axes[0].axhline(float(np.mean(chance)), color="grey", ls=":", lw=1, label="all answers equally likely")
-    axes[0].set_xlabel("α (in units of σ per head)")
-    axes[0].set_ylabel("MC2 (held-out questions, mean of folds)")
-    axes[1].set_xlabel("α")
-    axes[1].set_ylabel("CE on held-out text (nats/token)")
-    axes[0].legend(fontsize=8)
-    for ax in axes:
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"Steering {args.model} toward truthfulness (TruthfulQA, {args.folds}-fold, top-{args.top_k} heads)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 # ============================================================================ CLI

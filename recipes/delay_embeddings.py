@@ -33,25 +33,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from probekit.errors import ProbekitError, run_command
-from probekit.metrics.delay_embedding import (
-    decoding_r2,
-    flatten_trajectories,
-    mase,
-    rollout_error,
-    takens_embedding,
-)
-from probekit.metrics.neighbours import neighbour_overlap
-from probekit.models.sequence import build_sequence_model, count_parameters, hidden_states
-from probekit.report.plots import pyplot
+from probekit.evaluation.delay_probes import HiddenStateEvaluator, delay_baselines
+from probekit.metrics.delay_embedding import rollout_error
+from probekit.models.sequence import build_sequence_model, computation_mode, count_parameters
+from probekit.report.recipe_figures import delay_embedding_figures
+from probekit.report.tables import format_value as _fmt
 from probekit.report.tables import write_rows_csv
 from probekit.synthetic.dynamical import DynamicalConfig, NextStepDataset, simulate
 from probekit.train.sequence import SequenceTrainConfig, train_sequence_model
@@ -148,61 +141,6 @@ def _model_kwargs(name: str, d: int, s: dict) -> tuple[str, dict]:
                    "positional": "none" if name == "gpt-nope" else "learned"}
 
 
-class Evaluator:
-    """Hidden-state metrics on the validation trajectories at one training step."""
-
-    def __init__(self, val: NextStepDataset, states: np.ndarray, unobserved: tuple, s: dict, k: int,
-                 seed: int) -> None:
-        self.val, self.s, self.k, self.seed = val, s, k, seed
-        n_pos = val.inputs().shape[1]
-        self.t_idx = np.arange(s["start"], n_pos, s["stride"])
-        st = states[:, : n_pos]
-        self.true_state, self.groups = flatten_trajectories(st[:, self.t_idx], start=0)
-        self.targets = self.true_state[:, list(unobserved)]
-
-    def features(self, model) -> np.ndarray:
-        h = hidden_states(model, self.val.inputs())
-        return h[:, self.t_idx].reshape(-1, h.shape[-1]).astype(np.float64)
-
-    def __call__(self, model, step: int, mlp: bool = False) -> dict:
-        feats = self.features(model)
-        row = {"r2_linear": decoding_r2(feats, self.targets, self.groups, "linear",
-                                        max_train=self.s["max_train"], seed=self.seed).r2,
-               "overlap": neighbour_overlap(feats, self.true_state, k=self.k).score}
-        if mlp:
-            row["r2_mlp"] = decoding_r2(feats, self.targets, self.groups, "mlp",
-                                        max_train=self.s["max_train"], seed=self.seed).r2
-        with torch.no_grad():
-            dev = next(model.parameters()).device
-            pred = torch.cat([model(x.to(dev)).cpu() for x in self.val.inputs().split(64)]).numpy()
-        row["mase"] = mase(self.val.targets().numpy(), pred)
-        return row
-
-
-def baselines(val_obs: np.ndarray, states: np.ndarray, unobserved: tuple, s: dict, k: int, seed: int,
-              mlp: bool) -> dict:
-    """Takens delay vectors (automatic m, tau) and x-alone decoding of the unobserved coordinates."""
-    x = val_obs[..., 0]
-    emb = takens_embedding(x, max_lag=min(100, x.shape[1] // 3), max_dim=8, seed=seed)
-    start = max(s["start"], emb.start)
-    n_pos = x.shape[1] - 1  # the models see inputs 0..n_steps-2
-    t_idx = np.arange(start, n_pos, s["stride"])
-    vecs = emb.vectors[:, t_idx - emb.start]
-    st = states[:, t_idx]
-    xs = val_obs[:, t_idx]
-    v_flat, st_flat, x_flat, groups = flatten_trajectories(vecs, st, xs)
-    targets = st_flat[:, list(unobserved)]
-    out = {"m": emb.m, "tau": emb.tau, "fnn_fractions": emb.fnn_fractions.tolist()}
-    regs = ["linear", "mlp"] if mlp else ["linear"]
-    for reg in regs:
-        out[f"takens_r2_{reg}"] = decoding_r2(v_flat, targets, groups, reg, max_train=s["max_train"], seed=seed).r2
-        out[f"x_only_r2_{reg}"] = decoding_r2(x_flat, targets, groups, reg, max_train=s["max_train"], seed=seed).r2
-    out["takens_overlap"] = neighbour_overlap(v_flat, st_flat, k=k).score
-    out["x_only_overlap"] = neighbour_overlap(x_flat, st_flat, k=k).score
-    out["chance_overlap"] = k / (len(st_flat) - 1)
-    return out
-
-
 def run(args: argparse.Namespace) -> dict:
     s = args.settings
     out = Path(args.out)
@@ -222,13 +160,14 @@ def run(args: argparse.Namespace) -> dict:
         train_ds = NextStepDataset(train_traj.observations)
         val_ds = NextStepDataset(val_traj.observations, mean=train_ds.mean, std=train_ds.std)
         unobserved = train_traj.unobserved
-        base[str(sigma)] = baselines(val_traj.observations, val_traj.states, unobserved, s, args.k, args.seed,
-                                     s["mlp_decoding"])
+        base[str(sigma)] = delay_baselines(val_traj.observations, val_traj.states, unobserved, s["start"],
+                                           s["stride"], args.k, s["max_train"], args.seed, s["mlp_decoding"])
         print(f"[sigma={sigma}] Takens baseline: m={base[str(sigma)]['m']} tau={base[str(sigma)]['tau']} "
               f"R2(linear)={base[str(sigma)]['takens_r2_linear']:.3f}"
               + (f" R2(mlp)={base[str(sigma)]['takens_r2_mlp']:.3f}" if s["mlp_decoding"] else "")
               + f" | x alone R2(linear)={base[str(sigma)]['x_only_r2_linear']:.3f}", flush=True)
-        evaluator = Evaluator(val_ds, val_traj.states, unobserved, s, args.k, args.seed)
+        evaluator = HiddenStateEvaluator(val_ds, val_traj.states, unobserved, s["start"], s["stride"], args.k,
+                                         s["max_train"], args.seed)
         for d in s["d"]:
             for name in s["models"]:
                 run_i += 1
@@ -246,13 +185,10 @@ def run(args: argparse.Namespace) -> dict:
                 res = train_sequence_model(model, train_ds, val_ds, cfg,
                                            evaluate=lambda m, step: evaluator(m, step, mlp=step in mlp_at))
                 model = res.model.cpu()
-                if kind == "lru":
-                    model.mode = "scan"  # identical maths (tested), much faster for rollouts
-                roll = rollout_error(model, val_ds.data, context=s["n_steps"] - s["rollout_horizon"],
-                                     horizon=s["rollout_horizon"],
-                                     max_context=s["n_steps"] - 1 if kind == "gpt" else None)
-                if kind == "lru":
-                    model.mode = "auto"
+                with computation_mode(model, "scan"):  # identical maths (tested), much faster for rollouts
+                    roll = rollout_error(model, val_ds.data, context=s["n_steps"] - s["rollout_horizon"],
+                                         horizon=s["rollout_horizon"],
+                                         max_context=s["n_steps"] - 1 if kind == "gpt" else None)
                 for h in res.history:
                     history.append({"model": name, "d": d, "sigma": sigma, "n_params": n_params, **h})
                 first, last = res.history[0], res.history[-1]
@@ -299,10 +235,6 @@ def delta_mase(rows: list) -> list:
     return out
 
 
-def _fmt(v, spec=".3f") -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
-
-
 def print_table(result: dict) -> None:
     rows = result["rows"]
     print()
@@ -342,83 +274,7 @@ def write_outputs(out: Path, result: dict, history: list) -> None:
     write_rows_csv(result["rows"], out / "results.csv")
     write_rows_csv(history, out / "history.csv")
     (out / "results.json").write_text(json.dumps({**result, "history": history}, indent=1, default=float))
-    plot(out, result, history)
-
-
-def plot(out: Path, result: dict, history: list) -> None:
-    plt = pyplot()
-
-    colors = {"lru": "tab:blue", "gpt": "tab:orange", "gpt-nope": "tab:green"}
-    sigmas = sorted({h["sigma"] for h in history})
-    ds = sorted({h["d"] for h in history})
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for name in dict.fromkeys(h["model"] for h in history):
-        for d in ds:
-            for sigma in sigmas:
-                hs = [h for h in history if h["model"] == name and h["d"] == d and h["sigma"] == sigma]
-                if not hs:
-                    continue
-                alpha = 0.35 + 0.65 * (ds.index(d) + 1) / len(ds)
-                ls = "-" if sigma == sigmas[0] else "--"
-                label = f"{name} d={d}" if sigma == sigmas[0] else None
-                steps = [h["step"] for h in hs]
-                axes[0].plot(steps, [h["r2_linear"] for h in hs], ls, color=colors.get(name), alpha=alpha,
-                             marker="o", ms=3, label=label)
-                axes[1].plot(steps, [h["overlap"] for h in hs], ls, color=colors.get(name), alpha=alpha,
-                             marker="o", ms=3, label=label)
-    b0 = result["baselines"].get(str(sigmas[0])) if sigmas else None
-    if b0:
-        axes[0].axhline(b0["takens_r2_linear"], color="k", lw=1, label="Takens delay vectors (linear)")
-        axes[0].axhline(b0["x_only_r2_linear"], color="gray", lw=1, ls=":", label="x alone (linear)")
-        axes[1].axhline(b0["takens_overlap"], color="k", lw=1, label="Takens delay vectors")
-        axes[1].axhline(b0["chance_overlap"], color="gray", lw=1, ls=":", label="chance k/(n-1)")
-    axes[0].set(xlabel="training step", ylabel="decoding R² of unobserved (y, z), linear",
-                title="Decoding from hidden states (solid: σ=%g, dashed: σ=%g)" % (sigmas[0], sigmas[-1]))
-    axes[1].set(xlabel="training step", ylabel=f"k-NN overlap with true state (k={result['args']['k']})",
-                title="Neighbour overlap with the true state")
-    axes[0].legend(fontsize=7, ncol=2)
-    axes[1].legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(out / "decoding_vs_step.png", dpi=120)
-    plt.close(fig)
-
-    trained = [r for r in result["rows"] if r["phase"] == "trained"]
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    for name in dict.fromkeys(r["model"] for r in trained):
-        for sigma in sigmas:
-            rs = sorted([r for r in trained if r["model"] == name and r["sigma"] == sigma], key=lambda r: r["n_params"])
-            ax.plot([r["n_params"] for r in rs], [r["mase"] for r in rs], "-o" if sigma == sigmas[0] else "--s",
-                    color=colors.get(name), label=f"{name}, σ={sigma:g}")
-    ax.axhline(1.0, color="gray", ls=":", lw=1, label="persistence (MASE = 1)")
-    ax.set_xscale("log")
-    top = max([1.1] + [r["mase"] * 1.05 for r in trained])
-    ax.set_ylim(0, top)
-    ax.set(xlabel="trainable parameters", ylabel="validation MASE (next step)", title="MASE vs parameter count")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "mase_vs_params.png", dpi=120)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    dm = result["delta_mase"]
-    series = [(f"ours: {m}", {r["d"]: r["delta_mase"] for r in dm if r["model"] == m}, colors.get(m), None)
-              for m in dict.fromkeys(r["model"] for r in dm)]
-    series += [(f"paper (Ostrow et al. 2024): {m}", dict(zip(PAPER_DELTA_MASE["d"], PAPER_DELTA_MASE[m])),
-                colors.get(m), "//") for m in ("lru", "gpt", "gpt-nope")]
-    all_d = sorted({d for _, vals, _, _ in series for d in vals})
-    width = 0.8 / max(1, len(series))
-    for i, (label, vals, color, hatch) in enumerate(series):
-        xs = [all_d.index(d) + (i - len(series) / 2 + 0.5) * width for d in vals]
-        ax.bar(xs, list(vals.values()), width, color=color, alpha=0.45 if hatch else 0.9, hatch=hatch,
-               edgecolor="k", lw=0.5, label=label)
-    ax.set_xticks(range(len(all_d)), [str(d) for d in all_d])
-    ax.axhline(0, color="k", lw=0.5)
-    ax.set(xlabel="d_model", ylabel="MASE(σ high) - MASE(σ low)",
-           title="Increase in MASE under observation noise (hatched: the paper's numbers)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "delta_mase_noise.png", dpi=120)
-    plt.close(fig)
+    delay_embedding_figures(out, result, history, PAPER_DELTA_MASE)
 
 
 def main(argv=None) -> int:

@@ -17,6 +17,11 @@ from probekit.evaluation.truthfulqa import (
     question_folds,
     train_validation_split,
 )
+from probekit.evaluation.activation_cache import INFO_NAME, cached_rows
+from probekit.evaluation.balanced_probes import above_chance, balance_classes, balanced_probe_accuracies
+from probekit.evaluation.delay_probes import HiddenStateEvaluator, delay_baselines
+from probekit.evaluation.heldout_texts import DEFAULT_HELDOUT, load_heldout_texts
+from probekit.evaluation.steering_summary import summarise_steering
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -38,3 +43,7 @@ __all__ = [
     "top_k_heads",
     "train_validation_split",
 ]
+
+__all__ += ["INFO_NAME", "cached_rows", "above_chance", "balance_classes", "balanced_probe_accuracies",
+            "HiddenStateEvaluator", "delay_baselines", "DEFAULT_HELDOUT", "load_heldout_texts",
+            "summarise_steering"]

@@ -43,6 +43,7 @@ from probekit.extract.vision_points import (
     refuse_unknown_vision,
     vision_hook_points,
 )
+from probekit.extract.penultimate import PENULTIMATE_MODULES, penultimate_features, penultimate_module
 
 __all__ = [
     "ATTENTION_NAMES", "MLP_NAMES", "CALL_SEPARATOR", "INPUT_SUFFIX",
@@ -57,3 +58,5 @@ __all__ = [
     "distributed_env", "extract_distributed", "is_main_process", "rank_device",
     "SORT_WINDOW", "image_batches", "token_budget_batches",
 ]
+
+__all__ += ["PENULTIMATE_MODULES", "penultimate_features", "penultimate_module"]

@@ -6,8 +6,10 @@ exact definition and source paper. (The input checks of ``probekit.metrics._vali
 are internal and not re-exported.)
 """
 
-from probekit.metrics.dci import DCIResult, DisentanglementCompleteness, dci, dci_from_importance, importance_matrix
+from probekit.metrics.dci import (DCIResult, DisentanglementCompleteness, dci, dci_from_importance,
+                                  importance_matrix)
 from probekit.metrics.delay_embedding import (
+    LINEAR_ALPHAS,
     DecodingResult,
     RolloutError,
     TakensEmbedding,
@@ -29,11 +31,13 @@ from probekit.metrics.identifiability import (
     R2Result,
     affine_r2,
     linear_identifiability,
+    no_intercept_probe,
     orthogonal_identifiability,
     r2_per_dimension,
     split_indices,
 )
-from probekit.metrics.mcc import MCCReport, correlation_matrix, mcc_report, mean_correlation_coefficient, rank_columns
+from probekit.metrics.mcc import (MCCReport, correlation_matrix, mcc_report, mean_correlation_coefficient,
+                                  rank_columns)
 from probekit.metrics.neighbours import NeighbourOverlap, knn_indices, neighbour_overlap
 from probekit.metrics.probe_rigor import (
     DEFAULT_MDL_FRACTIONS,
@@ -65,10 +69,11 @@ from probekit.metrics.walsh import (
     walsh_summary,
     weight_spectrum,
 )
+from probekit.metrics.recovery import concept_recovery_scores
 
 __all__ = [
     # identifiability
-    "affine_r2", "linear_identifiability", "orthogonal_identifiability", "r2_per_dimension", "split_indices",
+    "affine_r2", "linear_identifiability", "no_intercept_probe", "orthogonal_identifiability", "r2_per_dimension", "split_indices",
     "LinearIdentifiabilityResult", "OrthogonalResult", "R2Result",
     # mcc
     "mean_correlation_coefficient", "mcc_report", "correlation_matrix", "rank_columns", "MCCReport",
@@ -91,3 +96,5 @@ __all__ = [
     "takens_embedding", "decoding_r2", "mase", "rollout_error", "rollout", "choose_embedding_dimension",
     "flatten_trajectories", "DecodingResult", "RolloutError", "TakensEmbedding",
 ]
+
+__all__ += ["concept_recovery_scores", "LINEAR_ALPHAS"]

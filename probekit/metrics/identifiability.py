@@ -35,6 +35,7 @@ __all__ = [
     "R2Result",
     "affine_r2",
     "linear_identifiability",
+    "no_intercept_probe",
     "orthogonal_identifiability",
     "r2_per_dimension",
     "split_indices",
@@ -380,3 +381,53 @@ def linear_identifiability(
     if direction in ("true_to_learned", "both"):
         t2l = fn(z_true, z_learned, test_size, seed, ("z_true", "z_learned"))
     return LinearIdentifiabilityResult(learned_to_true=l2t, true_to_learned=t2l)
+
+
+def no_intercept_probe(f_train: Any, y_train: Any, f_test: Any, y_test: Any):
+    """Pearson r between ``y_test`` and a no-intercept least-squares prediction from ``f_test``.
+
+    Each target column is z-scored with the train statistics; ``beta`` is the minimum-norm
+    least-squares solution ``pinv(F) y`` (no intercept, no penalty), one ``lstsq`` for all
+    columns; a column whose prediction or test target is constant scores 0.
+
+    Parameters
+    ----------
+    f_train : array-like, shape (n_train, n_features)
+    y_train : array-like, shape (n_train,) or (n_train, n_targets)
+    f_test : array-like, shape (n_test, n_features)
+    y_test : array-like, shape (n_test,) or (n_test, n_targets)
+
+    Returns
+    -------
+    float for 1-D targets, else numpy.ndarray of float64, shape (n_targets,)
+
+    Raises
+    ------
+    ProbekitError
+        Row counts or feature widths disagree, NaN/inf.
+
+    References
+    ----------
+    Reizinger et al. (2025), "Cross-Entropy Is All You Need To Invert the Data Generating
+    Process", ICLR, Table 4 (no-intercept linear regression from features to each
+    z-scored factor; Pearson r on the test split).
+    """
+    one = np.ndim(y_train) == 1
+    ftr = as_float_matrix(f_train, "f_train", allow_1d=True)
+    fte = as_float_matrix(f_test, "f_test", allow_1d=True)
+    ytr = as_float_matrix(y_train, "y_train", allow_1d=True)
+    yte = as_float_matrix(y_test, "y_test", allow_1d=True)
+    check_same_n_samples([ftr, ytr], ["f_train", "y_train"])
+    check_same_n_samples([fte, yte], ["f_test", "y_test"])
+    if ftr.shape[1] != fte.shape[1] or ytr.shape[1] != yte.shape[1]:
+        raise ProbekitError(f"train and test widths differ: features {ftr.shape[1]} vs {fte.shape[1]}, "
+                            f"targets {ytr.shape[1]} vs {yte.shape[1]}")
+    sd = ytr.std(0)
+    sd[sd == 0] = 1.0
+    beta = np.linalg.lstsq(ftr, (ytr - ytr.mean(0)) / sd, rcond=None)[0]
+    pred = fte @ beta
+    r = np.zeros(ytr.shape[1])
+    for j in range(ytr.shape[1]):
+        if np.std(pred[:, j]) > 0 and np.std(yte[:, j]) > 0:
+            r[j] = np.corrcoef(yte[:, j], pred[:, j])[0, 1]
+    return float(r[0]) if one else r

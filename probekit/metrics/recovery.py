@@ -41,6 +41,7 @@ from scipy.optimize import linear_sum_assignment
 from probekit.errors import ProbekitError, did_you_mean
 
 __all__ = [
+    "concept_recovery_scores",
     "RECOVERY_METHODS",
     "RecoveryReport",
     "abs_correlation_matrix",
@@ -344,3 +345,48 @@ def recovery_summary(z_true: Any, representation: Any, seed: int = 0) -> dict[st
         else 0.0
     )
     return out
+
+
+def concept_recovery_scores(h: Any, v: Any, seed: int = 0) -> dict[str, float]:
+    """R² and MCC of a learned representation against true concept valuations.
+
+    Parameters
+    ----------
+    h : array-like, shape (n_samples, n_features)
+        Learned representation of fresh samples.
+    v : array-like, shape (n_samples, n_latents)
+        True concept valuations ``Z A^T`` of the same samples.
+    seed : int
+        Split seed of the held-out scores.
+
+    Returns
+    -------
+    dict
+        ``r2``: in-sample R² of an affine least-squares map h -> v (mean over columns, as the
+        reference code); ``r2_heldout``: :func:`probekit.metrics.identifiability.affine_r2`
+        fit on one half, scored on the other; ``mcc_in``: MCC (matching and score) on the
+        first half; ``mcc_out``: matching on one half, score on the other
+        (:func:`probekit.metrics.mcc.mcc_report`).
+
+    Raises
+    ------
+    ProbekitError
+        As :func:`~probekit.metrics.identifiability.affine_r2` and
+        :func:`~probekit.metrics.mcc.mcc_report`.
+
+    References
+    ----------
+    Rajendran, Buchholz, Aragam, Schölkopf & Ravikumar (2024), "From Causal to Concept-Based
+    Representation Learning", NeurIPS, Sec. 6 (R² of a linear regression to the valuations; MCC).
+    """
+    from probekit.metrics.identifiability import affine_r2
+    from probekit.metrics.mcc import mcc_report, mean_correlation_coefficient
+
+    h, v = np.asarray(h, dtype=np.float64), np.asarray(v, dtype=np.float64)
+    half = v.shape[0] // 2
+    return {
+        "r2": float(affine_r2(h, v, test_size=None).mean),
+        "r2_heldout": float(affine_r2(h, v, test_size=0.5, seed=seed).mean),
+        "mcc_in": float(mean_correlation_coefficient(v[:half], h[:half])),
+        "mcc_out": float(mcc_report(v[: 2 * half], h[: 2 * half], test_size=0.5, seed=seed).mcc),
+    }

@@ -25,6 +25,7 @@ from probekit.models.sequence import (
     LRURecurrence,
     SequenceGPT,
     build_sequence_model,
+    computation_mode,
     count_parameters,
     hidden_states,
     record_module_output,
@@ -38,6 +39,7 @@ from probekit.models.vision import (
     read_state_dict,
 )
 from probekit.models.wrap import infer_kind, wrap_model
+from probekit.models.dsprites import DSPRITES_ENCODERS, Flatten, dsprites_encoder, encoder_features
 
 VISION_PREFIXES = ("torchvision:", "timm:", "hf:", "efficientnet-lite")
 
@@ -123,9 +125,12 @@ __all__ = [
     "hash_files", "hash_parameters", "hash_weight_files",
     # baselines and sequence models
     "PixelProjection", "pixel_projection_model",
-    "LRU", "LRURecurrence", "SequenceGPT", "build_sequence_model", "count_parameters", "hidden_states",
+    "LRU", "LRURecurrence", "SequenceGPT", "build_sequence_model", "computation_mode", "count_parameters",
+    "hidden_states",
     "record_module_output",
     # image classification
     "Prediction", "classify", "load_image", "logits_of", "predict_folder_report", "readable_images",
     "top_k_accuracy",
 ]
+
+__all__ += ["DSPRITES_ENCODERS", "Flatten", "dsprites_encoder", "encoder_features"]

@@ -9,11 +9,22 @@ from probekit.models.base import LoadedModel
 from probekit.models.hashing import hash_parameters
 
 
+#: Default projection width: EfficientNet-Lite0's penultimate width (see :class:`PixelProjection`).
+DEFAULT_DIM = 1280
+
+
 class PixelProjection(nn.Module):
     """Downsample ``(batch, 3, H, W)`` images to ``side × side`` (area average), flatten,
     and multiply by a fixed Gaussian matrix scaled by ``1/sqrt(3·side²)``.
 
-    The module ``projection`` outputs ``(batch, dim)``: the feature a probe reads.
+    The module ``projection`` outputs ``(batch, dim)``: the feature a probe reads. The
+    matrix is drawn as ``torch.randn(3·side², dim, generator=manual_seed(seed))`` (so the
+    features are ``pixels @ matrix``).
+
+    ``dim`` defaults to 1280, the width of the penultimate features of EfficientNet-Lite0
+    (and -B0) that the baseline is compared with: a probe then reads as many features from
+    the pixels as from the model, so a difference in decodability is not a difference in
+    probe capacity. This is the size the P2 recipe has always used (its published numbers).
 
     References
     ----------
@@ -21,14 +32,17 @@ class PixelProjection(nn.Module):
     Process", ICLR, Fig. 3: "a fixed random projection of pixels" as the baseline.
     """
 
-    def __init__(self, dim: int = 1024, side: int = 64, seed: int = 0):
+    #: The module whose output is the feature (see :func:`probekit.extract.penultimate.penultimate_module`).
+    FEATURE_MODULE = "projection"
+
+    def __init__(self, dim: int = DEFAULT_DIM, side: int = 64, seed: int = 0):
         super().__init__()
         self.downsample = nn.AdaptiveAvgPool2d(side)
         generator = torch.Generator().manual_seed(seed)
         n_in = 3 * side * side
         self.projection = nn.Linear(n_in, dim, bias=False)
         with torch.no_grad():
-            self.projection.weight.copy_(torch.randn(dim, n_in, generator=generator) / n_in ** 0.5)
+            self.projection.weight.copy_((torch.randn(n_in, dim, generator=generator) / n_in ** 0.5).T)
         self.projection.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -36,7 +50,7 @@ class PixelProjection(nn.Module):
         return self.projection(self.downsample(x).flatten(1))
 
 
-def pixel_projection_model(like: LoadedModel, dim: int = 1024, side: int = 64, seed: int = 0) -> LoadedModel:
+def pixel_projection_model(like: LoadedModel, dim: int = DEFAULT_DIM, side: int = 64, seed: int = 0) -> LoadedModel:
     """A :class:`LoadedModel` for the pixel baseline, with ``like``'s preprocessing."""
     model = PixelProjection(dim, side, seed).eval()
     return LoadedModel(

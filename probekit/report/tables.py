@@ -1,10 +1,15 @@
-"""Write probe results as CSV and JSON."""
+"""Write probe results as CSV and JSON; format and summarise recipe tables."""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
+
+import numpy as np
+
+from probekit.errors import ProbekitError
 
 RESULT_COLUMNS = ("variant", "hook_point", "layer", "score", "score_std", "control_score", "selectivity", "metric",
                   "n_train", "n_test", "shuffled_score", "control_task_score", "control", "n_folds",
@@ -59,3 +64,86 @@ def _fmt(value):
     if isinstance(value, (list, tuple)):
         return ";".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in value)
     return "" if value is None else value
+
+
+# ------------------------------------------------------------------ recipe tables and summaries
+
+
+def mean_std(values) -> tuple[float | None, float | None]:
+    """Mean and sample standard deviation (ddof 1) of the finite, non-``None`` values.
+
+    Returns ``(None, None)`` when none is left and a std of 0.0 for a single value.
+    """
+    vals = [float(v) for v in values if v is not None and np.isfinite(v)]
+    if not vals:
+        return None, None
+    return float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+
+
+def format_value(value, spec: str = ".3f", sci_below: float | None = None, missing: str = "-") -> str:
+    """A table cell: ``missing`` for ``None`` / NaN, ``format(value, spec)`` for numbers, else ``str``.
+
+    ``sci_below``: non-zero floats with ``|value| < sci_below`` are written as ``.2e``.
+    Integers (not bool) are written with ``str``.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return missing
+    if isinstance(value, (bool, int, np.integer, str)):
+        return str(value)
+    if sci_below is not None and value != 0 and abs(value) < sci_below:
+        return f"{value:.2e}"
+    return format(value, spec)
+
+
+def format_mean_std(mean, std=None, scale: float = 100.0, digits: int = 1, missing: str = "—") -> str:
+    """``"mean ± std"`` scaled by ``scale`` (e.g. 100 for percent), ``missing`` when ``mean`` is None."""
+    if mean is None:
+        return missing
+    if std is None:
+        return f"{mean * scale:.{digits}f}"
+    return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
+
+
+def format_table(header: list[str], rows: list[list], style: str = "markdown") -> str:
+    """A text table of string cells.
+
+    ``markdown``: ``| a | b |`` rows, left-aligned, with a ``|---|`` separator;
+    ``plain``: right-aligned columns separated by two spaces under a dashed line.
+
+    Raises
+    ------
+    ProbekitError
+        An unknown ``style``.
+    """
+    if style not in ("markdown", "plain"):
+        raise ProbekitError(f"unknown table style {style!r}; valid: markdown, plain")
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max([len(str(h))] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
+    if style == "plain":
+        line = "  ".join(str(h).rjust(w) for h, w in zip(header, widths))
+        return "\n".join([line, "-" * len(line), *["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]])
+
+    def md(r):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"
+
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([md(header), sep, *[md(r) for r in cells]])
+
+
+def group_rows(rows: list[dict], keys: tuple[str, ...] | list[str]) -> dict[tuple, list[dict]]:
+    """Rows grouped by the values of ``keys``, groups in first-seen order."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in keys), []).append(r)
+    return groups
+
+
+def nan_to_none(obj):
+    """A copy of nested dicts / lists with float NaN replaced by ``None`` (for strict JSON)."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: nan_to_none(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [nan_to_none(v) for v in obj]
+    return obj

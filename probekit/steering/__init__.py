@@ -10,6 +10,7 @@ from probekit.steering.heads import HeadSite, attention_head_sites, head_interve
 from probekit.steering.selftest import check_steering, steering_deltas
 from probekit.steering.sentence import SentenceEmbedder
 from probekit.steering.hooks import Intervention, Steering, forward_offset, position_mask, steer, steering_site
+from probekit.steering.head_methods import STEER_METHODS, head_directions, head_intervention_factory
 
 __all__ = [
     "HeadSite",
@@ -30,3 +31,5 @@ __all__ = [
     "steering_site",
     "unit",
 ]
+
+__all__ += ["STEER_METHODS", "head_directions", "head_intervention_factory"]

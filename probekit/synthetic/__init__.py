@@ -2,7 +2,7 @@
 
 Latents on the sphere (uniform, von Mises–Fisher, clustered), invertible MLP generators,
 Boolean worlds and multi-task data, Lorenz / Rössler trajectories, concept-conditioned
-Gaussian mixtures, and the dSprites factor grid.
+Gaussian mixtures, the dSprites factor grid, and the polynomial extrapolation task.
 """
 
 from probekit.synthetic.boolean import (
@@ -50,6 +50,7 @@ from probekit.synthetic.dsprites import (
     DSPRITES_SIZES,
     SHAPE_NAMES,
     DSprites,
+    dsprites_sample,
     factor_values,
     index_from_classes,
     latents_classes,
@@ -68,6 +69,12 @@ from probekit.synthetic.dynamical import (
     lorenz_rhs,
     rossler_rhs,
     simulate,
+)
+from probekit.synthetic.extrapolation import (
+    ExtrapolationConfig,
+    PolynomialFeatureModel,
+    make_polynomial,
+    run_extrapolation,
 )
 from probekit.synthetic.generators import (
     InvertibleMLP,
@@ -105,9 +112,11 @@ __all__ = [
     "DSprites",
     "DynamicalConfig",
     "DynamicalSystem",
+    "ExtrapolationConfig",
     "GaussianMixture",
     "InvertibleMLP",
     "Mixing",
+    "PolynomialFeatureModel",
     "MultiTaskData",
     "NextStepDataset",
     "TaskSet",
@@ -119,6 +128,7 @@ __all__ = [
     "condition_threshold",
     "coverage_probability",
     "cube",
+    "dsprites_sample",
     "factor_values",
     "index_from_classes",
     "index_of",
@@ -134,6 +144,7 @@ __all__ = [
     "lorenz_rhs",
     "make_concept_conditioned_data",
     "make_mixing",
+    "make_polynomial",
     "make_multitask_data",
     "make_world",
     "parity_table",
@@ -148,6 +159,7 @@ __all__ = [
     "relevant_variables",
     "render_dsprites",
     "rossler_rhs",
+    "run_extrapolation",
     "sample_cluster_vectors",
     "sample_conditional",
     "sample_projected",

@@ -387,11 +387,49 @@ def load_dsprites_npz(path: str | os.PathLike, target: str | None = "classes") -
     return DSprites(None, target=target, images=imgs)
 
 
+def dsprites_sample(n: int, seed: int, npz: DSprites | None = None, val_fraction: float = 0.1,
+                    test_fraction: float = 0.1) -> tuple[torch.Tensor, np.ndarray, dict[str, np.ndarray]]:
+    """A random subsample of the grid with a train / val / test split.
+
+    Parameters
+    ----------
+    n : int
+        Images (all 737,280 when ``n`` is the grid size, else :func:`random_indices`).
+    seed : int
+        Seed of the subsample and of the split permutation.
+    npz : DSprites, optional
+        Images of the original file (:func:`load_dsprites_npz`) instead of the renderer.
+    val_fraction, test_fraction : float
+        ``int(fraction * n)`` rows each; the rest train.
+
+    Returns
+    -------
+    (images, classes, parts)
+        ``images`` uint8 tensor ``(n, 1, 64, 64)``; ``classes`` int ``(n, 6)`` factor
+        classes (:func:`latents_classes`); ``parts`` ``{"val", "test", "train"}`` row indices.
+
+    Raises
+    ------
+    ProbekitError
+        ``n`` not in ``1 .. 737280``.
+    """
+    idx = random_indices(n, seed=seed) if n < DSPRITES_N else np.arange(DSPRITES_N)
+    perm = np.random.default_rng(seed).permutation(n)
+    n_val, n_test = int(val_fraction * n), int(test_fraction * n)
+    parts = {"val": perm[:n_val], "test": perm[n_val : n_val + n_test], "train": perm[n_val + n_test :]}
+    if npz is not None:
+        images = torch.from_numpy(np.ascontiguousarray(npz.images[idx])).unsqueeze(1)
+    else:
+        images = torch.from_numpy(render_dsprites(idx)).unsqueeze(1)
+    return images, latents_classes(idx), parts
+
+
 __all__ = [
     "DSPRITES_FACTORS",
     "DSPRITES_N",
     "DSPRITES_SIZES",
     "DSprites",
+    "dsprites_sample",
     "SHAPE_NAMES",
     "factor_values",
     "index_from_classes",

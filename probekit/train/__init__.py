@@ -1,7 +1,7 @@
 """probekit.train: small trainers for the synthetic studies and their checkpoints.
 
 Cross-entropy (DIET / supervised) encoders, classifiers, multi-task Boolean-world
-networks, next-step sequence models, and resumable checkpoint folders.
+networks (the extrapolation task is :mod:`probekit.synthetic.extrapolation`), next-step sequence models, and resumable checkpoint folders.
 
 ``save_checkpoint`` / ``load_checkpoint`` write and read one checkpoint folder
 (:mod:`probekit.train.checkpoint`); ``save_step_checkpoint`` / ``load_step_checkpoint``
@@ -32,15 +32,11 @@ from probekit.train.cross_entropy import (
 )
 from probekit.train.multitask import (
     ARCHITECTURES,
-    ExtrapolationConfig,
     MultiTaskConfig,
     MultiTaskNet,
     MultiTaskResult,
-    PolynomialFeatureModel,
     apply_input_map,
     head_influence,
-    make_polynomial,
-    run_extrapolation,
     train_multitask,
 )
 from probekit.train.sequence import (
@@ -60,12 +56,10 @@ __all__ = [
     "ClassifierResult",
     "CrossEntropyConfig",
     "CrossEntropyResult",
-    "ExtrapolationConfig",
     "LinearHead",
     "MultiTaskConfig",
     "MultiTaskNet",
     "MultiTaskResult",
-    "PolynomialFeatureModel",
     "SequenceTrainConfig",
     "TrainResult",
     "apply_input_map",
@@ -80,7 +74,6 @@ __all__ = [
     "mlp_encoder",
     "optimizer_from_flat",
     "optimizer_to_flat",
-    "run_extrapolation",
     "save_checkpoint",
     "save_step_checkpoint",
     "to_jsonable",

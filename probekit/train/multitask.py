@@ -1,4 +1,4 @@
-"""Multi-task trainers for the Boolean world-model claims, and the extrapolation demo.
+"""Multi-task trainers for the Boolean world-model claims.
 
 Multi-task networks (Zhang, Chen & Chen 2025, Sec. 6): a shared *trunk* maps the
 observation ``x ∈ {±1}^n`` (n_samples, n_latents) to a representation
@@ -21,11 +21,7 @@ of ``x`` (``input_map``; e.g. a random GF(2)-affine map, whose output bits are p
 of the input bits): the tasks and the latents are unchanged, only the basis in which the
 network sees them.
 
-Extrapolation demo (paper Sec. 5, "architecture and OOD generalization"):
-:func:`run_extrapolation` fits a random degree-``degree`` polynomial of ``dim`` inputs
-on ``U[-1, 1)^dim`` and tests on ``U[-2, 2)^dim`` with a ReLU MLP, a transformer over
-the coordinates as tokens, and a basis-matched model (all monomials up to the degree,
-one linear layer), all trained by the same Adam loop.
+The extrapolation task of the same paper (Sec. 5) is :mod:`probekit.synthetic.extrapolation`.
 
 References
 ----------
@@ -37,10 +33,7 @@ influence as a degree-weighted spectrum).
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 import math
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -50,49 +43,22 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from probekit.errors import ProbekitError, did_you_mean
+from probekit.synthetic._checks import nonneg as _nonneg
+from probekit.synthetic._checks import pos_int as _pos_int
+from probekit.synthetic._checks import torch_threads as _torch_threads
 
 __all__ = [
     "ARCHITECTURES",
-    "ExtrapolationConfig",
     "MultiTaskConfig",
     "MultiTaskNet",
     "MultiTaskResult",
-    "PolynomialFeatureModel",
     "apply_input_map",
     "head_influence",
-    "make_polynomial",
-    "run_extrapolation",
     "train_multitask",
 ]
 
 ARCHITECTURES = ("mlp", "transformer")
 REP_ACTIVATIONS = ("tanh", "linear")
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    """Run with ``n`` intra-op threads (restored afterwards); ``None`` leaves torch's setting."""
-    if n is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-def _pos_int(v: Any, name: str, minimum: int = 1) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-        raise ProbekitError(f"{name}={v!r}; expected an integer >= {minimum}")
-
-
-def _nonneg(v: Any, name: str, positive: bool = False) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
-        raise ProbekitError(f"{name}={v!r}; expected a finite number")
-    if v < 0 or (positive and v == 0):
-        raise ProbekitError(f"{name}={v!r}; expected a number {'>' if positive else '>='} 0")
 
 
 @dataclass
@@ -130,7 +96,7 @@ class MultiTaskConfig:
         torch intra-op threads during training (restored afterwards). The default 1 is
         fastest for these tiny models, especially on a shared, busy CPU; ``None`` keeps
         torch's global setting.
-    show_progress : bool
+    progress : bool
         tqdm bar over steps.
     """
 
@@ -151,7 +117,7 @@ class MultiTaskConfig:
     seed: int = 0
     device: str = "cpu"
     num_threads: int | None = 1
-    show_progress: bool = False
+    progress: bool = False
 
     def __post_init__(self) -> None:
         if self.num_threads is not None:
@@ -438,7 +404,7 @@ def _train_multitask(x: Any, y: Any, config: MultiTaskConfig) -> MultiTaskResult
     every = max(1, config.steps // 100)
     losses: list[float] = []
     model.train()
-    for step in tqdm(range(config.steps), disable=not config.show_progress, desc=f"train {config.arch}"):
+    for step in tqdm(range(config.steps), disable=not config.progress, desc=f"train {config.arch}"):
         if config.batch_size is None or config.batch_size >= xt.shape[0]:
             xb, yb = xt, yt
         else:
@@ -456,257 +422,3 @@ def _train_multitask(x: Any, y: Any, config: MultiTaskConfig) -> MultiTaskResult
         final = float(((model(xt) - yt) ** 2).mean())
         infl = float(head_influence(model)) if model.rep_dim <= 12 else float("nan")
     return MultiTaskResult(model=model, config=config, losses=losses, final_mse=final, final_influence=infl)
-
-
-# ---------------------------------------------------------------------------------------
-# Extrapolation (OOD) demo
-# ---------------------------------------------------------------------------------------
-
-
-def _monomial_exponents(dim: int, degree: int) -> np.ndarray:
-    exps = [e for e in itertools.product(range(degree + 1), repeat=dim) if sum(e) <= degree]
-    return np.array(sorted(exps, key=lambda e: (sum(e), e)), dtype=np.int64)
-
-
-def make_polynomial(dim: int = 2, degree: int = 3, seed: int = 0):
-    """A random polynomial of total degree ``degree`` in ``dim`` variables.
-
-    Coefficients of all monomials ``prod_j u_j**e_j`` (``sum e <= degree``) are i.i.d.
-    ``N(0, 1)``.
-
-    Parameters
-    ----------
-    dim, degree : int
-    seed : int
-
-    Returns
-    -------
-    callable
-        ``f(u)`` for ``u`` of shape (n_samples, dim) -> (n_samples,) float64.
-    """
-    _pos_int(dim, "dim")
-    _pos_int(degree, "degree")
-    exps = _monomial_exponents(dim, degree)
-    coef = np.random.default_rng(seed).standard_normal(len(exps))
-
-    def f(u: Any) -> np.ndarray:
-        u = np.asarray(u, dtype=np.float64)
-        return np.prod(u[:, None, :] ** exps[None, :, :], axis=2) @ coef
-
-    return f
-
-
-class PolynomialFeatureModel(nn.Module):
-    """Basis-matched regressor: all monomials of total degree ``<= degree``, one linear layer.
-
-    Parameters
-    ----------
-    dim : int
-        Input coordinates.
-    degree : int
-        Maximal total degree of the multiplicative features.
-
-    Notes
-    -----
-    ``forward(u)``: ``u`` of shape (batch, dim) -> (batch,).
-    """
-
-    def __init__(self, dim: int, degree: int) -> None:
-        super().__init__()
-        self.register_buffer("exps", torch.as_tensor(_monomial_exponents(dim, degree), dtype=torch.float32))
-        self.linear = nn.Linear(self.exps.shape[0], 1)
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        feats = torch.prod(u[:, None, :] ** self.exps[None, :, :], dim=2)
-        return self.linear(feats).squeeze(-1)
-
-
-@torch.no_grad()
-def _fit_lstsq(model: PolynomialFeatureModel, u: torch.Tensor, y: torch.Tensor) -> None:
-    feats = torch.prod(u[:, None, :].double() ** model.exps[None].double(), dim=2)
-    design = torch.cat([feats, torch.ones(feats.shape[0], 1, dtype=torch.float64)], dim=1)
-    sol = torch.linalg.lstsq(design, y.double()[:, None]).solution[:, 0]
-    model.linear.weight.copy_(sol[:-1][None].float())
-    model.linear.bias.copy_(sol[-1:].float())
-
-
-class _CoordTransformer(nn.Module):
-    def __init__(self, dim: int, d_model: int, n_heads: int, n_layers: int) -> None:
-        super().__init__()
-        self.embed = nn.Linear(1, d_model)
-        self.pos = nn.Parameter(0.02 * torch.randn(dim, d_model))
-        layer = nn.TransformerEncoderLayer(
-            d_model, n_heads, dim_feedforward=2 * d_model, dropout=0.0, batch_first=True, norm_first=True
-        )
-        self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
-        self.norm = nn.LayerNorm(d_model)
-        self.out = nn.Linear(dim * d_model, 1)
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        h = self.embed(u[:, :, None]) + self.pos
-        return self.out(self.norm(self.encoder(h)).flatten(1)).squeeze(-1)
-
-
-@dataclass
-class ExtrapolationConfig:
-    """Configuration of :func:`run_extrapolation` (saved with the run).
-
-    Parameters
-    ----------
-    dim : int
-        Input coordinates.
-    degree : int
-        Degree of the target polynomial (and of the basis-matched model).
-    n_train : int
-        Training samples from ``U[-train_range, train_range)^dim``.
-    n_test : int
-        Test samples per split.
-    train_range, test_range : float
-        Half-widths of the in-distribution and OOD boxes.
-    steps, lr : int, float
-        Adam steps (full batch) and learning rate, shared by all models.
-    hidden, depth : int
-        ReLU MLP size.
-    d_model, n_heads, n_layers : int
-        Transformer size.
-    models : tuple of str
-        Any of ``"mlp"``, ``"transformer"``, ``"polynomial"``.
-    polynomial_solver : {"lstsq", "adam"}
-        The basis-matched model's training MSE is convex in its weights: ``"lstsq"``
-        solves it exactly (default); ``"adam"`` uses the same Adam loop as the networks.
-    seed : int
-    num_threads : int or None
-        torch intra-op threads while training (see :class:`MultiTaskConfig`).
-    show_progress : bool
-    """
-
-    dim: int = 2
-    degree: int = 3
-    n_train: int = 2048
-    n_test: int = 4096
-    train_range: float = 1.0
-    test_range: float = 2.0
-    steps: int = 2000
-    lr: float = 3e-3
-    hidden: int = 128
-    depth: int = 3
-    d_model: int = 32
-    n_heads: int = 2
-    n_layers: int = 2
-    models: tuple[str, ...] = ("mlp", "transformer", "polynomial")
-    polynomial_solver: str = "lstsq"
-    seed: int = 0
-    num_threads: int | None = 1
-    show_progress: bool = False
-
-    def __post_init__(self) -> None:
-        if self.num_threads is not None:
-            _pos_int(self.num_threads, "num_threads")
-        if self.polynomial_solver not in ("lstsq", "adam"):
-            raise ProbekitError(did_you_mean(str(self.polynomial_solver), ("lstsq", "adam"), "polynomial_solver"))
-        for name in ("dim", "degree", "n_train", "n_test", "steps", "hidden", "depth", "d_model", "n_heads", "n_layers"):
-            _pos_int(getattr(self, name), name)
-        _pos_int(self.seed, "seed", minimum=0)
-        _nonneg(self.lr, "lr", positive=True)
-        _nonneg(self.train_range, "train_range", positive=True)
-        _nonneg(self.test_range, "test_range", positive=True)
-        self.models = tuple(self.models)
-        for m in self.models:
-            if m not in ("mlp", "transformer", "polynomial"):
-                raise ProbekitError(did_you_mean(str(m), ("mlp", "transformer", "polynomial"), "model"))
-        if self.d_model % self.n_heads:
-            raise ProbekitError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-``dict`` view (JSON-serialisable)."""
-        d = asdict(self)
-        d["models"] = list(self.models)
-        return d
-
-
-def run_extrapolation(config: ExtrapolationConfig | None = None) -> list[dict[str, Any]]:
-    """Fit a random polynomial in-distribution and measure the OOD error of each model.
-
-    Targets are standardised by the training standard deviation (so MSEs of different
-    seeds are comparable); every model is trained by full-batch Adam on the MSE.
-
-    Parameters
-    ----------
-    config : ExtrapolationConfig, optional
-
-    Returns
-    -------
-    list of dict
-        One row per model: ``model``, ``seed``, ``train_mse``, ``id_mse`` (fresh samples
-        from the training box), ``ood_mse`` (samples from the test box), ``n_params``.
-
-    Raises
-    ------
-    ProbekitError
-        Bad config.
-
-    References
-    ----------
-    Zhang, Chen & Chen (2025), ICML, Sec. 5 (polynomial extrapolation: ReLU MLP and
-    transformer vs an architecture whose basis matches the generator).
-    """
-    cfg = config or ExtrapolationConfig()
-    with _torch_threads(cfg.num_threads):
-        return _run_extrapolation(cfg)
-
-
-def _run_extrapolation(cfg: ExtrapolationConfig) -> list[dict[str, Any]]:
-    rng = np.random.default_rng(cfg.seed)
-    f = make_polynomial(cfg.dim, cfg.degree, cfg.seed)
-    u_tr = rng.uniform(-cfg.train_range, cfg.train_range, (cfg.n_train, cfg.dim))
-    u_id = rng.uniform(-cfg.train_range, cfg.train_range, (cfg.n_test, cfg.dim))
-    u_ood = rng.uniform(-cfg.test_range, cfg.test_range, (cfg.n_test, cfg.dim))
-    y_tr = f(u_tr)
-    scale = float(y_tr.std()) or 1.0
-    data = {
-        k: (torch.as_tensor(u, dtype=torch.float32), torch.as_tensor(f(u) / scale, dtype=torch.float32))
-        for k, u in (("train", u_tr), ("id", u_id), ("ood", u_ood))
-    }
-    rows = []
-    for name in cfg.models:
-        torch.manual_seed(cfg.seed)
-        if name == "mlp":
-            layers: list[nn.Module] = []
-            d = cfg.dim
-            for _ in range(cfg.depth):
-                layers += [nn.Linear(d, cfg.hidden), nn.ReLU()]
-                d = cfg.hidden
-            layers.append(nn.Linear(d, 1))
-            net = nn.Sequential(*layers, nn.Flatten(0))
-        elif name == "transformer":
-            net = _CoordTransformer(cfg.dim, cfg.d_model, cfg.n_heads, cfg.n_layers)
-        else:
-            net = PolynomialFeatureModel(cfg.dim, cfg.degree)
-        u, y = data["train"]
-        if name == "polynomial" and cfg.polynomial_solver == "lstsq":
-            _fit_lstsq(net, u, y)
-            steps = 0
-        else:
-            steps = cfg.steps
-        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
-        for _ in tqdm(range(steps), disable=not cfg.show_progress, desc=f"ood {name}"):
-            loss = ((net(u) - y) ** 2).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-        net.eval()
-        with torch.no_grad():
-            mse = {k: float(((net(a) - b) ** 2).mean()) for k, (a, b) in data.items()}
-        rows.append(
-            {
-                "model": name,
-                "seed": cfg.seed,
-                "train_mse": mse["train"],
-                "id_mse": mse["id"],
-                "ood_mse": mse["ood"],
-                "n_params": int(sum(p.numel() for p in net.parameters())),
-            }
-        )
-    return rows

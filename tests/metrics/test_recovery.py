@@ -86,3 +86,20 @@ def test_bad_inputs_raise(args, match):
 def test_unknown_method_raises():
     with pytest.raises(ProbekitError, match="closest"):
         recovery_score(cube(3), cube(3), method="matched")
+
+
+def test_concept_recovery_scores_against_sklearn_and_identity():
+    from sklearn.linear_model import LinearRegression
+
+    from probekit.metrics.recovery import concept_recovery_scores
+
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(400, 3))
+    perfect = concept_recovery_scores(v @ rng.normal(size=(3, 3)) + 2.0, v, seed=0)
+    assert perfect["r2"] == pytest.approx(1.0) and perfect["r2_heldout"] == pytest.approx(1.0)
+    h = v[:, [2, 0, 1]] * [1.0, -2.0, 0.5] + 0.01 * rng.normal(size=(400, 3))
+    s = concept_recovery_scores(h, v, seed=0)
+    assert s["mcc_in"] > 0.99 and s["mcc_out"] > 0.99
+    noisy = v @ rng.normal(size=(3, 4)) + rng.normal(size=(400, 4))
+    ref = LinearRegression().fit(noisy, v).score(noisy, v)  # the reference code's in-sample R²
+    assert concept_recovery_scores(noisy, v)["r2"] == pytest.approx(ref, rel=1e-10)

@@ -111,3 +111,28 @@ def test_bad_configs_raise():
 def test_parameter_count_grows_with_width():
     counts = [count_parameters(build_sequence_model(m, d)) for m in ("gpt", "lru") for d in (10, 25)]
     assert counts[0] < counts[1] and counts[2] < counts[3]
+
+
+def test_computation_mode_switches_every_lru_recurrence_and_restores_it():
+    import pytest as _pytest
+
+    from probekit.errors import ProbekitError as _Err
+    from probekit.models.sequence import LRU, SequenceGPT, computation_mode
+
+    torch.manual_seed(0)
+    model = LRU(d_model=6).double().eval()
+    x = torch.randn(2, 33, 1, dtype=torch.float64)
+    reference = model(x)  # eval mode: recurrent
+    with computation_mode(model, "scan") as m:
+        assert m is model and model.mode == "scan"
+        torch.testing.assert_close(model(x), reference)
+    assert model.mode == "auto"
+    with _pytest.raises(RuntimeError), computation_mode(model, "fft"):
+        raise RuntimeError("boom")
+    assert model.mode == "auto"  # restored on an exception too
+    gpt = SequenceGPT(d_model=4, n_heads=2, context_length=8)
+    with computation_mode(gpt, "scan"):  # no recurrence: nothing to switch
+        pass
+    with _pytest.raises(_Err, match="mode must be one of"):
+        with computation_mode(model, "parallel"):
+            pass

@@ -1,5 +1,4 @@
 import csv
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -8,16 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "ce_identifiability.py"
 SHARED_IMAGES = Path(os.environ.get("PROBEKIT_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"),
                      "imagenet-sample")
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("ce_identifiability_recipe", RECIPE)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(autouse=True)
@@ -28,8 +20,7 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-def test_synthetic_tiny_writes_table_csv_png(tmp_path, capsys):
-    recipe = _load()
+def test_synthetic_tiny_writes_table_csv_png(recipe, tmp_path, capsys):
     assert recipe.main(["synthetic", "--tiny", "--out", str(tmp_path), "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "paper" in printed and "diet-norm" in printed and "supervised" in printed
@@ -45,8 +36,16 @@ def test_synthetic_tiny_writes_table_csv_png(tmp_path, capsys):
     assert res["summary"][0]["paper_r2_z"] == pytest.approx(0.986)
 
 
-def test_dsprites_tiny_probes_every_factor(tmp_path, capsys):
-    recipe = _load()
+def test_synthetic_training_beats_the_untrained_encoder(recipe, tmp_path):
+    """Tables 2-3's claim at tiny scale: cross-entropy training raises the affine R² z~ -> z above init."""
+    assert recipe.main(["synthetic", "--tiny", "--out", str(tmp_path), "--no-progress", "--methods", "supervised",
+                        "--steps", "300", "--eval-every", "300", "--lr", "3e-3", "--lr-schedule", "cosine"]) == 0
+    run = json.loads((tmp_path / "synthetic" / "results.json").read_text())["runs"][0]
+    assert run["affine_r2"] > run["init_affine_r2"] + 0.05  # measured: 0.686 vs 0.565
+    assert run["linear_r2"] > run["init_linear_r2"]
+
+
+def test_dsprites_tiny_probes_every_factor(recipe, tmp_path, capsys):
     assert recipe.main(["dsprites", "--tiny", "--out", str(tmp_path), "--no-progress", "--n-images", "600",
                         "--encoders", "pixels", "mlp"]) == 0
     printed = capsys.readouterr().out
@@ -56,33 +55,14 @@ def test_dsprites_tiny_probes_every_factor(tmp_path, capsys):
     # raw pixels decode position well but shape poorly (Table 4's pattern)
     assert pix["posX"] > 0.8 and pix["posY"] > 0.8
     assert pix["shape"] < pix["posX"]
+    # the encoder trained to classify shape decodes shape better than raw pixels (measured: 0.20 vs 0.05)
+    mlp = next(r for r in res["runs"] if r["encoder"] == "mlp")
+    assert mlp["shape"] > pix["shape"] + 0.1
+    assert mlp["val_accuracy_shape"] > 1 / 3  # above chance on the 3 shapes
     assert (tmp_path / "dsprites" / "dsprites_pearson.png").stat().st_size > 0
 
 
-def test_no_intercept_probe_recovers_linear_target():
-    recipe = _load()
-    rng = np.random.default_rng(0)
-    f = rng.normal(size=(400, 5))
-    y = f @ np.array([1.0, -2.0, 0.0, 0.5, 0.0])
-    assert recipe.no_intercept_probe(f[:300], y[:300], f[300:], y[300:]) > 0.999
-    assert abs(recipe.no_intercept_probe(f[:300], rng.normal(size=300), f[300:], rng.normal(size=100))) < 0.3
-
-
-def test_balanced_probe_is_at_chance_for_noise_and_high_for_signal():
-    recipe = _load()
-    rng = np.random.default_rng(1)
-    y = (rng.random(300) < 0.35).astype(np.int64)
-    noise = rng.normal(size=(300, 10))
-    signal = noise.copy()
-    signal[:, 0] += 3 * y
-    signal = np.abs(signal)  # positive units are kept
-    acc_noise = recipe.balanced_probe_accuracies(np.abs(noise), y, [0, 1, 2])
-    acc_signal = recipe.balanced_probe_accuracies(signal, y, [0, 1, 2])
-    assert np.mean(acc_signal) > 0.85 and abs(np.mean(acc_noise) - 0.5) < 0.12
-
-
-def test_imagenet_tiny_runs(tmp_path, capsys):
-    recipe = _load()
+def test_imagenet_tiny_runs(recipe, tmp_path, capsys):
     assert recipe.main(["imagenet", "--tiny", "--out", str(tmp_path), "--no-progress",
                         "--data", str(SHARED_IMAGES), "--limit", "40"]) == 0
     printed = capsys.readouterr().out
@@ -94,8 +74,7 @@ def test_imagenet_tiny_runs(tmp_path, capsys):
     assert (tmp_path / "imagenet" / "imagenet_probes.png").stat().st_size > 0
 
 
-def test_bad_arguments_are_reported(tmp_path, capsys):
-    recipe = _load()
+def test_bad_arguments_are_reported(recipe, tmp_path, capsys):
     assert recipe.main(["synthetic", "--tiny", "--out", str(tmp_path), "--rows", "bogus", "--no-progress"]) == 2
     assert "closest valid" in capsys.readouterr().err
     assert recipe.main(["synthetic", "--tiny", "--out", str(tmp_path), "--steps", "0"]) == 2
@@ -104,8 +83,7 @@ def test_bad_arguments_are_reported(tmp_path, capsys):
     assert "--data" in capsys.readouterr().err
 
 
-def test_synthetic_budget_defaults_and_lr_schedule_option():
-    recipe = _load()
+def test_synthetic_budget_defaults_and_lr_schedule_option(recipe):
     args = recipe.parse_args(["synthetic"])
     s = args.settings
     assert args.preset == "budget"

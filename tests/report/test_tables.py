@@ -17,3 +17,29 @@ def test_empty_rows_write_nothing_and_floats_stay_full_by_default(tmp_path):
     assert not (tmp_path / "none.csv").exists()
     write_rows_csv([{"v": 0.123456789}], tmp_path / "full.csv")
     assert "0.123456789" in (tmp_path / "full.csv").read_text()
+
+
+def test_format_helpers_against_hand_written_cells():
+    import math
+
+    import pytest
+
+    from probekit.errors import ProbekitError
+    from probekit.report.tables import format_mean_std, format_table, format_value, group_rows, mean_std, nan_to_none
+
+    assert format_value(None) == "-" and format_value(float("nan")) == "-" and format_value(3) == "3"
+    assert format_value(0.12345) == "0.123" and format_value(0.12345, ".1f") == "0.1"
+    assert format_value(0.0001234, sci_below=1e-3) == "1.23e-04" and format_value(0.0, sci_below=1e-3) == "0.000"
+    assert format_mean_std(0.9861, 0.0123) == "98.6 ± 1.2" and format_mean_std(0.5) == "50.0"
+    assert format_mean_std(None) == "—" and format_mean_std(0.25, None, 1.0, 2) == "0.25"
+    assert format_table(["a", "bb"], [["1", "22"]]) == "| a | bb |\n|---|----|\n| 1 | 22 |"
+    assert format_table(["a", "bb"], [["1", "2"]], "plain") == "a  bb\n-----\n1   2"
+    with pytest.raises(ProbekitError, match="plain"):
+        format_table(["a"], [], "latex")
+    assert mean_std([1.0, 2.0, 3.0, None, float("nan")]) == (2.0, 1.0)
+    assert mean_std([4.0]) == (4.0, 0.0) and mean_std([None]) == (None, None)
+    rows = [{"k": "b", "v": 1}, {"k": "a", "v": 2}, {"k": "b", "v": 3}]
+    groups = group_rows(rows, ["k"])
+    assert list(groups) == [("b",), ("a",)] and [r["v"] for r in groups[("b",)]] == [1, 3]
+    cleaned = nan_to_none({"x": [1.0, float("nan")], "y": {"z": math.nan}})
+    assert cleaned == {"x": [1.0, None], "y": {"z": None}}

@@ -122,3 +122,15 @@ def test_load_npz_checks_arrays(tmp_path):
     np.savez(wrong, imgs=np.zeros((2, 64, 64), np.uint8), latents_classes=np.zeros((2, 6)), latents_values=np.zeros((2, 6)))
     with pytest.raises(ProbekitError, match="expected \\(737280, 6\\)"):
         load_dsprites_npz(wrong)
+
+
+def test_dsprites_sample_splits_a_seeded_subsample():
+    from probekit.synthetic.dsprites import dsprites_sample, latents_classes, random_indices, render_dsprites
+
+    images, classes, parts = dsprites_sample(50, seed=3)
+    assert images.shape == (50, 1, 64, 64) and images.dtype == torch.uint8
+    assert {k: len(v) for k, v in parts.items()} == {"val": 5, "test": 5, "train": 40}
+    assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(50))
+    idx = random_indices(50, seed=3)
+    np.testing.assert_array_equal(classes, latents_classes(idx))
+    np.testing.assert_array_equal(images[:, 0].numpy(), render_dsprites(idx))

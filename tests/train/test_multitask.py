@@ -1,4 +1,4 @@
-"""Multi-task trainer, degree regulariser, input re-encoding, extrapolation demo."""
+"""Multi-task trainer, degree regulariser, input re-encoding."""
 
 import numpy as np
 import pytest
@@ -8,14 +8,10 @@ from probekit.errors import ProbekitError
 from probekit.metrics.walsh import walsh_hadamard
 from probekit.synthetic.boolean import cube, random_affine_map, sample_tasks
 from probekit.train.multitask import (
-    ExtrapolationConfig,
     MultiTaskConfig,
     MultiTaskNet,
-    PolynomialFeatureModel,
     apply_input_map,
     head_influence,
-    make_polynomial,
-    run_extrapolation,
     train_multitask,
 )
 
@@ -65,25 +61,6 @@ def test_apply_input_map_is_the_table():
         apply_input_map(x, np.arange(4))
 
 
-def test_polynomial_model_represents_the_generator_exactly():
-    f = make_polynomial(2, 3, seed=0)
-    model = PolynomialFeatureModel(2, 3)
-    assert model.exps.shape == (10, 2)
-    u = torch.rand(50, 2) * 4 - 2
-    feats = torch.prod(u[:, None, :] ** model.exps[None], dim=2).double()
-    coef, *_ = np.linalg.lstsq(feats.numpy(), f(u.double().numpy()), rcond=None)
-    np.testing.assert_allclose(feats.numpy() @ coef, f(u.double().numpy()), atol=1e-6)
-
-
-def test_extrapolation_basis_matched_model_wins_ood():
-    rows = run_extrapolation(ExtrapolationConfig(n_train=256, n_test=512, steps=300, hidden=32, depth=2,
-                                                 d_model=16, n_layers=1, models=("mlp", "polynomial")))
-    by = {r["model"]: r for r in rows}
-    assert set(by) == {"mlp", "polynomial"}
-    assert by["polynomial"]["ood_mse"] * 10 < by["mlp"]["ood_mse"]
-    assert by["mlp"]["id_mse"] < by["mlp"]["ood_mse"]
-
-
 @pytest.mark.parametrize(
     "kwargs, match",
     [({"arch": "cnn"}, "closest"), ({"steps": 0}, "steps"), ({"d_model": 30, "n_heads": 4}, "divisible"),
@@ -97,8 +74,6 @@ def test_bad_config_raises(kwargs, match):
 def test_bad_data_raises():
     with pytest.raises(ProbekitError, match="n_samples"):
         train_multitask(np.ones((4, 2)), np.ones((5, 1)), MultiTaskConfig(steps=1))
-    with pytest.raises(ProbekitError, match="closest"):
-        ExtrapolationConfig(models=("mlp", "cubic"))
 
 
 def test_trunk_that_is_a_signed_permutation_scores_recovery_one():
