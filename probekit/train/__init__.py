@@ -70,7 +70,6 @@ __all__ = [
     "head_influence",
     "load_checkpoint",
     "load_step_checkpoint",
-    "make_polynomial",
     "mlp_encoder",
     "optimizer_from_flat",
     "optimizer_to_flat",
