@@ -25,7 +25,7 @@ def compatible(a, b) -> bool:
 
 
 def _features(store_dir: Path, hook_point: str, dataset):
-    """``(X, y, groups)`` of one hook point of a store: ``(n_rows, d)`` float64, labels and groups per row."""
+    """``(X, y, groups)`` of one hook point of a store: ``(n_samples, d_model)`` float64, labels and groups per row."""
     from probekit.store import ActivationStore
 
     store = ActivationStore(store_dir)
