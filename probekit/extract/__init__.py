@@ -16,7 +16,7 @@ from probekit.extract.hook_points import (
     sublayer_notes,
     sublayers,
 )
-from probekit.extract.hook_set import CALL_SEPARATOR, INPUT_SUFFIX, HookSet, split_key
+from probekit.hooks import CALL_SEPARATOR, INPUT_SUFFIX, Hooks, HookSet, split_key
 from probekit.extract.inspect import describe_modules, output_shapes
 from probekit.extract.pooling import pool_spatial
 from probekit.extract.recorder import ActivationRecorder, StopForward, first_tensor, module_names, resolve_modules
@@ -30,6 +30,8 @@ from probekit.extract.text_inputs import (
     is_encoder_decoder,
     model_device,
     position_ids_from_mask,
+    SAMPLE_TEXT,
+    sample_inputs,
     token_counts,
     validate_token_counts,
 )
@@ -47,7 +49,7 @@ from probekit.extract.penultimate import PENULTIMATE_MODULES, penultimate_featur
 
 __all__ = [
     "ATTENTION_NAMES", "MLP_NAMES", "CALL_SEPARATOR", "INPUT_SUFFIX",
-    "ActivationRecorder", "StopForward", "HookSet", "split_key", "first_tensor", "module_names", "resolve_modules",
+    "ActivationRecorder", "StopForward", "HookSet", "Hooks", "SAMPLE_TEXT", "sample_inputs", "split_key", "first_tensor", "module_names", "resolve_modules",
     "HookPoint", "BlockList", "block_lists", "find_blocks", "hook_points", "residual_stream",
     "resolve_hook_points", "stage_outputs", "sublayers", "sublayer_notes", "cross_attention",
     "VisionHookPoint", "vision_hook_points", "is_image_classifier", "architecture_name", "module_layout",

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from probekit.errors import ProbekitError, closest
-from probekit.extract.hook_set import CALL_SEPARATOR, split_key
+from probekit.hooks import CALL_SEPARATOR, split_key
 from probekit.extract.recorder import INPUT_SUFFIX, module_names, resolve_modules
 
 ATTENTION_NAMES = ("self_attn", "attn", "attention", "self_attention", "multi_head_attention")

@@ -5,21 +5,21 @@ from __future__ import annotations
 import torch
 
 from probekit.extract.hook_points import hook_points
+from probekit.hooks import Hooks
 from probekit.extract.recorder import INPUT_SUFFIX, first_tensor, module_names
+from probekit.extract.text_inputs import sample_inputs
 from probekit.models.base import LoadedModel
-
-SAMPLE_TEXT = "The city of Paris is in France."
 
 
 def output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
     """Output shape of every module (and of block 0's input) on one sample input.
 
-    Text models see ``SAMPLE_TEXT``; image models a grey image. Shapes are
+    The input is :func:`probekit.extract.text_inputs.sample_inputs` (a short sentence, or a
+    grey image). Shapes are
     ``(batch=1, ...)``; modules that did not run are absent.
     """
     model = loaded.model
     shapes: dict[str, tuple[int, ...]] = {}
-    handles = []
 
     def make(name):
         def hook(module, args, output):
@@ -36,28 +36,11 @@ def output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
                 shapes[name] = tuple(first_tensor(source).shape)
         return hook
 
-    lookup = dict(model.named_modules())
-    try:
-        for name in module_names(model):
-            handles.append(lookup[name].register_forward_hook(make(name)))
-        for point in [p for p in hook_points(model) if p.module.endswith(INPUT_SUFFIX)][:1]:
-            target = point.module[: -len(INPUT_SUFFIX)]
-            handles.append(lookup[target].register_forward_pre_hook(pre(point.module), with_kwargs=True))
-        with torch.no_grad():
-            if loaded.kind == "image-classifier":
-                from PIL import Image
-
-                from probekit.extract.text_inputs import model_device
-
-                pixels = loaded.preprocess(Image.new("RGB", (256, 256), (128, 128, 128)))
-                model(**{loaded.info.get("input_name", "x"): pixels.unsqueeze(0).to(model_device(model))})
-            else:
-                from probekit.extract.text_inputs import encode_text
-
-                model(**encode_text(loaded, [SAMPLE_TEXT], 64))
-    finally:
-        for h in handles:
-            h.remove()
+    callbacks = {name: make(name) for name in module_names(model)}
+    inputs = [p.module for p in hook_points(model) if p.module.endswith(INPUT_SUFFIX)]
+    callbacks.update({key: pre(key) for key in inputs[:1]})
+    with Hooks(model, callbacks), torch.no_grad():
+        model(**sample_inputs(loaded))
     return shapes
 
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from probekit.errors import ProbekitError, closest
-from probekit.extract.hook_set import CALL_SEPARATOR, INPUT_SUFFIX, HookSet, split_key
+from probekit.hooks import CALL_SEPARATOR, INPUT_SUFFIX, HookSet, split_key
 
 
 class StopForward(Exception):

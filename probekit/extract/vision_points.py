@@ -68,7 +68,7 @@ from torch import nn
 
 from probekit.errors import ProbekitError
 from probekit.extract.hook_points import HookPoint
-from probekit.extract.hook_set import INPUT_SUFFIX
+from probekit.hooks import INPUT_SUFFIX
 
 #: Layouts a :class:`VisionHookPoint` can carry (see the module docstring).
 _CF, _CL, _TOK = "channels_first", "channels_last", "tokens"

@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from probekit.errors import ProbekitError, did_you_mean
+from probekit.hooks import Hooks
 
 __all__ = [
     "LRU",
@@ -465,12 +466,8 @@ def record_module_output(model: nn.Module, module_name: str) -> Iterator[list]:
     if module_name not in names:
         raise ProbekitError(did_you_mean(module_name, names, "module"))
     outputs: list = []
-    handle = model.get_submodule(module_name).register_forward_hook(
-        lambda mod, inp, out: outputs.append(out.detach()))
-    try:
+    with Hooks(model, {module_name: lambda mod, inp, out: outputs.append(out.detach())}):
         yield outputs
-    finally:
-        handle.remove()
 
 
 @torch.no_grad()

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from probekit.errors import ProbekitError
-from probekit.extract.hook_set import HookSet
+from probekit.hooks import HookSet
 from probekit.extract.recorder import resolve_modules
 
 __all__ = ["Intervention", "Steering", "steer", "position_mask", "forward_offset", "steering_site"]
@@ -189,7 +189,7 @@ def steering_site(model: nn.Module, name: str) -> str:
         runs several times per forward pass (a shared layer: one call cannot be steered).
     """
     from probekit.extract.hook_points import hook_points
-    from probekit.extract.hook_set import split_key
+    from probekit.hooks import split_key
 
     base, is_input, call = split_key(name)
     lookup = dict(model.named_modules())

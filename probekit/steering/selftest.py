@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from probekit.extract.hook_points import block_lists
+from probekit.hooks import Hooks
 from probekit.extract.recorder import first_tensor
 from probekit.extract.text_inputs import encode_text
 from probekit.models.base import LoadedModel
@@ -22,8 +23,9 @@ __all__ = ["steering_deltas", "check_steering"]
 NEW_TOKENS = 3
 
 
-def _capture(module: torch.nn.Module, store: list):
-    return module.register_forward_hook(lambda m, a, o: store.append(first_tensor(o).detach().clone()))
+def _capture(model: torch.nn.Module, module: str, store: list) -> Hooks:
+    """Hooks appending a copy of ``module``'s output tensor to ``store`` on every call."""
+    return Hooks(model, {module: lambda m, a, o: store.append(first_tensor(o).detach().clone())})
 
 
 def steering_deltas(loaded: LoadedModel, module: str, positions: list[int], texts,
@@ -43,26 +45,18 @@ def steering_deltas(loaded: LoadedModel, module: str, positions: list[int], text
         inputs = encode_text(loaded, list(texts), 64)
     finally:
         loaded.tokenizer.padding_side = side
-    target = model.get_submodule(module)
     raw, steered = [], []
-    handle = _capture(target, raw)
-    try:
+    with _capture(model, module, raw):
         with torch.no_grad():
             model(**{k: v for k, v in inputs.items() if k != "position_ids"})
         width = raw[0].shape[-1]
         raw.clear()
         vector = torch.linspace(0.5, 1.5, width)
-        with steer(model, [Intervention(module, vector, positions=list(positions))]):
-            after = _capture(target, steered)
-            try:
-                with torch.no_grad():
-                    model.generate(**{k: v for k, v in inputs.items() if k != "position_ids"},
-                                   max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS, do_sample=False,
-                                   use_cache=use_cache, pad_token_id=loaded.tokenizer.pad_token_id)
-            finally:
-                after.remove()
-    finally:
-        handle.remove()
+        with steer(model, [Intervention(module, vector, positions=list(positions))]), \
+                _capture(model, module, steered), torch.no_grad():
+            model.generate(**{k: v for k, v in inputs.items() if k != "position_ids"},
+                           max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS, do_sample=False,
+                           use_cache=use_cache, pad_token_id=loaded.tokenizer.pad_token_id)
     return [s - r for s, r in zip(steered, raw)], vector, int(inputs["input_ids"].shape[1])
 
 

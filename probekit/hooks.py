@@ -1,4 +1,9 @@
-"""Forward hooks registered together and always removed together."""
+"""Forward hooks registered together and always removed together.
+
+Every hook probekit puts on a model goes through :class:`HookSet` (recording, steering,
+shape discovery, sequence-model read-outs), so every one is removed when its ``with``
+block ends, also on errors. A leaf module (torch only), usable from every layer.
+"""
 
 from __future__ import annotations
 
@@ -78,3 +83,35 @@ class HookSet:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+
+
+class Hooks(HookSet):
+    """Plain callbacks on named modules, registered and removed as one context manager.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    callbacks : dict of str to callable
+        ``{module name: fn}``: ``fn(module, args, output)`` after the module runs, or, for
+        a name ending in ``:input``, ``fn(module, args, kwargs)`` before it runs.
+
+    Raises
+    ------
+    AttributeError
+        On entering, when a name is not a submodule of ``model`` (check names first,
+        e.g. with :func:`probekit.extract.recorder.module_names`).
+
+    Examples
+    --------
+    >>> with Hooks(model, {"layers.0": lambda m, a, out: seen.append(out)}):  # doctest: +SKIP
+    ...     model(x)
+    """
+
+    def __init__(self, model: nn.Module, callbacks: dict[str, Callable]) -> None:
+        super().__init__()
+        self.model = model
+        self.callbacks = dict(callbacks)
+
+    def _register_all(self) -> None:
+        for key, fn in self.callbacks.items():
+            self._hook(self.model, key, on_output=fn, on_input=fn)
