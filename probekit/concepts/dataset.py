@@ -13,6 +13,9 @@ from probekit.errors import ProbekitError
 
 #: Label kinds a concept can have; decides the probe (logistic vs ridge) and metric.
 TASKS = ("binary", "multiclass", "continuous")
+#: The task of inputs without labels (:meth:`ConceptDataset.from_inputs`): they can be
+#: extracted, not probed.
+UNLABELED = "unlabeled"
 
 
 @dataclass
@@ -61,8 +64,8 @@ class ConceptDataset:
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ProbekitError(f"unknown task {self.task!r}; valid: {', '.join(TASKS)}")
+        if self.task not in TASKS + (UNLABELED,):
+            raise ProbekitError(f"unknown task {self.task!r}; valid: {', '.join(TASKS)} (or {UNLABELED!r})")
         self.inputs = list(self.inputs)
         n = len(self.inputs)
         if n == 0:
@@ -82,6 +85,8 @@ class ConceptDataset:
                 )
             if np.ptp(labels) == 0:
                 raise ProbekitError(f"data set {self.name!r}: all {n} labels equal {labels[0]}")
+        elif self.task == UNLABELED:
+            labels = labels.astype(np.int64)
         else:
             if labels.dtype.kind == "f" and np.isnan(labels).any():
                 bad = np.flatnonzero(np.isnan(labels))
@@ -108,6 +113,38 @@ class ConceptDataset:
 
     def __len__(self) -> int:
         return len(self.inputs)
+
+    @classmethod
+    def from_inputs(cls, inputs, name: str = "inputs", modality: str = "text") -> "ConceptDataset":
+        """Inputs without labels, for extraction only (task :data:`UNLABELED`).
+
+        Parameters
+        ----------
+        inputs : sequence of str
+            ``n_samples`` texts (or image paths with ``modality="image"``).
+        name : str
+        modality : {"text", "image"}
+
+        Returns
+        -------
+        ConceptDataset
+            Labels all 0 (placeholders: an unlabeled data set cannot be probed), one group
+            per row.
+
+        Raises
+        ------
+        ProbekitError
+            No inputs, an input that is not a string, or an unknown modality.
+        """
+        inputs = list(inputs)
+        bad = [i for i, x in enumerate(inputs) if not isinstance(x, str)]
+        if bad:
+            raise ProbekitError(f"input {bad[0]} is a {type(inputs[bad[0]]).__name__}; inputs must be strings "
+                                "(texts, or image paths)")
+        if modality not in ("text", "image"):
+            raise ProbekitError(f"modality must be 'text' or 'image', not {modality!r}")
+        return cls(inputs, np.zeros(len(inputs), dtype=np.int64), UNLABELED, name=name,
+                   metadata={"modality": modality, "source": "in memory"})
 
     @property
     def modality(self) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -216,7 +217,7 @@ def token_budget_batches(lengths, max_tokens: int) -> list[np.ndarray]:
 
 def extract(
     loaded: LoadedModel,
-    dataset: ConceptDataset,
+    dataset: ConceptDataset | Sequence[str],
     config: ExtractionConfig,
     out_dir,
     overwrite: bool = False,
@@ -233,7 +234,9 @@ def extract(
     loaded:
         Model from :func:`probekit.models.load_model`.
     dataset:
-        Inputs (texts or image paths) and labels.
+        Inputs (texts or image paths) and labels; or a plain sequence of texts (image
+        paths for an image model), extracted without labels
+        (:meth:`~probekit.concepts.ConceptDataset.from_inputs`).
     config:
         :class:`ExtractionConfig`.
     out_dir:
@@ -258,6 +261,8 @@ def extract(
         model or ``max_tokens_per_batch`` for an image model.
     """
     shard = None if shard is None else parse_shard(shard)
+    if not isinstance(dataset, ConceptDataset):
+        dataset = ConceptDataset.from_inputs(dataset, modality=loaded.modality)
     points = resolve_hook_points(loaded.model, config.modules)
     if loaded.modality not in ("text", "image"):
         raise ProbekitError(f"extract() feeds text and image models; {loaded.name!r} is a {loaded.kind} model "

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from probekit.concepts.dataset import UNLABELED
 from probekit.errors import ProbekitError
 
 __all__ = ["EXAMPLES_NAME", "read_examples", "to_dataset", "write_examples"]
@@ -44,8 +45,8 @@ def write_examples(directory, dataset, text: bool = True) -> Path:
     -------
     pathlib.Path
         The file. Columns: ``example_index`` (int64), ``text`` or ``image_path``
-        (string), ``label`` (int64 classes or float64), ``group``, and ``word_type``
-        when the data has word types.
+        (string), ``label`` (int64 classes or float64; absent for unlabeled inputs),
+        ``group``, and ``word_type`` when the data has word types.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -55,8 +56,10 @@ def write_examples(directory, dataset, text: bool = True) -> Path:
         return path
     n = len(dataset)
     columns = {"example_index": pa.array(np.arange(n, dtype=np.int64)),
-               "text" if text else "image_path": pa.array([str(x) for x in dataset.inputs], pa.string()),
-               "label": pa.array(np.asarray(dataset.labels)), "group": _arrow(dataset.groups)}
+               "text" if text else "image_path": pa.array([str(x) for x in dataset.inputs], pa.string())}
+    if dataset.task != UNLABELED:  # placeholders are not labels
+        columns["label"] = pa.array(np.asarray(dataset.labels))
+    columns["group"] = _arrow(dataset.groups)
     if dataset.word_types is not None:
         columns["word_type"] = _arrow(dataset.word_types)
     meta = dict(_expected(dataset), task=dataset.task, label_names=dataset.label_names, name=dataset.name)
