@@ -256,9 +256,6 @@ def scan_image_folder(
         When some files could not be read as images (they are skipped); the message
         gives their count and the first one.
     """
-    from PIL import Image
-    from tqdm.auto import tqdm
-
     root = Path(directory)
     if not root.is_dir():
         raise ProbekitError(f"image folder {str(root)!r} does not exist or is not a directory")
@@ -268,48 +265,10 @@ def scan_image_folder(
         raise ProbekitError(f"pixel_size must be at least 4 pixels, got {pixel_size}")
     if limit is not None and int(limit) < 1:
         raise ProbekitError(f"limit must be a positive number of images or None, got {limit}")
-
     subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if labels == "auto":
-        if subdirs:
-            labels = "subfolders"
-        else:
-            files = [p for p in root.iterdir() if p.is_file() and not p.name.startswith(".")]
-            pictures = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
-            parsed = [parse_imagenet_name(p.name) for p in pictures]
-            labels = "imagenet" if pictures and all(x is not None for x in parsed) else "none"
-    if labels == "subfolders" and not subdirs:
-        raise ProbekitError(f"labels='subfolders' but {str(root)!r} has no sub-folders; use labels='auto'")
-
-    # Candidate files and raw labels.
-    entries: list[tuple[Path, str | None]] = []
-    if labels == "subfolders":
-        for sub in subdirs:
-            entries.extend((p, sub.name) for p in _list_files(sub))
-    else:
-        entries = [(p, None) for p in sorted(root.iterdir()) if p.is_file() and not p.name.startswith(".")]
-    if limit is not None and len(entries) > int(limit):
-        keep = np.sort(np.random.default_rng(seed).choice(len(entries), size=int(limit), replace=False))
-        entries = [entries[i] for i in keep]
-
-    paths: list[str] = []
-    raw: list[str | None] = []
-    skipped: list[tuple[str, str]] = []
-    stats: dict[str, list] = {"brightness": [], "colourfulness": [], "saturation": [], "hue": []}
-    size = int(pixel_size)
-    for path, folder in tqdm(entries, desc="reading images", disable=not progress):
-        try:
-            with Image.open(path) as img:
-                img.draft("RGB", (size, size))
-                small = img.convert("RGB").resize((size, size), Image.BILINEAR)
-        except Exception as exc:  # noqa: BLE001 - any decoder failure means "not a readable image"
-            skipped.append((str(path), f"{type(exc).__name__}: {exc}"))
-            continue
-        values = pixel_statistics(small)
-        for key in stats:
-            stats[key].append(values[key])
-        paths.append(str(path))
-        raw.append(folder)
+    labels = _label_source(root, subdirs, labels)
+    entries = _entries(root, subdirs, labels, limit, seed)
+    paths, raw, stats, skipped = _read_images(entries, int(pixel_size), progress)
     if not paths:
         first = f" (first: {skipped[0][0]}: {skipped[0][1]})" if skipped else ""
         raise ProbekitError(
@@ -322,32 +281,7 @@ def scan_image_folder(
             UserWarning,
             stacklevel=2,
         )
-
-    class_index: np.ndarray | None = None
-    class_names: list[str] | None = None
-    source = labels
-    if labels == "subfolders":
-        folder_names = sorted({r for r in raw if r is not None})
-        parsed = [parse_imagenet_name(n) for n in folder_names]
-        if all(p is not None and p[1] == "" for p in parsed):
-            source = "imagenet"
-            class_index = _imagenet_index([str(r) for r in raw], ["" for _ in raw], root, wnids)
-            class_names = imagenet_class_names()
-        else:
-            pos = {n: i for i, n in enumerate(folder_names)}
-            class_index = np.array([pos[r] for r in raw], dtype=np.int64)
-            class_names = folder_names
-    elif labels == "imagenet":
-        parsed = [parse_imagenet_name(p) for p in paths]
-        bad = [p for p, q in zip(paths, parsed) if q is None]
-        if bad:
-            raise ProbekitError(
-                f"labels='imagenet' but {len(bad)} file name(s) do not start with a WordNet id "
-                f"(first: {Path(bad[0]).name!r}; expected e.g. 'n01440764_tench.JPEG')"
-            )
-        class_index = _imagenet_index([q[0] for q in parsed], [q[1] for q in parsed], root, wnids)
-        class_names = imagenet_class_names()
-
+    source, class_index, class_names = _classes(root, labels, paths, raw, wnids)
     return ImageFolderScan(
         paths=paths,
         stats={
@@ -361,8 +295,88 @@ def scan_image_folder(
         label_source=source,
         skipped=skipped,
         directory=str(root),
-        pixel_size=size,
+        pixel_size=int(pixel_size),
     )
+
+
+def _label_source(root: Path, subdirs: list[Path], labels: str) -> str:
+    """Resolve ``labels="auto"`` (sub-folders, else ImageNet file names, else none)."""
+    if labels == "auto":
+        if subdirs:
+            labels = "subfolders"
+        else:
+            files = [p for p in root.iterdir() if p.is_file() and not p.name.startswith(".")]
+            pictures = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
+            parsed = [parse_imagenet_name(p.name) for p in pictures]
+            labels = "imagenet" if pictures and all(x is not None for x in parsed) else "none"
+    if labels == "subfolders" and not subdirs:
+        raise ProbekitError(f"labels='subfolders' but {str(root)!r} has no sub-folders; use labels='auto'")
+    return labels
+
+
+def _entries(root: Path, subdirs: list[Path], labels: str, limit: int | None,
+             seed: int) -> list[tuple[Path, str | None]]:
+    """Candidate files with their sub-folder name (``None`` for a flat folder), a seeded
+    random subset of at most ``limit`` in sorted order."""
+    entries: list[tuple[Path, str | None]] = []
+    if labels == "subfolders":
+        for sub in subdirs:
+            entries.extend((p, sub.name) for p in _list_files(sub))
+    else:
+        entries = [(p, None) for p in sorted(root.iterdir()) if p.is_file() and not p.name.startswith(".")]
+    if limit is not None and len(entries) > int(limit):
+        keep = np.sort(np.random.default_rng(seed).choice(len(entries), size=int(limit), replace=False))
+        entries = [entries[i] for i in keep]
+    return entries
+
+
+def _read_images(entries, size: int, progress: bool):
+    """Open every entry once: readable paths, their raw labels, pixel statistics, and the
+    ``(path, reason)`` of each file that is not a readable image."""
+    from PIL import Image
+    from tqdm.auto import tqdm
+
+    paths: list[str] = []
+    raw: list[str | None] = []
+    skipped: list[tuple[str, str]] = []
+    stats: dict[str, list] = {"brightness": [], "colourfulness": [], "saturation": [], "hue": []}
+    for path, folder in tqdm(entries, desc="reading images", disable=not progress):
+        try:
+            with Image.open(path) as img:
+                img.draft("RGB", (size, size))
+                small = img.convert("RGB").resize((size, size), Image.BILINEAR)
+        except Exception as exc:  # noqa: BLE001 - any decoder failure means "not a readable image"
+            skipped.append((str(path), f"{type(exc).__name__}: {exc}"))
+            continue
+        values = pixel_statistics(small)
+        for key in stats:
+            stats[key].append(values[key])
+        paths.append(str(path))
+        raw.append(folder)
+    return paths, raw, stats, skipped
+
+
+def _classes(root: Path, labels: str, paths: list[str], raw: list, wnids):
+    """``(label source, class index per image, class names)`` (``None``s without labels)."""
+    if labels == "subfolders":
+        folder_names = sorted({r for r in raw if r is not None})
+        parsed = [parse_imagenet_name(n) for n in folder_names]
+        if all(p is not None and p[1] == "" for p in parsed):
+            index = _imagenet_index([str(r) for r in raw], ["" for _ in raw], root, wnids)
+            return "imagenet", index, imagenet_class_names()
+        pos = {n: i for i, n in enumerate(folder_names)}
+        return labels, np.array([pos[r] for r in raw], dtype=np.int64), folder_names
+    if labels == "imagenet":
+        parsed = [parse_imagenet_name(p) for p in paths]
+        bad = [p for p, q in zip(paths, parsed) if q is None]
+        if bad:
+            raise ProbekitError(
+                f"labels='imagenet' but {len(bad)} file name(s) do not start with a WordNet id "
+                f"(first: {Path(bad[0]).name!r}; expected e.g. 'n01440764_tench.JPEG')"
+            )
+        index = _imagenet_index([q[0] for q in parsed], [q[1] for q in parsed], root, wnids)
+        return labels, index, imagenet_class_names()
+    return labels, None, None
 
 
 def concept_from_scan(scan: ImageFolderScan, concept: str, name: str | None = None) -> ConceptDataset:
