@@ -334,11 +334,16 @@ def merge_dicts(base: dict, override: dict) -> dict:
     return merged
 
 
-def read_config_file(path) -> dict:
-    """Read a TOML config file (``--config FILE``) as a plain nested dict.
+#: Config file formats by suffix (anything else is read as TOML).
+CONFIG_FORMATS = {".toml": "TOML", ".json": "JSON", ".yaml": "YAML", ".yml": "YAML"}
 
-    Layout: top-level keys of :class:`RunConfig` (``out``, ``overwrite``, ...) and the
-    sections ``[model]``, ``[dataset]``, ``[extraction]``, ``[probe]``::
+
+def read_config_file(path, what: str = "config file") -> dict:
+    """Read a config file (``--config FILE``, an audit config) as a plain nested dict.
+
+    Layout for ``probe`` / ``extract``: top-level keys of :class:`RunConfig` (``out``,
+    ``overwrite``, ...) and the sections ``[model]``, ``[dataset]``, ``[extraction]``,
+    ``[probe]``::
 
         out = "runs/cities"
         [model]
@@ -348,28 +353,46 @@ def read_config_file(path) -> dict:
         [probe]
         n_splits = 5
 
-    A ``.json`` file with the same layout (e.g. a saved ``config``) is read as JSON.
+    TOML (``tomllib``) by default; a ``.json`` file (e.g. a saved ``config``) as JSON and a
+    ``.yaml`` / ``.yml`` file as YAML (PyYAML).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    what : str
+        What the file is, for messages.
 
     Raises
     ------
     ProbekitError
-        A missing file or one that is not valid TOML (with the parser's line and column).
+        A missing or unreadable file, one that is not valid in its format (with the
+        parser's line and column), or one that does not hold a table of keys.
     """
     import json
     import tomllib
 
     path = Path(path)
     if not path.is_file():
-        raise ProbekitError(f"config file {str(path)!r} does not exist")
+        raise ProbekitError(f"{what} {str(path)!r} does not exist")
+    kind = CONFIG_FORMATS.get(path.suffix.lower(), "TOML")
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(path.read_text())
+        text = path.read_text(encoding="utf-8")
+        if kind == "JSON":
+            data = json.loads(text)
+        elif kind == "YAML":
+            import yaml
+
+            data = yaml.safe_load(text) or {}
         else:
-            with open(path, "rb") as f:
-                data = tomllib.load(f)
-    except (tomllib.TOMLDecodeError, ValueError, UnicodeDecodeError) as e:
-        raise ProbekitError(f"config file {str(path)!r} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: "
-                            f"{e}") from None
+            data = tomllib.loads(text)
+    except ImportError:
+        raise ProbekitError(f"{what} {str(path)!r} is YAML, which needs PyYAML (pip install pyyaml); "
+                            "or give a .toml file") from None
+    except OSError as e:
+        raise ProbekitError(f"cannot read {what} {str(path)!r}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - each parser's own error type (TOML, JSON, YAML, decoding)
+        detail = str(e).splitlines()[0] if kind == "YAML" else str(e)
+        raise ProbekitError(f"{what} {str(path)!r} is not valid {kind}: {detail}") from None
     if not isinstance(data, dict):
-        raise ProbekitError(f"config file {str(path)!r} must hold a table of keys, not {type(data).__name__}")
+        raise ProbekitError(f"{what} {str(path)!r} must hold a table of keys, not {type(data).__name__}")
     return data

@@ -17,7 +17,7 @@ _MODULES = {
     "config": ("AuditConfig", "AuditDataset", "AuditModel", "load_audit_config", "parse_audit_config"),
     "runner": ("AuditResult", "LoadedData", "load_audit_data", "probe_combination", "run_audit"),
     "transfer": ("compatible", "transfer_matrix", "transfer_score"),
-    "outputs": ("AUDIT_COLUMNS", "TRANSFER_COLUMNS", "write_audit_csv", "write_outputs"),
+    "outputs": ("AUDIT_COLUMNS", "TRANSFER_COLUMNS", "write_outputs"),
     "plots": ("plot_heatmaps", "plot_layer_curves", "plot_transfer", "score_grid"),
     "compare": ("compare_runs", "read_run"),
 }

@@ -105,7 +105,7 @@ def compare_runs(folders: list[str], out) -> list[dict]:
     ProbekitError
         No folders, or any error of :func:`read_run`, or an unwritable ``out``.
     """
-    from probekit.audit.outputs import write_audit_csv
+    from probekit.report.tables import write_results_csv
     from probekit.audit.plots import plot_layer_curves
     from probekit.pipeline import write_all_or_nothing
     from probekit.report.html import compare_report_html
@@ -128,7 +128,7 @@ def compare_runs(folders: list[str], out) -> list[dict]:
     write_all_or_nothing(out, {
         "compare.png": lambda p: plot_layer_curves(series, p, "layer curves of " + ", ".join(
             Path(f).name for f in folders)),
-        "compare.csv": lambda p: write_audit_csv(summary, columns, p),
+        "compare.csv": lambda p: write_results_csv(summary, p, columns),
     })
     write_all_or_nothing(out, {"compare.html": lambda p: compare_report_html(summary, out / "compare.png", p,
                                                                              [str(f) for f in folders])})

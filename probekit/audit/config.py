@@ -238,34 +238,13 @@ def load_audit_config(path) -> AuditConfig:
         Missing or unreadable file, a syntax error (line named), an unknown suffix, or
         any error of :func:`parse_audit_config`.
     """
+    from probekit.config import CONFIG_FORMATS, read_config_file
+
     path = Path(path)
     if not path.is_file():
         raise ProbekitError(f"audit config {str(path)!r} does not exist (give a .toml file; see `probekit audit -h`)")
-    suffix = path.suffix.lower()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ProbekitError(f"cannot read audit config {str(path)!r}: {e}") from None
-    if suffix == ".toml":
-        import tomllib
-
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise ProbekitError(f"{str(path)!r} is not valid TOML: {e}") from None
-    elif suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as e:
-            raise ProbekitError(f"{str(path)!r} is not valid YAML: {str(e).splitlines()[0]}") from None
-    elif suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ProbekitError(f"{str(path)!r} is not valid JSON: {e}") from None
-    else:
-        raise ProbekitError(f"audit config {str(path)!r}: unknown format {suffix or '(no suffix)'!r}; "
+    if path.suffix.lower() not in CONFIG_FORMATS:
+        raise ProbekitError(f"audit config {str(path)!r}: unknown format {path.suffix.lower() or '(no suffix)'!r}; "
                             "give a .toml, .yaml, .yml or .json file")
+    data = read_config_file(path, what="audit config")
     return parse_audit_config(data, base=path.resolve().parent, source=str(path))

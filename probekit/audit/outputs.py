@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import tempfile
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from probekit.config import slug
 
-__all__ = ["AUDIT_COLUMNS", "TRANSFER_COLUMNS", "write_audit_csv", "write_outputs"]
+__all__ = ["AUDIT_COLUMNS", "TRANSFER_COLUMNS", "write_outputs"]
 
 #: Columns of ``DIR/results.csv`` (one row per model × variant × data set × hook point).
 AUDIT_COLUMNS = ("model", "variant", "dataset", "hook_point", "layer", "score", "ci_low", "ci_high", "control_score",
@@ -21,23 +20,6 @@ AUDIT_COLUMNS = ("model", "variant", "dataset", "hook_point", "layer", "score", 
 #: Columns of ``DIR/transfer.csv``.
 TRANSFER_COLUMNS = ("model", "variant", "train_dataset", "test_dataset", "hook_point", "layer", "score", "metric",
                     "chance", "n_train", "n_test", "evaluation")
-
-
-def _fmt(value):
-    if isinstance(value, float):
-        return f"{value:.6f}"
-    if isinstance(value, (list, tuple)):
-        return ";".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in value)
-    return "" if value is None else value
-
-
-def write_audit_csv(rows: list[dict], columns: tuple, path) -> None:
-    """Rows as CSV with ``columns`` (floats with 6 decimals, lists ``;``-separated, ``None`` empty)."""
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _fmt(row.get(k)) for k in columns})
 
 
 def _figures(result, folder: Path) -> dict:
@@ -74,6 +56,7 @@ def write_outputs(result, config, out: Path, started: str, argv: list[str] | Non
     from probekit.runs import run_record
     from probekit.pipeline import write_all_or_nothing
     from probekit.report.html import audit_report_html
+    from probekit.report.tables import write_results_csv
 
     result.record = run_record(config.to_dict(), "audit", started, argv=argv)
     result.record["timings"] = result.timings
@@ -81,8 +64,8 @@ def write_outputs(result, config, out: Path, started: str, argv: list[str] | Non
         images = _figures(result, Path(tmp))
         payload = asdict(result)
         writers = {
-            "results.csv": lambda p: write_audit_csv(result.rows, AUDIT_COLUMNS, p),
-            "transfer.csv": lambda p: write_audit_csv(result.transfer, TRANSFER_COLUMNS, p),
+            "results.csv": lambda p: write_results_csv(result.rows, p, AUDIT_COLUMNS),
+            "transfer.csv": lambda p: write_results_csv(result.transfer, p, TRANSFER_COLUMNS),
             **{Path(png).name: (lambda p, src=png: shutil.copyfile(src, p))
                for kinds in images.values() for png in kinds.values()},
             "audit.json": lambda p: Path(p).write_text(json.dumps(

@@ -17,16 +17,17 @@ RESULT_COLUMNS = ("variant", "hook_point", "layer", "score", "score_std", "contr
                   "n_seeds", "n_controls")
 
 
-def write_results_csv(rows: list[dict], path: Path) -> None:
-    """One row per probed hook point with :data:`RESULT_COLUMNS`.
+def write_results_csv(rows: list[dict], path: Path, columns: tuple = RESULT_COLUMNS) -> None:
+    """One row per probed hook point with ``columns`` (default :data:`RESULT_COLUMNS`).
 
-    Lists (``fold_scores``, ``control_scores``) are written as ``;``-separated numbers.
+    Floats get 6 decimals, lists (``fold_scores``, ``control_scores``) are written as
+    ``;``-separated numbers, ``None`` as an empty cell; keys not in ``columns`` are left out.
     """
     with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=RESULT_COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _fmt(row.get(k)) for k in RESULT_COLUMNS})
+            writer.writerow({k: _fmt(row.get(k)) for k in columns})
 
 
 def write_rows_csv(rows: list[dict], path: Path, float_format: str | None = None) -> None:
