@@ -576,39 +576,42 @@ def ridge_cv(Z, targets, alphas, inner=None, classification: bool = False):
 # ---------------------------------------------------------------------------------------
 
 
-def _z(G: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
-    """Logits ``(B, n, m, k)`` of designs ``G`` ``(B, n, p)`` at ``V`` ``(B, p, m, k)``."""
-    B, p, m, k = V.shape
-    return (G @ V.reshape(B, p, m * k)).reshape(B, G.shape[1], m, k)
+def _z(GT: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """Logits ``(B, m, k, n)`` of designs ``GT`` ``(B, p, n)`` (transposed) at ``V`` ``(B, m, k, p)``."""
+    B, m, k, p = V.shape
+    return (V.reshape(B, m * k, p) @ GT).reshape(B, m, k, GT.shape[-1])
 
 
 def _residual(z: torch.Tensor, Y: torch.Tensor, k: int, curvature: bool = False):
-    """``dloss/dz`` ``(B, n, m, k)`` and, when asked, the diagonal curvature ``p (1 - p)``."""
-    if k == 1:
-        s = torch.sigmoid(z)
-        return s - Y[..., None], (s * (1 - s) if curvature else None)
-    pr = torch.softmax(z, dim=-1)
+    """``dloss/dz`` ``(B, m, k, n)`` and, when asked, the diagonal curvature ``p (1 - p)``."""
+    pr = torch.sigmoid(z) if k == 1 else torch.softmax(z, dim=2)
     return pr - Y, (pr * (1 - pr) if curvature else None)
+
+
+def _rows_product(R: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
+    """``(B, m, k, n) x (B, n, p) -> (B, m, k, p)``: a sum over rows."""
+    B, m, k, n = R.shape
+    return (R.reshape(B, m * k, n) @ G).reshape(B, m, k, G.shape[-1])
 
 
 def _penalty_gradient(q, V, inv_C):
     """``inv_C (I - q q^T) V``: the gradient of the penalty (the intercept coordinate ``q`` unpenalized)."""
-    qV = torch.einsum("bp,bpmk->bmk", q, V)
-    return inv_C[:, None, :, None] * (V - q[:, :, None, None] * qV[:, None])
+    qV = (V * q[:, None, None, :]).sum(-1, keepdim=True)
+    return inv_C[:, :, None, None] * (V - qV * q[:, None, None, :])
 
 
 def _gradient(G, q, V, r, inv_C, n_eff):
-    B, n, m, k = r.shape  # (r^T G)^T: the product with G untransposed is the faster one on CPU
-    g = (r.reshape(B, n, m * k).transpose(1, 2) @ G).transpose(1, 2).reshape(B, -1, m, k)
-    return (g + _penalty_gradient(q, V, inv_C)) / n_eff[:, None, None, None]
+    return (_rows_product(r, G) + _penalty_gradient(q, V, inv_C)) / n_eff[:, None, None, None]
 
 
 def _hessian_diagonal(G2, q, curv, inv_C, n_eff):
-    """Diagonal of every problem's Hessian in the rotated basis, ``(B, p, m, k)`` (Jacobi preconditioner)."""
-    B, n, m, k = curv.shape
-    h = (curv.reshape(B, n, m * k).transpose(1, 2) @ G2).transpose(1, 2).reshape(B, -1, m, k)
-    h = h + inv_C[:, None, :, None] * (1 - q.square())[:, :, None, None]
+    """Diagonal of every problem's Hessian in the rotated basis, ``(B, m, k, p)`` (Jacobi preconditioner)."""
+    h = _rows_product(curv, G2) + inv_C[:, :, None, None] * (1 - q.square())[:, None, None, :]
     return (h / n_eff[:, None, None, None]).clamp(min=1e-12)
+
+
+def _dots(a, b):
+    return (a * b).sum((2, 3))  # (B, m)
 
 
 def _step_length(z, Gd, Y, k, q, V, d, inv_C, newton_steps: int = 2):
@@ -618,22 +621,21 @@ def _step_length(z, Gd, Y, k, q, V, d, inv_C, newton_steps: int = 2):
     values (their float32 rounding near the optimum misleads Armijo tests): the 1-D
     objective is convex, and its derivative is exact to rounding.
     """
-    qV, qd = torch.einsum("bp,bpmk->bmk", q, V), torch.einsum("bp,bpmk->bmk", q, d)
-    a1 = inv_C * ((V * d).sum((1, 3)) - (qV * qd).sum(-1))
-    a2 = inv_C * ((d * d).sum((1, 3)) - (qd * qd).sum(-1))
+    qV, qd = (V * q[:, None, None, :]).sum(-1), (d * q[:, None, None, :]).sum(-1)  # (B, m, k)
+    a1 = inv_C * (_dots(V, d) - (qV * qd).sum(-1))
+    a2 = inv_C * (_dots(d, d) - (qd * qd).sum(-1))
     t = torch.ones_like(a1)
     for _ in range(newton_steps):
-        zt = torch.addcmul(z, t[:, None, :, None], Gd)
+        zt = torch.addcmul(z, t[:, :, None, None], Gd)
         if k == 1:
-            s = torch.sigmoid(zt[..., 0])
-            g1 = Gd[..., 0]
-            d1 = (g1 * (s - Y)).sum(1)
-            d2 = (g1 * g1 * s * (1 - s)).sum(1)
+            s = torch.sigmoid(zt)
+            d1 = _dots(Gd, s - Y)
+            d2 = _dots(Gd * Gd, s * (1 - s))
         else:
-            pr = torch.softmax(zt, dim=-1)
-            d1 = (Gd * (pr - Y)).sum((1, 3))
-            gp = (Gd * pr).sum(-1)
-            d2 = ((Gd * Gd * pr).sum(-1) - gp * gp).sum(1)
+            pr = torch.softmax(zt, dim=2)
+            d1 = _dots(Gd, pr - Y)
+            gp = (Gd * pr).sum(2)
+            d2 = ((Gd * Gd * pr).sum(2) - gp * gp).sum(-1)
         t = (t - (d1 + a1 + a2 * t) / (d2 + a2).clamp(min=1e-30)).clamp(min=1e-4, max=10.0)
     return t
 
@@ -642,13 +644,13 @@ def _two_loop(g, h, memory):
     """L-BFGS direction ``-H g`` with the diagonal ``1 / h`` as initial inverse Hessian."""
     u, alphas = g.clone(), []
     for s, y, rho in reversed(memory):
-        a = rho * (s * u).sum((1, 3))
-        u.sub_(a[:, None, :, None] * y)
+        a = rho * _dots(s, u)
+        u.sub_(a[:, :, None, None] * y)
         alphas.append(a)
     u.div_(h)
     for (s, y, rho), a in zip(memory, reversed(alphas)):
-        b = rho * (y * u).sum((1, 3))
-        u.add_((a - b)[:, None, :, None] * s)
+        b = rho * _dots(y, u)
+        u.add_((a - b)[:, :, None, None] * s)
     return u.neg_()
 
 
@@ -663,13 +665,13 @@ def sweep_lbfgs(G, q, Y, inv_C, n_eff, k: int, V0, blocks: int = 1, tol: float =
     q:
         ``(B, p)`` intercept coordinate of each design's basis (unpenalized).
     Y:
-        ``(B, n, m)`` float 0/1 labels (binary) or ``(B, n, m, k)`` one-hot (multiclass).
+        ``(B, m, k, n)`` targets: 0/1 (binary, ``k = 1``) or one-hot over the ``k`` classes.
     inv_C:
         ``(B, m)`` ``1 / C`` per column.
     n_eff:
         ``(B,)`` real rows per design (the objective is divided by it).
     V0:
-        ``(B, p, m, k)`` start.
+        ``(B, m, k, p)`` start.
     blocks:
         Columns are ``blocks`` equal consecutive blocks (e.g. one per ``C``, cheapest
         first); the first block still iterating leaves once all its problems converged.
@@ -681,56 +683,55 @@ def sweep_lbfgs(G, q, Y, inv_C, n_eff, k: int, V0, blocks: int = 1, tol: float =
     Returns
     -------
     (V, n_iter)
-        ``(B, p, m, k)`` solutions and the iterations run.
+        ``(B, m, k, p)`` solutions and the iterations run.
     """
-    m = V0.shape[2]
-    width = m // blocks
-    G2T = G.square()
-    out = V0.clone()
-    V = V0.clone()
-    z = _z(G, V)
+    width = V0.shape[1] // blocks
+    GT, G2 = G.transpose(1, 2).contiguous(), G.square()  # both products then run on contiguous operands
+    out, V = V0.clone(), V0.clone()
+    z = _z(GT, V)
     r, curv = _residual(z, Y, k, curvature=True)
     g = _gradient(G, q, V, r, inv_C, n_eff)
-    h = _hessian_diagonal(G2T, q, curv, inv_C, n_eff)
-    active = g.abs().amax((1, 3)) > tol
+    h = _hessian_diagonal(G2, q, curv, inv_C, n_eff)
+    active = g.abs().amax((2, 3)) > tol
     hist: list = []
     lo, it = 0, 0
     for it in range(1, max_iter + 1):
         while lo < blocks and not active[:, :width].any():  # the cheapest block is done: drop it
-            out[:, :, lo * width:(lo + 1) * width] = V[:, :, :width]
+            out[:, lo * width:(lo + 1) * width] = V[:, :width]
             lo += 1
-            V, z, g, h, Y = (a[:, :, width:] for a in (V, z, g, h, Y))
-            inv_C, active = inv_C[:, width:], active[:, width:]
-            hist = [(s[:, :, width:], y[:, :, width:], rho[:, width:]) for s, y, rho in hist]
+            V, z, g, h, Y, inv_C, active = (a[:, width:] for a in (V, z, g, h, Y, inv_C, active))
+            hist = [(s[:, width:], y[:, width:], rho[:, width:]) for s, y, rho in hist]
         if lo == blocks:
             break
         d = _two_loop(g, h, hist) if hist else -g / h
-        descent = (g * d).sum((1, 3)) < 0
-        d = torch.where((active & descent)[:, None, :, None], d, torch.where(active[:, None, :, None], -g / h, 0.0))
-        Gd = _z(G, d)
+        ok = (active & (_dots(g, d) < 0))[:, :, None, None]
+        d = torch.where(ok, d, torch.where(active[:, :, None, None], -g / h, 0.0))
+        Gd = _z(GT, d)
         t = torch.where(active, _step_length(z, Gd, Y, k, q, V, d, inv_C), 0.0)
-        s = t[:, None, :, None] * d
+        s = t[:, :, None, None] * d
         V = V + s
-        z = torch.addcmul(z, t[:, None, :, None], Gd)
+        z = torch.addcmul(z, t[:, :, None, None], Gd)
         r, curv = _residual(z, Y, k, curvature=it % refresh == 0)
         g_new = _gradient(G, q, V, r, inv_C, n_eff)
         y = g_new - g
-        sy = (s * y).sum((1, 3))
+        sy = _dots(s, y)
         hist.append((s, y, torch.where(sy > 1e-12, 1.0 / sy.clamp(min=1e-30), 0.0)))
         if len(hist) > memory:
             hist.pop(0)
         g = g_new
-        active = active & (g.abs().amax((1, 3)) > tol) & torch.isfinite(t)
+        active = active & (g.abs().amax((2, 3)) > tol) & torch.isfinite(t)
         if curv is not None:
-            h = _hessian_diagonal(G2T, q, curv, inv_C, n_eff)
+            h = _hessian_diagonal(G2, q, curv, inv_C, n_eff)
     if lo < blocks:
-        out[:, :, lo * width:] = V
+        out[:, lo * width:] = V
     return out, it
 
 
 def _targets(labels: torch.Tensor, k: int, dtype) -> torch.Tensor:
-    """Solver targets from class indices ``(..., m)``: 0/1 floats (binary) or one-hot ``(..., m, k)``."""
-    return labels.to(dtype) if k == 1 else torch.nn.functional.one_hot(labels, k).to(dtype)
+    """Solver targets ``(E, m, k, n)`` from class indices ``(E, n, m)``: 0/1 (binary) or one-hot."""
+    if k == 1:
+        return labels.to(dtype).transpose(1, 2)[:, :, None, :].contiguous()
+    return torch.nn.functional.one_hot(labels, k).to(dtype).permute(0, 2, 3, 1).contiguous()
 
 
 def rotated_designs(X: torch.Tensor, outer: list, standardize: bool = True):
@@ -827,22 +828,22 @@ def logistic_folds(X: torch.Tensor, labels: torch.Tensor, outer: list, inner: li
     q = Q[:, -1, :]  # (L, p): the intercept coordinate, the same basis for every fold of a layer
     B = L * E
     V, it1 = sweep_lbfgs(G.reshape(B, n_max, p), q.repeat_interleave(E, 0),
-                         _targets(Y, k, dt).repeat(L, *([1] * (Y.dim() - 1 + (k > 1)))),
-                         inv_C.expand(B, -1), n_eff.repeat(L), k, torch.zeros(B, p, nC * w, k, dtype=dt, device=dev),
+                         _targets(Y, k, dt).repeat(L, 1, 1, 1),
+                         inv_C.expand(B, -1), n_eff.repeat(L), k, torch.zeros(B, nC * w, k, p, dtype=dt, device=dev),
                          blocks=nC, tol=tol, max_iter=max_iter)
     del G
-    V = V.reshape(L, E, p, nC, w, k)
+    V = V.reshape(L, E, nC, w, k, p)
     # inner held-out accuracy, summed over inner folds, per (layer, fold, label set, C)
     acc = torch.zeros(L, F, S, nC, dtype=torch.float64, device=dev)
-    start = torch.zeros(L, F, S, p, nC, k, dtype=dt, device=dev)
+    start = torch.zeros(L, F, S, nC, k, p, dtype=dt, device=dev)
     for e, (f, sets, _, te) in enumerate(entries):
         te_t = torch.as_tensor(te, device=dev)
-        z = torch.einsum("lnp,lpcwk->lncwk", designs[f][:, te_t], V[:, e])
+        z = torch.einsum("lnp,lcwkp->lncwk", designs[f][:, te_t], V[:, e])
         truth = labels[sets][:, te_t].T  # (n_te, w)
         acc[:, f, sets] += (predict_classes(z) == truth[None, :, None]).double().mean(1).transpose(1, 2)
-        start[:, f, sets] += V[:, e].permute(0, 3, 1, 2, 4) / len(inner[f][sets[0]])
+        start[:, f, sets] += V[:, e].transpose(1, 2) / len(inner[f][sets[0]])
     best = acc.argmax(-1)  # (L, F, S), the first maximum
-    start = torch.gather(start, 4, best[..., None, None, None].expand(L, F, S, p, 1, k))[..., 0, :]
+    start = torch.gather(start, 3, best[..., None, None, None].expand(L, F, S, 1, k, p))[:, :, :, 0]
     # refit on each outer training set at the chosen C
     G2 = _stack_rows(designs, [(f, outer[f][0]) for f in range(F)], dt, dev)
     n2 = G2.shape[2]
@@ -851,13 +852,13 @@ def logistic_folds(X: torch.Tensor, labels: torch.Tensor, outer: list, inner: li
         Y2[f, :len(tr)] = labels[:, torch.as_tensor(tr, device=dev)].T
     Cs_t = torch.tensor([float(C) for C in Cs], dtype=dt, device=dev)
     V2, it2 = sweep_lbfgs(G2.reshape(L * F, n2, p), q.repeat_interleave(F, 0),
-                          _targets(Y2, k, dt).repeat(L, *([1] * (Y2.dim() - 1 + (k > 1)))),
+                          _targets(Y2, k, dt).repeat(L, 1, 1, 1),
                           (1.0 / Cs_t[best]).reshape(L * F, S),
                           torch.tensor([float(len(tr)) for tr, _ in outer], dtype=dt, device=dev).repeat(L), k,
-                          start.permute(0, 1, 3, 2, 4).reshape(L * F, p, S, k), tol=tol, max_iter=max_iter)
-    V2 = V2.reshape(L, F, p, S, k)
+                          start.reshape(L * F, S, k, p), tol=tol, max_iter=max_iter)
+    V2 = V2.reshape(L, F, S, k, p)
     decision = torch.full((L, S, N, k), float("nan"), dtype=torch.float64, device=dev)
     for f, (_, te) in enumerate(outer):
         te_t = torch.as_tensor(te, device=dev)
-        decision[:, :, te_t] = torch.einsum("lnp,lpsk->lsnk", designs[f][:, te_t], V2[:, f]).double()
+        decision[:, :, te_t] = torch.einsum("lnp,lskp->lsnk", designs[f][:, te_t], V2[:, f]).double()
     return decision, best, max(it1, it2)
