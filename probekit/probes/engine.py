@@ -611,7 +611,7 @@ def _hessian_diagonal(G2, q, curv, inv_C, n_eff):
 
 
 def _dots(a, b):
-    return (a * b).sum((2, 3))  # (B, m)
+    return torch.einsum("bmkp,bmkp->bm", a, b)  # (B, m); einsum: no temporary product
 
 
 def _step_length(z, Gd, Y, k, q, V, d, inv_C, newton_steps: int = 2):
