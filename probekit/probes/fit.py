@@ -55,6 +55,12 @@ class EngineSettings:
         on CUDA.
     random_state:
         Seed of the inner folds.
+    stream:
+        Ridge regression from streamed sufficient statistics, reading each layer in
+        chunks of ``stream_rows`` rows (:mod:`probekit.probes.streamed`: a store larger
+        than memory); ``None``: when one layer's working set exceeds ``chunk_mb``.
+    stream_rows:
+        Rows per chunk when streaming.
     """
 
     method: str | None = None
@@ -68,6 +74,8 @@ class EngineSettings:
     device: str | None = "auto"
     chunk_mb: float | None = None
     random_state: int = 0
+    stream: bool | None = None
+    stream_rows: int = 8192
 
     def method_for(self, task: str) -> str:
         """The method used for ``task``.
@@ -238,6 +246,8 @@ def out_of_fold(features: list, codes: np.ndarray, groups: np.ndarray, task: str
         inner = [_inner(codes[:, train], groups[train], settings, method, True) for train, _ in splits]
     d = max((int(np.shape(f)[1]) for f in features), default=0)
     per_layer = _working_bytes(n, d, splits, inner, method, torch.finfo(dtype).bits // 8)
+    if _streams(method, task, per_layer, settings, device):
+        return _streamed(features, codes, groups, splits, settings, progress)
     for lo, hi in _chunks(features, per_layer, settings, device):
         X = _read_layers(features, lo, hi, device, dtype)
         if method == "logistic":
@@ -256,6 +266,38 @@ def out_of_fold(features: list, codes: np.ndarray, groups: np.ndarray, task: str
         del X
         if progress is not None:
             progress(hi - lo)
+    return decision, penalty
+
+
+def _streams(method: str, task: str, per_layer: float, settings: EngineSettings, device) -> bool:
+    """Whether to fit ridge regression from streamed statistics (see ``EngineSettings.stream``)."""
+    if method != "ridge" or task != "continuous":
+        return False
+    if settings.stream is not None:
+        return bool(settings.stream)
+    budget = settings.chunk_mb if settings.chunk_mb is not None else (4096.0 if device.type == "cuda" else 256.0)
+    return per_layer > budget * 2**20
+
+
+def _streamed(features: list, codes: np.ndarray, groups: np.ndarray, splits: list, settings: EngineSettings,
+              progress=None):
+    """:func:`out_of_fold` for ridge regression, one layer at a time, read in row chunks."""
+    from probekit.probes.streamed import streamed_ridge_out_of_fold
+
+    S, n = codes.shape
+    inner = None
+    if has_shared_groups(groups):
+        inner = [inner_splits(None, codes[0, train], groups[train], settings.cv, False, settings.random_state)
+                 for train, _ in splits]
+    decision = np.full((len(features), S, n, 1), np.nan)
+    penalty = np.zeros((len(features), S, len(splits)))
+    for i, rows in enumerate(features):
+        dec, best = streamed_ridge_out_of_fold(rows, codes.T.astype(np.float64), splits, inner, settings.alphas,
+                                               settings.standardize, settings.stream_rows)
+        decision[i, :, :, 0] = dec
+        penalty[i] = np.asarray(settings.alphas, dtype=float)[best]
+        if progress is not None:
+            progress(1)
     return decision, penalty
 
 
