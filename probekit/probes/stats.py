@@ -51,8 +51,13 @@ def _group_sums(values: np.ndarray, groups: np.ndarray):
     return out
 
 
-def _resample_counts(n_groups: int, n_boot: int, rng, chunk: int = 64):
-    """Yield ``(b, n_groups)`` counts of each group in ``b`` bootstrap resamples of the groups."""
+def _resample_counts(n_groups: int, n_boot: int, rng, cells: int = 1 << 20):
+    """Yield ``(b, n_groups)`` counts of each group in ``b`` bootstrap resamples of the groups.
+
+    ``b * n_groups`` stays near ``cells`` (memory bounded whatever the number of groups);
+    the draws are the same for any ``cells`` (one ``(b, n_groups)`` block after another).
+    """
+    chunk = max(1, cells // max(1, n_groups))
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
         idx = rng.integers(0, n_groups, size=(b, n_groups)) + n_groups * np.arange(b)[:, None]

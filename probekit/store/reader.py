@@ -213,6 +213,20 @@ def _bf16_to_float32(bits: np.ndarray) -> np.ndarray:
     return (np.asarray(bits).astype(np.uint32) << 16).view(np.float32)
 
 
+def _read_slice(mm: np.memmap, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of a 2-D memory map read with a plain file read.
+
+    Touching the map's pages would leave them resident (counted in the process's RSS
+    until the map closes); a read copies the rows and leaves nothing mapped, so streaming
+    a store bigger than memory keeps memory flat.
+    """
+    width = mm.shape[1]
+    count = max(0, stop - start) * width
+    with open(mm.filename, "rb") as f:
+        f.seek(mm.offset + start * width * mm.dtype.itemsize)
+        return np.fromfile(f, dtype=mm.dtype, count=count).reshape(-1, width)
+
+
 class StoredRows:
     """The rows of one hook point across a store's shards, read only when asked.
 
@@ -244,7 +258,11 @@ class StoredRows:
         return f"StoredRows(shape={self.shape}, dtype={self.dtype}, shards={len(self._parts)})"
 
     def _part(self, i: int, index=slice(None)) -> np.ndarray:
-        part = self._parts[i][index]
+        part = self._parts[i]
+        if isinstance(index, slice) and isinstance(part, np.memmap) and part.ndim == 2:
+            part = _read_slice(part, *index.indices(len(part))[:2])
+        else:
+            part = part[index]
         return _bf16_to_float32(part) if self._codes[i] == "BF16" else np.asarray(part, dtype=self.dtype)
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:

@@ -153,3 +153,12 @@ def test_auroc_equals_sklearn_with_ties_and_named_classes():
     named = np.where(y == 1, "true", "false")  # the larger label ("true") is positive, as sklearn
     assert auroc(named, scores) == pytest.approx(roc_auc_score(named == "true", scores), abs=1e-12)
     assert auroc(y, -scores) == pytest.approx(1 - roc_auc_score(y, scores), abs=1e-12)
+
+
+def test_bootstrap_draws_do_not_depend_on_the_memory_bound():
+    from probekit.probes.stats import _resample_counts
+
+    small = np.concatenate(list(_resample_counts(300, 100, np.random.default_rng(0), cells=7 * 300)))
+    whole = np.concatenate(list(_resample_counts(300, 100, np.random.default_rng(0), cells=10**9)))
+    assert small.shape == (100, 300) and (small.sum(1) == 300).all()
+    np.testing.assert_array_equal(small, whole)
