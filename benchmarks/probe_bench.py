@@ -102,12 +102,18 @@ def engine_path(features, dataset, n_splits: int, seed: int, n_controls: int):
     return np.asarray([r.score for r in rows])
 
 
+CPU_SECONDS: dict = {}
+
+
 def _timed(label, fn, *args):
+    """Wall seconds of ``fn(*args)`` (and its CPU seconds, into ``CPU_SECONDS``: steadier on a shared machine)."""
     load = os.getloadavg()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn(*args)
-    seconds = time.perf_counter() - t0
-    print(f"  {label:<12} {seconds:8.2f} s   loadavg before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    CPU_SECONDS.setdefault(label, []).append(cpu)
+    print(f"  {label:<12} {seconds:8.2f} s wall {cpu:8.2f} s CPU   loadavg before {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f}", flush=True)
     return seconds, out
 
 
@@ -222,8 +228,10 @@ def main() -> None:
             seconds, scores[label] = _timed(label, runs[label])
             times[label].append(seconds)
     med = {k: float(np.median(v)) for k, v in times.items()}
+    cpu = {k: float(np.median(v)) for k, v in CPU_SECONDS.items()}
     for label in ("engine K=5", "engine K=1"):
         diff = np.abs(scores["old"] - scores[label])
+        print(f"CPU seconds old / {label}: {cpu['old'] / cpu[label]:.2f}x  ({cpu['old']:.1f} s vs {cpu[label]:.1f} s)")
         print(f"old / {label}: {med['old'] / med[label]:.2f}x  (median {med['old']:.1f} s vs {med[label]:.1f} s); "
               f"|accuracy difference| over layers mean {100 * diff.mean():.2f} points, max {100 * diff.max():.2f}")
     names = list(features)
