@@ -40,10 +40,12 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as probekit sets it: torch reads it when it loads
 
-from probekit.concepts import ConceptDataset
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from probekit.concepts import ConceptDataset  # noqa: E402
 from probekit.probes import LogisticProbe, RidgeProbe
 from probekit.probes.control import shuffled_labels
 from probekit.probes.sweep import cross_validated_score, layer_sweep, outer_splits
