@@ -18,22 +18,34 @@ old / engine, ``os.getloadavg()`` before each run (the machine may be shared: ot
 processes skew wall-clock times), and the mean / max absolute difference of the
 per-layer held-out accuracy between old and engine.
 
+``--rss`` instead measures peak resident memory while probing synthetic stores of 50k,
+100k and 200k rows (2 hook points x 128 dims, several shards, a continuous target):
+each size in its own subprocess (a clean reading), the store read lazily and ridge fitted
+from streamed sufficient statistics; it should stay flat.
+
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/probe_bench.py [--layers 31] [--rounds 2]
     OMP_NUM_THREADS=1 python benchmarks/probe_bench.py --store OUT/activations --dataset cities
+    OMP_NUM_THREADS=1 python benchmarks/probe_bench.py --rss
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 
-import numpy as np
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as probekit sets it: torch reads it when it loads
 
-from probekit.concepts import ConceptDataset
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from probekit.concepts import ConceptDataset  # noqa: E402
 from probekit.probes import LogisticProbe, RidgeProbe
 from probekit.probes.control import shuffled_labels
 from probekit.probes.sweep import cross_validated_score, layer_sweep, outer_splits
@@ -92,12 +104,18 @@ def engine_path(features, dataset, n_splits: int, seed: int, n_controls: int):
     return np.asarray([r.score for r in rows])
 
 
+CPU_SECONDS: dict = {}
+
+
 def _timed(label, fn, *args):
+    """Wall seconds of ``fn(*args)`` (and its CPU seconds, into ``CPU_SECONDS``: steadier on a shared machine)."""
     load = os.getloadavg()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn(*args)
-    seconds = time.perf_counter() - t0
-    print(f"  {label:<12} {seconds:8.2f} s   loadavg before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    CPU_SECONDS.setdefault(label, []).append(cpu)
+    print(f"  {label:<12} {seconds:8.2f} s wall {cpu:8.2f} s CPU   loadavg before {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f}", flush=True)
     return seconds, out
 
 
@@ -120,6 +138,59 @@ def ridge_check(features, dataset, n_splits: int, seed: int):
           f"engine {t_new:.2f} s; |R² difference| mean {diff.mean():.2e}, max {diff.max():.2e}")
 
 
+RSS_ROWS = (50_000, 100_000, 200_000)
+
+
+def write_synthetic_store(directory: str, n: int, d: int = 128, n_layers: int = 2, seed: int = 0) -> None:
+    """A float32 store of ``n`` rows (shards of 50k) and ``target.npy``, a noisy linear read-out of layer 0."""
+    from probekit.store.writer import StoreWriter
+
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=d)
+    writer = StoreWriter(directory, {"synthetic": n}, shard_examples=50_000)
+    target = np.empty(n)
+    for start in range(0, n, 10_000):
+        rows = {f"layer{i}": torch.as_tensor(rng.normal(size=(min(10_000, n - start), d)), dtype=torch.float32)
+                for i in range(n_layers)}
+        target[start:start + len(rows["layer0"])] = rows["layer0"].double().numpy() @ w
+        index = torch.arange(start, start + len(rows["layer0"]))
+        writer.append(rows, index, torch.full((len(index),), -1))
+    writer.finish(n)
+    np.save(os.path.join(directory, "target.npy"), target + rng.normal(size=n))
+
+
+def rss_child(directory: str) -> None:
+    """Probe a synthetic store lazily (streamed ridge) and print peak RSS before and after, in MiB."""
+    from probekit.store.reader import ActivationStore
+
+    store = ActivationStore(directory)
+    target = np.load(os.path.join(directory, "target.npy"))
+    data = ConceptDataset(np.arange(len(target)).astype(str).tolist(), target, "continuous")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    rows = layer_sweep(store.features(), {}, data, n_controls=1, progress=False, device="cpu", stream=True,
+                       n_bootstrap=200)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{store.n_rows} {before:.1f} {peak:.1f} {time.perf_counter() - t0:.1f} {rows[0].score:.3f}")
+
+
+def rss_bench() -> None:
+    """Peak RSS of probing 50k / 100k / 200k-row stores, one subprocess each."""
+    print(f"{'rows':>8} {'store MiB':>10} {'RSS before':>11} {'peak RSS':>9} {'probe s':>8}  R² layer0")
+    peaks = []
+    for n in RSS_ROWS:
+        with tempfile.TemporaryDirectory() as tmp:
+            write_synthetic_store(tmp, n)
+            size = sum(f.stat().st_size for f in os.scandir(tmp)) / 2**20
+            out = subprocess.run([sys.executable, __file__, "--rss-child", tmp], check=True, capture_output=True,
+                                 text=True).stdout.split()
+        rows, before, peak, seconds, score = out[-5:]
+        peaks.append(float(peak))
+        print(f"{rows:>8} {size:10.0f} {float(before):11.0f} {float(peak):9.0f} {seconds:>8}  {score}", flush=True)
+    print(f"peak RSS 200k / 50k: {peaks[-1] / peaks[0]:.3f} (flat within 20 % means <= 1.2); "
+          f"loadavg {os.getloadavg()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=31)
@@ -131,7 +202,13 @@ def main() -> None:
     parser.add_argument("--store", help="activation store folder (instead of random data)")
     parser.add_argument("--dataset", default="cities", help="data set of --store")
     parser.add_argument("--no-ridge", action="store_true", help="skip the RidgeCV comparison")
+    parser.add_argument("--rss", action="store_true", help="peak RSS while probing 50k/100k/200k-row stores")
+    parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rss_child:
+        return rss_child(args.rss_child)
+    if args.rss:
+        return rss_bench()
     if "OMP_NUM_THREADS" not in os.environ:
         print("warning: OMP_NUM_THREADS is not set; set it (1 or 2) so both paths use the same threads")
     if args.store:
@@ -153,8 +230,10 @@ def main() -> None:
             seconds, scores[label] = _timed(label, runs[label])
             times[label].append(seconds)
     med = {k: float(np.median(v)) for k, v in times.items()}
+    cpu = {k: float(np.median(v)) for k, v in CPU_SECONDS.items()}
     for label in ("engine K=5", "engine K=1"):
         diff = np.abs(scores["old"] - scores[label])
+        print(f"CPU seconds old / {label}: {cpu['old'] / cpu[label]:.2f}x  ({cpu['old']:.1f} s vs {cpu[label]:.1f} s)")
         print(f"old / {label}: {med['old'] / med[label]:.2f}x  (median {med['old']:.1f} s vs {med[label]:.1f} s); "
               f"|accuracy difference| over layers mean {100 * diff.mean():.2f} points, max {100 * diff.max():.2f}")
     names = list(features)

@@ -22,8 +22,14 @@ function stays ``probekit.extract.extract``: ``probekit.extract`` is the subpack
 from __future__ import annotations
 
 import importlib
+import os
 
 from probekit.errors import ProbekitError
+
+# OpenMP threads that spin while waiting make torch's CPU ops 10-15x slower on a machine
+# whose cores other processes share (measured: the probe engine, 2 threads, load 6);
+# sleeping waits cost nothing measurable. Read when torch loads, so set before it does.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

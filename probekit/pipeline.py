@@ -149,23 +149,27 @@ def run_probe(config: RunConfig) -> list[dict]:
         variants.append(("pixel-projection", pixel_projection_model(loaded), replace(extraction, modules=["projection"]),
                          out / "activations-pixel-projection"))
     t_load = time.perf_counter()
-    rows, points, text_facts = [], [], {}
+    rows, points, text_facts, extract_s, probe_s = [], [], {}, 0.0, 0.0
     for variant, model, variant_extraction, store_dir in variants:
+        t_extract = time.perf_counter()
         # under torchrun / accelerate launch every rank extracts its slice; only rank 0 probes
         store, variant_points = extract_distributed(model, dataset, variant_extraction, store_dir,
                                                     overwrite=config.overwrite, progress=config.progress)
         if not is_main_process():
             continue
-        features = {p.name: store.numpy(p.name) for p in variant_points}
+        t_sweep = time.perf_counter()
+        # read lazily: the engine loads a chunk of hook points at a time (memory-mapped shards)
+        features = store.features([p.name for p in variant_points])
         layers = {p.name: p.layer for p in variant_points}
         results = layer_sweep(features, layers, dataset, store.example_index(), n_splits=config.probe.n_splits,
                               seed=config.probe.seed, progress=config.progress, **probe_options(config.probe))
+        extract_s, probe_s = extract_s + t_sweep - t_extract, probe_s + time.perf_counter() - t_sweep
         rows += [dict(r.as_dict(), variant=variant) for r in results]
         points = points or variant_points
         text_facts = text_facts or _text_facts(store, variant_extraction)
     if not is_main_process():
         return []
-    t_probe = time.perf_counter()
+    timings = {"load_s": round(t_load - t0, 3), "extract_s": round(extract_s, 3), "probe_s": round(probe_s, 3)}
     chance = None
     if dataset.task != "continuous":
         chance = float(np.bincount(dataset.labels).max() / len(dataset))
@@ -182,13 +186,13 @@ def run_probe(config: RunConfig) -> list[dict]:
         **({} if image else {"max length": f"{extraction.max_length} tokens"}),
         "chance (majority class)": f"{chance:.3f}" if chance is not None else "n/a (R²: 0 = predicting the mean)",
         "probes": probe_fact(rows, config.probe),
-        "time": f"load {t_load - t0:.1f} s, extract + probe {t_probe - t_load:.1f} s",
+        "time": f"load {t_load - t0:.1f} s, extract {extract_s:.1f} s, probe {probe_s:.1f} s",
     }
     config_dict = config.to_dict()
     config_dict.update(model_name=loaded.name)
     config_dict["extraction"]["max_length"] = extraction.max_length
     flat = {"model": loaded.name, "dataset": dataset.name}
-    extra = {"facts": facts, "stores": {v[0]: str(v[3]) for v in variants},
+    extra = {"facts": facts, "stores": {v[0]: str(v[3]) for v in variants}, "timings": timings,
              "data": {k: dataset.metadata.get(k) for k in ("duplicates", "label_mapping", "n_skipped")
                       if dataset.metadata.get(k) is not None},
              "run": run_record(config, "probe", started, device={"model": str(model_device(loaded.model)),

@@ -563,3 +563,302 @@ def ridge_cv(Z, targets, alphas, inner=None, classification: bool = False):
     coef = coefs.permute(0, 3, 1, 2, 4)[rows, sets, best]  # (B, S, d, t)
     intercept = ymu.reshape(1, S, t) - torch.einsum("bd,bsdt->bst", mu[:, 0], coef)
     return coef, intercept, best
+
+
+# ---------------------------------------------------------------------------------------
+# The layer-sweep solver: every (layer, outer fold, inner fold) design at once.
+#
+# Each design is its own rows of a rotated, standardized activation matrix, zero-padded
+# to a common row count (a zero row adds a constant to the loss and nothing to gradient
+# or curvature). Columns are (C, label set), C-major; a whole C block leaves the
+# iteration once every problem in it has converged, so the cheap, strongly regularized
+# problems stop costing matrix products early.
+# ---------------------------------------------------------------------------------------
+
+
+def _z(GT: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """Logits ``(B, m, k, n)`` of designs ``GT`` ``(B, p, n)`` (transposed) at ``V`` ``(B, m, k, p)``."""
+    B, m, k, p = V.shape
+    return (V.reshape(B, m * k, p) @ GT).reshape(B, m, k, GT.shape[-1])
+
+
+def _residual(z: torch.Tensor, Y: torch.Tensor, k: int, curvature: bool = False):
+    """``dloss/dz`` ``(B, m, k, n)`` and, when asked, the diagonal curvature ``p (1 - p)``."""
+    pr = torch.sigmoid(z) if k == 1 else torch.softmax(z, dim=2)
+    return pr - Y, (pr * (1 - pr) if curvature else None)
+
+
+def _rows_product(R: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
+    """``(B, m, k, n) x (B, n, p) -> (B, m, k, p)``: a sum over rows."""
+    B, m, k, n = R.shape
+    return (R.reshape(B, m * k, n) @ G).reshape(B, m, k, G.shape[-1])
+
+
+def _penalty_gradient(q, V, inv_C):
+    """``inv_C (I - q q^T) V``: the gradient of the penalty (the intercept coordinate ``q`` unpenalized)."""
+    qV = (V * q[:, None, None, :]).sum(-1, keepdim=True)
+    return inv_C[:, :, None, None] * (V - qV * q[:, None, None, :])
+
+
+def _gradient(G, q, V, r, inv_C, n_eff):
+    return (_rows_product(r, G) + _penalty_gradient(q, V, inv_C)) / n_eff[:, None, None, None]
+
+
+def _hessian_diagonal(G2, q, curv, inv_C, n_eff):
+    """Diagonal of every problem's Hessian in the rotated basis, ``(B, m, k, p)`` (Jacobi preconditioner)."""
+    h = _rows_product(curv, G2) + inv_C[:, :, None, None] * (1 - q.square())[:, None, None, :]
+    return (h / n_eff[:, None, None, None]).clamp(min=1e-12)
+
+
+def _dots(a, b):
+    return torch.einsum("bmkp,bmkp->bm", a, b)  # (B, m); einsum: no temporary product
+
+
+def _step_length(z, Gd, Y, k, q, V, d, inv_C, newton_steps: int = 2):
+    """Step ``t`` ``(B, m)`` along ``d``: Newton steps on the exact 1-D objective from ``t = 1``.
+
+    Only elementwise work on the logits ``z + t G d`` (no matrix product), and no function
+    values (their float32 rounding near the optimum misleads Armijo tests): the 1-D
+    objective is convex, and its derivative is exact to rounding.
+    """
+    qV, qd = (V * q[:, None, None, :]).sum(-1), (d * q[:, None, None, :]).sum(-1)  # (B, m, k)
+    a1 = inv_C * (_dots(V, d) - (qV * qd).sum(-1))
+    a2 = inv_C * (_dots(d, d) - (qd * qd).sum(-1))
+    t = torch.ones_like(a1)
+    for _ in range(newton_steps):
+        zt = torch.addcmul(z, t[:, :, None, None], Gd)
+        if k == 1:
+            s = torch.sigmoid(zt)
+            d1 = _dots(Gd, s - Y)
+            d2 = _dots(Gd * Gd, s * (1 - s))
+        else:
+            pr = torch.softmax(zt, dim=2)
+            d1 = _dots(Gd, pr - Y)
+            gp = (Gd * pr).sum(2)
+            d2 = ((Gd * Gd * pr).sum(2) - gp * gp).sum(-1)
+        t = (t - (d1 + a1 + a2 * t) / (d2 + a2).clamp(min=1e-30)).clamp(min=1e-4, max=10.0)
+    return t
+
+
+def _two_loop(g, h, memory):
+    """L-BFGS direction ``-H g`` with the diagonal ``1 / h`` as initial inverse Hessian."""
+    u, alphas = g.clone(), []
+    for s, y, rho in reversed(memory):
+        a = rho * _dots(s, u)
+        u.sub_(a[:, :, None, None] * y)
+        alphas.append(a)
+    u.div_(h)
+    for (s, y, rho), a in zip(memory, reversed(alphas)):
+        b = rho * _dots(y, u)
+        u.add_((a - b)[:, :, None, None] * s)
+    return u.neg_()
+
+
+def sweep_lbfgs(G, q, Y, inv_C, n_eff, k: int, V0, blocks: int = 1, tol: float = 1e-4, max_iter: int = 300,
+                memory: int = 4, refresh: int = 5):
+    """Batched L-BFGS for many zero-padded designs × columns, with a Jacobi preconditioner.
+
+    Parameters
+    ----------
+    G:
+        ``(B, n, p)`` rotated designs (rows past a design's ``n_eff`` are zeros).
+    q:
+        ``(B, p)`` intercept coordinate of each design's basis (unpenalized).
+    Y:
+        ``(B, m, k, n)`` targets: 0/1 (binary, ``k = 1``) or one-hot over the ``k`` classes.
+    inv_C:
+        ``(B, m)`` ``1 / C`` per column.
+    n_eff:
+        ``(B,)`` real rows per design (the objective is divided by it).
+    V0:
+        ``(B, m, k, p)`` start.
+    blocks:
+        Columns are ``blocks`` equal consecutive blocks (e.g. one per ``C``, cheapest
+        first); the first block still iterating leaves once all its problems converged.
+    tol:
+        A problem stops when its largest gradient entry (rotated basis) is at most ``tol``.
+    memory, refresh:
+        L-BFGS memory; iterations between updates of the Hessian diagonal.
+
+    Returns
+    -------
+    (V, n_iter)
+        ``(B, m, k, p)`` solutions and the iterations run.
+    """
+    width = V0.shape[1] // blocks
+    GT, G2 = G.transpose(1, 2).contiguous(), G.square()  # both products then run on contiguous operands
+    out, V = V0.clone(), V0.clone()
+    z = _z(GT, V)
+    r, curv = _residual(z, Y, k, curvature=True)
+    g = _gradient(G, q, V, r, inv_C, n_eff)
+    h = _hessian_diagonal(G2, q, curv, inv_C, n_eff)
+    active = g.abs().amax((2, 3)) > tol
+    hist: list = []
+    lo, it = 0, 0
+    for it in range(1, max_iter + 1):
+        while lo < blocks and not active[:, :width].any():  # the cheapest block is done: drop it
+            out[:, lo * width:(lo + 1) * width] = V[:, :width]
+            lo += 1
+            V, z, g, h, Y, inv_C, active = (a[:, width:] for a in (V, z, g, h, Y, inv_C, active))
+            hist = [(s[:, width:], y[:, width:], rho[:, width:]) for s, y, rho in hist]
+        if lo == blocks:
+            break
+        d = _two_loop(g, h, hist) if hist else -g / h
+        ok = (active & (_dots(g, d) < 0))[:, :, None, None]
+        d = torch.where(ok, d, torch.where(active[:, :, None, None], -g / h, 0.0))
+        Gd = _z(GT, d)
+        t = torch.where(active, _step_length(z, Gd, Y, k, q, V, d, inv_C), 0.0)
+        s = t[:, :, None, None] * d
+        V = V + s
+        z = torch.addcmul(z, t[:, :, None, None], Gd)
+        r, curv = _residual(z, Y, k, curvature=it % refresh == 0)
+        g_new = _gradient(G, q, V, r, inv_C, n_eff)
+        y = g_new - g
+        sy = _dots(s, y)
+        hist.append((s, y, torch.where(sy > 1e-12, 1.0 / sy.clamp(min=1e-30), 0.0)))
+        if len(hist) > memory:
+            hist.pop(0)
+        g = g_new
+        active = active & (g.abs().amax((2, 3)) > tol) & torch.isfinite(t)
+        if curv is not None:
+            h = _hessian_diagonal(G2, q, curv, inv_C, n_eff)
+    if lo < blocks:
+        out[:, lo * width:] = V
+    return out, it
+
+
+def _targets(labels: torch.Tensor, k: int, dtype) -> torch.Tensor:
+    """Solver targets ``(E, m, k, n)`` from class indices ``(E, n, m)``: 0/1 (binary) or one-hot."""
+    if k == 1:
+        return labels.to(dtype).transpose(1, 2)[:, :, None, :].contiguous()
+    return torch.nn.functional.one_hot(labels, k).to(dtype).permute(0, 2, 3, 1).contiguous()
+
+
+def rotated_designs(X: torch.Tensor, outer: list, standardize: bool = True):
+    """Per outer fold, ``G_f = [(X - mean_f) / scale_f, 1] Q`` for every row, with statistics of the training rows.
+
+    ``Q`` ``(L, p, p)`` is one eigenbasis per layer of the intercept-augmented design
+    standardized on all rows (:func:`preconditioner_basis`; no labels: it only steers
+    the solver, each fold's objective uses that fold's rows alone).
+
+    Returns
+    -------
+    (G, Q, stats)
+        ``G`` list of ``(L, N, p)`` per fold, ``Q``, ``stats`` list of ``(mean, scale)`` ``(L, 1, d)``.
+    """
+    mean, scale = standardize_stats(X, standardize)
+    Q, _ = preconditioner_basis(with_ones((X - mean) / scale))
+    designs, stats = [], []
+    for train, _ in outer:
+        mean, scale = standardize_stats(X[:, torch.as_tensor(train, device=X.device)], standardize)
+        A = Q[:, :-1] / scale.transpose(1, 2)  # (L, d, p): standardize and rotate in one product
+        offset = Q[:, -1:] - mean @ A  # (L, 1, p)
+        designs.append(torch.baddbmm(offset, X, A))
+        stats.append((mean, scale))
+    return designs, Q, stats
+
+
+def _label_blocks(inner: list) -> tuple[list, int]:
+    """Per outer fold, the label sets grouped by identical inner splits, all groups of one width."""
+    groups = [_same_splits(per_set) for per_set in inner]
+    sizes = {len(g) for fold in groups for g in fold}
+    if len(sizes) == 1:
+        return groups, sizes.pop()
+    return [[[s] for s in range(len(per_set))] for per_set in inner], 1
+
+
+def _stack_rows(designs, row_sets, dtype, device):
+    """``(L, E, n_max, p)`` zero-padded stack of ``designs[f][:, rows]`` for ``(f, rows)`` in ``row_sets``."""
+    L, _, p = designs[0].shape
+    n_max = max(len(rows) for _, rows in row_sets)
+    out = torch.zeros(L, len(row_sets), n_max, p, dtype=dtype, device=device)
+    for e, (f, rows) in enumerate(row_sets):
+        out[:, e, :len(rows)] = designs[f][:, torch.as_tensor(rows, device=device)]
+    return out
+
+
+def logistic_folds(X: torch.Tensor, labels: torch.Tensor, outer: list, inner: list, Cs, k: int,
+                   standardize: bool = True, tol: float = 1e-4, max_iter: int = 300):
+    """Out-of-fold L2 logistic probes for every layer and label set: inner CV for ``C``, refit, predict.
+
+    For every (layer, outer fold, label set) this is ``StandardScaler`` on the outer
+    training rows + ``LogisticRegressionCV(Cs, cv=inner splits, scoring="accuracy")``
+    (L2, unpenalized intercept, multinomial for ``k > 1``; the ``C`` with the highest
+    mean inner accuracy, the first on ties), refitted on the outer training rows.
+    Every inner fit of every (layer, fold, inner fold, label set, C) is one problem of
+    one :func:`sweep_lbfgs` solve; the refits are a second solve, started from the mean
+    of the inner solutions at the chosen ``C``.
+
+    Parameters
+    ----------
+    X:
+        ``(L, N, d)`` activations of ``L`` layers.
+    labels:
+        ``(S, N)`` long class indices, one row per label set.
+    outer:
+        ``[(train, test), ...]`` index arrays over the ``N`` rows.
+    inner:
+        ``inner[f][s]``: inner ``(train, test)`` splits of label set ``s``, as positions
+        within ``outer[f][0]``.
+    Cs, k, standardize, tol, max_iter:
+        Penalty grid, logits per problem (1 binary), z-scoring, solver settings.
+
+    Returns
+    -------
+    (decision, best, n_iter)
+        ``decision`` ``(L, S, N, k)`` held-out logits (each row from the fold that held it
+        out; NaN for rows in no test fold), ``best`` ``(L, S, F)`` index into ``Cs``,
+        ``n_iter`` the most iterations either solve ran.
+    """
+    L, N, d = X.shape
+    S, nC, F, p = labels.shape[0], len(Cs), len(outer), d + 1
+    dev, dt = X.device, X.dtype
+    designs, Q, _ = rotated_designs(X, outer, standardize)
+    blocks, w = _label_blocks(inner)
+    entries = [(f, sets, outer[f][0][tr], outer[f][0][te]) for f in range(F) for sets in blocks[f]
+               for tr, te in inner[f][sets[0]]]
+    E = len(entries)
+    G = _stack_rows(designs, [(f, tr) for f, _, tr, _ in entries], dt, dev)
+    n_max = G.shape[2]
+    Y = torch.zeros(E, n_max, nC * w, dtype=torch.long, device=dev)
+    for e, (f, sets, tr, _) in enumerate(entries):
+        Y[e, :len(tr)] = labels[sets][:, torch.as_tensor(tr, device=dev)].T.repeat(1, nC)
+    inv_C = torch.tensor([1.0 / float(C) for C in Cs], dtype=dt, device=dev).repeat_interleave(w)
+    n_eff = torch.tensor([float(len(tr)) for _, _, tr, _ in entries], dtype=dt, device=dev)
+    q = Q[:, -1, :]  # (L, p): the intercept coordinate, the same basis for every fold of a layer
+    B = L * E
+    V, it1 = sweep_lbfgs(G.reshape(B, n_max, p), q.repeat_interleave(E, 0),
+                         _targets(Y, k, dt).repeat(L, 1, 1, 1),
+                         inv_C.expand(B, -1), n_eff.repeat(L), k, torch.zeros(B, nC * w, k, p, dtype=dt, device=dev),
+                         blocks=nC, tol=tol, max_iter=max_iter)
+    del G
+    V = V.reshape(L, E, nC, w, k, p)
+    # inner held-out accuracy, summed over inner folds, per (layer, fold, label set, C)
+    acc = torch.zeros(L, F, S, nC, dtype=torch.float64, device=dev)
+    start = torch.zeros(L, F, S, nC, k, p, dtype=dt, device=dev)
+    for e, (f, sets, _, te) in enumerate(entries):
+        te_t = torch.as_tensor(te, device=dev)
+        z = torch.einsum("lnp,lcwkp->lncwk", designs[f][:, te_t], V[:, e])
+        truth = labels[sets][:, te_t].T  # (n_te, w)
+        acc[:, f, sets] += (predict_classes(z) == truth[None, :, None]).double().mean(1).transpose(1, 2)
+        start[:, f, sets] += V[:, e].transpose(1, 2) / len(inner[f][sets[0]])
+    best = acc.argmax(-1)  # (L, F, S), the first maximum
+    start = torch.gather(start, 3, best[..., None, None, None].expand(L, F, S, 1, k, p))[:, :, :, 0]
+    # refit on each outer training set at the chosen C
+    G2 = _stack_rows(designs, [(f, outer[f][0]) for f in range(F)], dt, dev)
+    n2 = G2.shape[2]
+    Y2 = torch.zeros(F, n2, S, dtype=torch.long, device=dev)
+    for f, (tr, _) in enumerate(outer):
+        Y2[f, :len(tr)] = labels[:, torch.as_tensor(tr, device=dev)].T
+    Cs_t = torch.tensor([float(C) for C in Cs], dtype=dt, device=dev)
+    V2, it2 = sweep_lbfgs(G2.reshape(L * F, n2, p), q.repeat_interleave(F, 0),
+                          _targets(Y2, k, dt).repeat(L, 1, 1, 1),
+                          (1.0 / Cs_t[best]).reshape(L * F, S),
+                          torch.tensor([float(len(tr)) for tr, _ in outer], dtype=dt, device=dev).repeat(L), k,
+                          start.reshape(L * F, S, k, p), tol=tol, max_iter=max_iter)
+    V2 = V2.reshape(L, F, S, k, p)
+    decision = torch.full((L, S, N, k), float("nan"), dtype=torch.float64, device=dev)
+    for f, (_, te) in enumerate(outer):
+        te_t = torch.as_tensor(te, device=dev)
+        decision[:, :, te_t] = torch.einsum("lnp,lskp->lsnk", designs[f][:, te_t], V2[:, f]).double()
+    return decision, best, max(it1, it2)

@@ -50,11 +50,17 @@ class EngineSettings:
     device:
         ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
     chunk_mb:
-        Bound on one layer chunk's working set (MiB, about four copies of its activations)
-        in :func:`out_of_fold`; ``None``: 32 on CPU (a few layers: the solver's passes stay
-        in cache, measured fastest), 4096 on CUDA.
+        Bound on one layer chunk's working set (MiB: its activations, rotated fold designs
+        and stacked inner-fold designs) in :func:`out_of_fold`; ``None``: 256 on CPU, 4096
+        on CUDA.
     random_state:
         Seed of the inner folds.
+    stream:
+        Ridge regression from streamed sufficient statistics, reading each layer in
+        chunks of ``stream_rows`` rows (:mod:`probekit.probes.streamed`: a store larger
+        than memory); ``None``: when one layer's working set exceeds ``chunk_mb``.
+    stream_rows:
+        Rows per chunk when streaming.
     """
 
     method: str | None = None
@@ -68,6 +74,8 @@ class EngineSettings:
     device: str | None = "auto"
     chunk_mb: float | None = None
     random_state: int = 0
+    stream: bool | None = None
+    stream_rows: int = 8192
 
     def method_for(self, task: str) -> str:
         """The method used for ``task``.
@@ -166,18 +174,36 @@ def decisions(X: torch.Tensor, coef: torch.Tensor, intercept: torch.Tensor) -> t
     return torch.einsum("bnd,bskd->bsnk", X, coef) + intercept[:, :, None, :]
 
 
-def _chunks(features: list, settings: EngineSettings, device: torch.device):
-    """Consecutive runs of same-shape layers, each within ``chunk_mb``."""
-    itemsize = 8 if settings.dtype == "float64" else 4
-    budget = settings.chunk_mb if settings.chunk_mb is not None else (4096.0 if device.type == "cuda" else 32.0)
+def _chunks(features: list, per_layer_bytes: float, settings: EngineSettings, device: torch.device):
+    """Consecutive runs of same-shape layers, each within ``chunk_mb`` at ``per_layer_bytes`` a layer."""
+    budget = settings.chunk_mb if settings.chunk_mb is not None else (4096.0 if device.type == "cuda" else 256.0)
+    per = max(1, int(budget * 2**20 // max(1.0, per_layer_bytes)))
     runs, start = [], 0
     for i in range(1, len(features) + 1):
         if i == len(features) or np.shape(features[i]) != np.shape(features[start]):
-            n, d = np.shape(features[start])
-            per = max(1, int(budget * 2**20 // max(1, 4 * n * d * itemsize)))
             runs += [(j, min(j + per, i)) for j in range(start, i, per)]
             start = i
     return runs
+
+
+def _working_bytes(n: int, d: int, splits: list, inner: list | None, method: str, itemsize: int) -> float:
+    """Bytes one layer takes while it is probed: its activations, the rotated fold designs, the stacked inner designs."""
+    if method != "logistic" or inner is None:
+        return 4.0 * n * d * itemsize
+    blocks, width = E._label_blocks(inner)
+    inner_rows = sum(len(tr) for f, per_fold in enumerate(blocks) for sets in per_fold for tr, _ in inner[f][sets[0]])
+    outer_rows = sum(len(tr) for tr, _ in splits)
+    return float(itemsize) * (d + 1) * (n * (len(splits) + 1) + 2 * inner_rows + 2 * outer_rows)
+
+
+def _read_layers(features: list, lo: int, hi: int, device, dtype) -> torch.Tensor:
+    """Layers ``lo..hi-1`` stacked ``(hi - lo, n, d)`` on the engine's device and dtype (read now, one chunk)."""
+    with warnings.catch_warnings():  # read-only memory maps: the stack copies, nothing writes to them
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        X = torch.stack([torch.as_tensor(np.asarray(f), device=device).to(dtype) for f in features[lo:hi]])
+    if not torch.isfinite(X).all():
+        raise ProbekitError(f"activations of layer(s) {lo}..{hi - 1} contain NaN or infinite values")
+    return X
 
 
 def out_of_fold(features: list, codes: np.ndarray, groups: np.ndarray, task: str, splits: list,
@@ -215,26 +241,63 @@ def out_of_fold(features: list, codes: np.ndarray, groups: np.ndarray, task: str
     S, n = codes.shape
     decision = np.full((len(features), S, n, k), np.nan)
     penalty = np.zeros((len(features), S, len(splits)))
-    for lo, hi in _chunks(features, settings, device):
-        with warnings.catch_warnings():  # read-only memory maps: stack copies, nothing writes to them
-            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-            X = torch.stack([torch.as_tensor(np.asarray(f), device=device).to(dtype) for f in features[lo:hi]])
-        if not torch.isfinite(X).all():
-            raise ProbekitError(f"activations of layer(s) {lo}..{hi - 1} contain NaN or infinite values")
-        basis = None
+    inner = None
+    if method == "logistic":
+        inner = [_inner(codes[:, train], groups[train], settings, method, True) for train, _ in splits]
+    d = max((int(np.shape(f)[1]) for f in features), default=0)
+    per_layer = _working_bytes(n, d, splits, inner, method, torch.finfo(dtype).bits // 8)
+    if _streams(method, task, per_layer, settings, device):
+        return _streamed(features, codes, groups, splits, settings, progress)
+    for lo, hi in _chunks(features, per_layer, settings, device):
+        X = _read_layers(features, lo, hi, device, dtype)
         if method == "logistic":
-            # one preconditioner basis per layer from all rows' features (no labels): it only
-            # steers the solver, every fold's objective uses that fold's rows alone
-            mean, scale = E.standardize_stats(X, settings.standardize)
-            basis = E.preconditioner_basis(E.with_ones((X - mean) / scale))
-        for f, (train, test) in enumerate(splits):
-            train_t, test_t = torch.as_tensor(train, device=device), torch.as_tensor(test, device=device)
-            coef, intercept, pen = fit_linear(X[:, train_t], codes[:, train], groups[train], task, n_classes,
-                                              settings, basis)
-            decision[lo:hi, :, test] = decisions(X[:, test_t], coef, intercept).double().cpu().numpy()
-            penalty[lo:hi, :, f] = pen.numpy()
+            labels = torch.as_tensor(codes, dtype=torch.long, device=device)
+            dec, best, _ = E.logistic_folds(X, labels, splits, inner, settings.Cs, k, settings.standardize,
+                                            tol=settings.tol, max_iter=settings.max_iter)
+            decision[lo:hi] = dec.cpu().numpy()
+            penalty[lo:hi] = np.asarray(settings.Cs, dtype=float)[best.cpu().numpy()].transpose(0, 2, 1)
+        else:
+            for f, (train, test) in enumerate(splits):
+                train_t, test_t = torch.as_tensor(train, device=device), torch.as_tensor(test, device=device)
+                coef, intercept, pen = fit_linear(X[:, train_t], codes[:, train], groups[train], task, n_classes,
+                                                  settings)
+                decision[lo:hi, :, test] = decisions(X[:, test_t], coef, intercept).double().cpu().numpy()
+                penalty[lo:hi, :, f] = pen.numpy()
+        del X
         if progress is not None:
             progress(hi - lo)
+    return decision, penalty
+
+
+def _streams(method: str, task: str, per_layer: float, settings: EngineSettings, device) -> bool:
+    """Whether to fit ridge regression from streamed statistics (see ``EngineSettings.stream``)."""
+    if method != "ridge" or task != "continuous":
+        return False
+    if settings.stream is not None:
+        return bool(settings.stream)
+    budget = settings.chunk_mb if settings.chunk_mb is not None else (4096.0 if device.type == "cuda" else 256.0)
+    return per_layer > budget * 2**20
+
+
+def _streamed(features: list, codes: np.ndarray, groups: np.ndarray, splits: list, settings: EngineSettings,
+              progress=None):
+    """:func:`out_of_fold` for ridge regression, one layer at a time, read in row chunks."""
+    from probekit.probes.streamed import streamed_ridge_out_of_fold
+
+    S, n = codes.shape
+    inner = None
+    if has_shared_groups(groups):
+        inner = [inner_splits(None, codes[0, train], groups[train], settings.cv, False, settings.random_state)
+                 for train, _ in splits]
+    decision = np.full((len(features), S, n, 1), np.nan)
+    penalty = np.zeros((len(features), S, len(splits)))
+    for i, rows in enumerate(features):
+        dec, best = streamed_ridge_out_of_fold(rows, codes.T.astype(np.float64), splits, inner, settings.alphas,
+                                               settings.standardize, settings.stream_rows)
+        decision[i, :, :, 0] = dec
+        penalty[i] = np.asarray(settings.alphas, dtype=float)[best]
+        if progress is not None:
+            progress(1)
     return decision, penalty
 
 

@@ -127,6 +127,26 @@ def test_out_of_fold_equals_a_per_layer_sklearn_loop_with_the_same_folds():
     assert np.mean(agree) > 0.99 and not np.isnan(decision).any()
 
 
+def test_out_of_fold_multiclass_ungrouped_equals_sklearn():
+    """Three classes, one row per group: stratified inner folds differ per label set (one block each)."""
+    rng = np.random.default_rng(5)
+    X, y = _data(180, 12, 3, seed=5)
+    codes = np.stack([y, rng.permutation(y), rng.permutation(y)])
+    groups = np.arange(180)
+    splits = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    decision, penalty = out_of_fold([X], codes, groups, "multiclass", splits,
+                                    EngineSettings(device="cpu", dtype="float64"))
+    assert decision.shape == (1, 3, 180, 3)
+    pred = predictions(decision, "multiclass")
+    agree = []
+    for s, labels in enumerate(codes):
+        for f, (train, test) in enumerate(splits):
+            ref = LogisticProbe(backend="sklearn").fit(X[train], labels[train], groups=groups[train])
+            assert penalty[0, s, f] == ref.C_
+            agree.append((ref.predict(X[test]) == pred[0, s, test]).mean())
+    assert np.mean(agree) > 0.98
+
+
 def test_bad_engine_settings_are_refused():
     X, y = _data(60, 5, 2)
     with pytest.raises(ProbekitError, match="float32"):

@@ -11,7 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from probekit.concepts import ConceptDataset
 from probekit.errors import ProbekitError
 from probekit.probes import LogisticProbe, layer_sweep
-from probekit.probes.stats import bootstrap_ci, mean_fold_auroc, permutation_p_value
+from probekit.probes.stats import auroc, bootstrap_ci, mean_fold_auroc, permutation_p_value
 from probekit.probes.sweep import fit_params_for_groups
 
 
@@ -143,3 +143,22 @@ def test_engine_sweep_agrees_with_the_sklearn_loop_on_the_same_folds():
     diff = np.abs(np.array([r.fold_scores for r in engine]) - np.array([r.fold_scores for r in reference]))
     assert diff.mean() < 0.005 and diff.max() <= 0.02
     assert np.abs([a.auroc - b.auroc for a, b in zip(engine, reference)]).max() < 0.01
+
+
+def test_auroc_equals_sklearn_with_ties_and_named_classes():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 200)
+    scores = np.round(rng.normal(size=200) + y, 1)  # many ties
+    assert auroc(y, scores) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
+    named = np.where(y == 1, "true", "false")  # the larger label ("true") is positive, as sklearn
+    assert auroc(named, scores) == pytest.approx(roc_auc_score(named == "true", scores), abs=1e-12)
+    assert auroc(y, -scores) == pytest.approx(1 - roc_auc_score(y, scores), abs=1e-12)
+
+
+def test_bootstrap_draws_do_not_depend_on_the_memory_bound():
+    from probekit.probes.stats import _resample_counts
+
+    small = np.concatenate(list(_resample_counts(300, 100, np.random.default_rng(0), cells=7 * 300)))
+    whole = np.concatenate(list(_resample_counts(300, 100, np.random.default_rng(0), cells=10**9)))
+    assert small.shape == (100, 300) and (small.sum(1) == 300).all()
+    np.testing.assert_array_equal(small, whole)
