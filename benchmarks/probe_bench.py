@@ -171,7 +171,7 @@ def rss_child(directory: str) -> None:
     rows = layer_sweep(store.features(), {}, data, n_controls=1, progress=False, device="cpu", stream=True,
                        n_bootstrap=200)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{store.n_rows} {before:.1f} {peak:.1f} {time.perf_counter() - t0:.1f} {rows[0].score:.3f}")
+    print(f"{store.n_samples} {before:.1f} {peak:.1f} {time.perf_counter() - t0:.1f} {rows[0].score:.3f}")
 
 
 def rss_bench() -> None:

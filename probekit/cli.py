@@ -186,7 +186,7 @@ def _extract(config, shard_text: str | None) -> int:
     (Path(out) / "config.json").write_text(json.dumps(saved, indent=2, default=str))
     record = run_record(config, "extract", started, device=str(model_device(loaded.model)), extra={"shard": shard_text})
     write_run_record(Path(out) / "run.json", record)
-    print(f"wrote {store.n_rows} rows x {len(points)} hook points to {out}")
+    print(f"wrote {store.n_samples} rows x {len(points)} hook points to {out}")
     return 0
 
 
@@ -263,7 +263,7 @@ def cmd_store(args) -> int:
         if config.is_file():
             (Path(args.out) / "config.json").write_bytes(config.read_bytes())
         print(f"merged {len(args.parts)} parts into {args.out}: {store.manifest['n_examples']} examples, "
-              f"{store.n_rows} rows")
+              f"{store.n_samples} rows")
         return 0
 
     report = verify_store(args.directory)

@@ -164,7 +164,7 @@ def run_probe(config: RunConfig) -> list[dict]:
         results = layer_sweep(features, layers, dataset, store.example_index(), n_splits=config.probe.n_splits,
                               seed=config.probe.seed, progress=config.progress, **probe_options(config.probe))
         extract_s, probe_s = extract_s + t_sweep - t_extract, probe_s + time.perf_counter() - t_sweep
-        rows += [dict(r.as_dict(), variant=variant) for r in results]
+        rows += [dict(r.to_dict(), variant=variant) for r in results]
         points = points or variant_points
         text_facts = text_facts or _text_facts(store, variant_extraction)
     if not is_main_process():

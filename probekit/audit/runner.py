@@ -174,7 +174,7 @@ def probe_combination(config: AuditConfig, model: AuditModel, variant: str, data
                           n_splits=config.probe.n_splits, seed=config.probe.seed, progress=progress,
                           **probe_options(config.probe))
     rows = [{"model": model.display, "variant": variant, "dataset": data.name, "task": data.dataset.task,
-             **r.as_dict(), "weights_hash": loaded.weights_hash} for r in results]
+             **r.to_dict(), "weights_hash": loaded.weights_hash} for r in results]
     info = store.manifest.get("info", {})
     return {"rows": rows, "model": model_facts(loaded),
             "text": {"token_selection": info.get("token_selection"), "n_truncated": info.get("n_truncated"),

@@ -3,7 +3,7 @@
 A *column* is one regularized problem on a shared data matrix: a label set (the real
 labels or a control draw) × an inner fold (a 0/1 row weight) × a penalty. Every layer in
 a chunk shares the columns, so a solve is a few batched matrix products
-``(n_layers, n_rows, d) @ (n_layers, d, n_columns)`` per iteration.
+``(n_layers, n_samples, d) @ (n_layers, d, n_columns)`` per iteration.
 
 - **Ridge** (regression and ridge classification): one eigendecomposition of the
   centred design per (layer, fold) gives the coefficients, the fitted values and the
@@ -67,7 +67,7 @@ def standardize_stats(X: torch.Tensor, enabled: bool = True):
     Parameters
     ----------
     X:
-        ``(..., n_rows, d)`` float tensor.
+        ``(..., n_samples, d)`` float tensor.
 
     Returns
     -------

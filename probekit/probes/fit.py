@@ -213,11 +213,11 @@ def out_of_fold(features: list, codes: np.ndarray, groups: np.ndarray, task: str
     Parameters
     ----------
     features:
-        List of ``(n_rows, d)`` arrays (one per layer; any float dtype, memory-mapped is fine).
+        List of ``(n_samples, d)`` arrays (one per layer; any float dtype, memory-mapped is fine).
     codes:
-        ``(S, n_rows)`` class indices or float targets, one row per label set.
+        ``(S, n_samples)`` class indices or float targets, one row per label set.
     groups:
-        ``(n_rows,)`` group ids (inner folds keep groups together).
+        ``(n_samples,)`` group ids (inner folds keep groups together).
     splits:
         Outer ``[(train_index, test_index), ...]``.
     progress:
@@ -226,7 +226,7 @@ def out_of_fold(features: list, codes: np.ndarray, groups: np.ndarray, task: str
     Returns
     -------
     (decision, penalty)
-        ``decision`` ``(n_layers, S, n_rows, k)`` float64 numpy (rows in no test fold
+        ``decision`` ``(n_layers, S, n_samples, k)`` float64 numpy (rows in no test fold
         are NaN); ``penalty`` ``(n_layers, S, n_folds)`` chosen penalties.
 
     Raises

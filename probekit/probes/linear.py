@@ -278,8 +278,20 @@ class RidgeProbe(RegressorMixin, _StandardizedLinear):
         return X @ self.coef_ + self.intercept_
 
 
-def probe_for_task(task: str, random_state: int = 0):
-    """The default probe for a task: :class:`LogisticProbe` or :class:`RidgeProbe`."""
+def probe_for_task(task: str, seed: int = 0):
+    """The default probe for a task.
+
+    Parameters
+    ----------
+    task : {"binary", "multiclass", "continuous"}
+    seed : int
+        The probe's ``random_state`` (its inner CV folds).
+
+    Returns
+    -------
+    LogisticProbe or RidgeProbe
+        :class:`RidgeProbe` for ``continuous``, else :class:`LogisticProbe`.
+    """
     if task == "continuous":
-        return RidgeProbe(random_state=random_state)
-    return LogisticProbe(random_state=random_state)
+        return RidgeProbe(random_state=seed)
+    return LogisticProbe(random_state=seed)

@@ -14,7 +14,7 @@ def has_shared_groups(groups) -> bool:
     return groups is not None and len(np.unique(groups)) < len(groups)
 
 
-def inner_splits(X, y, groups, cv: int, classification: bool, random_state):
+def inner_splits(X, y, groups, cv: int, classification: bool, seed):
     """The inner folds on a training set.
 
     ``GroupKFold(cv)`` when groups share rows and there are at least ``cv`` groups; else
@@ -29,6 +29,12 @@ def inner_splits(X, y, groups, cv: int, classification: bool, random_state):
         ``(n,)`` labels or targets.
     groups:
         ``(n,)`` group ids or ``None``.
+    cv:
+        Number of inner folds.
+    classification:
+        Stratify by ``y`` when groups do not decide the folds.
+    seed:
+        Seed of the shuffled ``KFold`` / ``StratifiedKFold`` (an int, or ``None``).
 
     Returns
     -------
@@ -41,5 +47,5 @@ def inner_splits(X, y, groups, cv: int, classification: bool, random_state):
     if classification:
         smallest = np.bincount(np.unique(y, return_inverse=True)[1]).min()
         folds = max(2, min(cv, int(smallest)))
-        return list(StratifiedKFold(folds, shuffle=True, random_state=random_state).split(dummy, y))
-    return list(KFold(cv, shuffle=True, random_state=random_state).split(dummy))
+        return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(dummy, y))
+    return list(KFold(cv, shuffle=True, random_state=seed).split(dummy))

@@ -12,7 +12,7 @@ from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
-from probekit.concepts.dataset import ConceptDataset
+from probekit.concepts.dataset import UNLABELED, ConceptDataset
 from probekit.errors import ProbekitError
 from probekit.probes.control import control_task_labels, shuffled_labels
 from probekit.probes.fit import EngineSettings, out_of_fold, predictions
@@ -64,7 +64,7 @@ class ProbeResult:
     n_seeds: int = 1
     n_controls: int = 1
 
-    def as_dict(self) -> dict:
+    def to_dict(self) -> dict:
         """The row as a dict (one line of results.csv)."""
         return asdict(self)
 
@@ -123,7 +123,7 @@ def cross_validated_score(X, y, groups, splits, task: str, probe=None, seed: int
     numpy.ndarray
         ``(n_splits,)`` accuracy or R² per split.
     """
-    probe = probe if probe is not None else probe_for_task(task, random_state=seed)
+    probe = probe if probe is not None else probe_for_task(task, seed=seed)
     scores = []
     for train, test in splits:
         model = clone(probe).fit(X[train], y[train], **fit_params_for_groups(probe, groups[train]))
@@ -213,7 +213,7 @@ def layer_sweep(
     Parameters
     ----------
     features:
-        ``{hook point: (n_rows, d_model) array}``, or a lazy mapping such as
+        ``{hook point: (n_samples, d_model) array}``, or a lazy mapping such as
         :meth:`ActivationStore.features <probekit.store.reader.ActivationStore.features>`
         (the engine reads a chunk of hook points at a time).
     layers:
@@ -221,7 +221,7 @@ def layer_sweep(
     dataset:
         The concept data set the rows came from.
     example_index:
-        ``(n_rows,)`` data set row of each activation row (token-level stores); default
+        ``(n_samples,)`` data set row of each activation row (token-level stores); default
         one row per example.
     n_splits:
         Outer folds, split by ``dataset.groups`` so no group is on both sides.
@@ -252,10 +252,14 @@ def layer_sweep(
     Raises
     ------
     ProbekitError
-        ``n_controls`` or ``seeds`` below 1, too few groups for the folds, bad engine settings.
+        ``n_controls`` or ``seeds`` below 1, an unlabeled data set, too few groups for the folds,
+        bad engine settings.
     """
     if n_controls < 1 or seeds < 1:
         raise ProbekitError(f"n_controls and seeds must be at least 1; got n_controls={n_controls}, seeds={seeds}")
+    if dataset.task == UNLABELED:
+        raise ProbekitError(f"data set {dataset.name!r} has no labels (it was made from plain inputs); probe a "
+                            "data set with labels: a CSV with --label-column, or a built-in concept data set")
     rows = np.arange(len(dataset)) if example_index is None else np.asarray(example_index)
     y, groups, task = dataset.labels[rows], dataset.groups[rows], dataset.task
     types = dataset.word_types[rows] if dataset.word_types is not None else None

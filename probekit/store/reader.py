@@ -40,7 +40,7 @@ class ActivationStore:
         The parsed manifest (identity, modules, shards, row count, completion flag).
     modules : list of str
         Recorded module keys, in forward order.
-    n_rows : int
+    n_samples : int
         Rows per module (examples, or tokens for token-level selections).
 
     Raises
@@ -68,10 +68,10 @@ class ActivationStore:
                 raise ProbekitError(damaged_message(self.directory, entry["file"], problem))
         self.manifest = manifest
         self.modules = list(manifest["modules"])
-        self.n_rows = int(manifest["n_rows"])
+        self.n_samples = int(manifest["n_rows"])  # the manifest key keeps its name (on-disk format)
 
     def __repr__(self) -> str:
-        return f"ActivationStore({str(self.directory)!r}, modules={len(self.modules)}, n_rows={self.n_rows})"
+        return f"ActivationStore({str(self.directory)!r}, modules={len(self.modules)}, n_samples={self.n_samples})"
 
     def _check_module(self, module: str) -> None:
         if module not in self.modules:
@@ -81,7 +81,7 @@ class ActivationStore:
         return [self.directory / s["file"] for s in self.manifest["shards"]]
 
     def numpy(self, module: str, mmap: bool = True) -> np.ndarray:
-        """Rows of ``module`` as a numpy array ``(n_rows, d_module)``.
+        """Rows of ``module`` as a numpy array ``(n_samples, d_model)``.
 
         float32 and float16 stores are memory-mapped (``mmap=True``) when the store has
         one shard; several shards are concatenated into memory (use :meth:`features` to
@@ -96,7 +96,7 @@ class ActivationStore:
         return np.concatenate(parts) if parts else np.empty((0,))
 
     def torch(self, module: str) -> torch.Tensor:
-        """Rows of ``module`` as a torch tensor ``(n_rows, d_module)`` in the stored dtype.
+        """Rows of ``module`` as a torch tensor ``(n_samples, d_model)`` in the stored dtype.
 
         A one-shard store gives a tensor backed by the memory-mapped file (read-only: do
         not write to it); several shards are concatenated into memory.
@@ -135,12 +135,12 @@ class ActivationStore:
         return _LazyFeatures(self, names)
 
     def example_index(self) -> np.ndarray:
-        """``(n_rows,)`` int64: the data set row each activation row came from."""
+        """``(n_samples,)`` int64: the data set row each activation row came from."""
         parts = [_read_numpy(p, EXAMPLE_KEY, False) for p in self._shard_paths()]
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def positions(self) -> np.ndarray:
-        """``(n_rows,)`` int64: token position within the unpadded sequence (-1 for means)."""
+        """``(n_samples,)`` int64: token position within the unpadded sequence (-1 for means)."""
         parts = [_read_numpy(p, POSITION_KEY, False) for p in self._shard_paths()]
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
@@ -226,7 +226,7 @@ def _read_slice(mm: np.memmap, start: int, stop: int) -> np.ndarray:
 class StoredRows:
     """The rows of one hook point across a store's shards, read only when asked.
 
-    Behaves as a read-only ``(n_rows, d)`` array for ``np.asarray`` (reads everything),
+    Behaves as a read-only ``(n_samples, d)`` array for ``np.asarray`` (reads everything),
     slicing and fancy row indexing (reads only the shards involved). float32 and float16
     come back in their dtype; bfloat16 as float32.
 

@@ -170,7 +170,7 @@ def test_seq2seq_lists_modules_and_runs_without_early_stop(tmp_path, capsys):
     loaded = load_model(str(tmp_path / "t5"))
     store, _ = extract(loaded, _data(), ExtractionConfig(batch_size=2, stop_early=False), tmp_path / "s",
                        progress=False)
-    assert store.n_rows == len(SENTENCES)
+    assert store.n_samples == len(SENTENCES)
 
 
 def test_misspelt_hook_point_suggests_the_hook_point(tmp_path):

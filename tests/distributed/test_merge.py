@@ -54,7 +54,7 @@ def _parts(loaded, dataset, root, n, config=CONFIG):
 
 def assert_same_store(a: ActivationStore, b: ActivationStore) -> None:
     """Same modules, rows in the same order, bit-equal tensors, example indices and positions."""
-    assert a.modules == b.modules and a.n_rows == b.n_rows > 0
+    assert a.modules == b.modules and a.n_samples == b.n_samples > 0
     for module in a.modules:
         np.testing.assert_array_equal(a.numpy(module), b.numpy(module))
     np.testing.assert_array_equal(a.example_index(), b.example_index())
@@ -89,7 +89,7 @@ def test_merged_parts_equal_the_single_process_store(loaded, dataset, single, tm
     # the merged store is the single-process store: extracting into it again computes nothing
     monkeypatch.setattr(runner, "_write_batches", lambda *a, **k: pytest.fail("recomputed a merged store"))
     again, _ = extract(loaded, dataset, CONFIG, merged.directory, progress=False)
-    assert again.n_rows == single.n_rows
+    assert again.n_samples == single.n_samples
 
 
 def test_killed_part_resumes_from_its_own_slice(loaded, dataset, single, tmp_path, monkeypatch):
@@ -281,5 +281,5 @@ def test_more_parts_than_batches_leaves_empty_parts_that_merge(loaded, dataset, 
     parts = _parts(loaded, three, tmp_path, 3)
     stores = [ActivationStore(p) for p in parts]
     assert [s.manifest["identity"]["slice"] for s in stores] == [[0, 0], [0, 2], [2, 3]]
-    assert stores[0].n_rows == 0 and stores[1].n_rows + stores[2].n_rows == single.n_rows
+    assert stores[0].n_samples == 0 and stores[1].n_samples + stores[2].n_samples == single.n_samples
     assert_same_store(single, merge_stores(tmp_path / "merged", parts))

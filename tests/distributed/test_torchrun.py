@@ -68,7 +68,7 @@ def _torchrun(argv, tmp_path, **env):
 
 
 def assert_same(a: ActivationStore, b: ActivationStore) -> None:
-    assert a.modules == b.modules and a.n_rows == b.n_rows == 21
+    assert a.modules == b.modules and a.n_samples == b.n_samples == 21
     for module in a.modules:
         np.testing.assert_allclose(b.numpy(module), a.numpy(module), rtol=0, atol=1e-6)
     np.testing.assert_array_equal(a.example_index(), b.example_index())

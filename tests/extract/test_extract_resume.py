@@ -39,7 +39,7 @@ def test_killed_extraction_resumes_to_identical_store(tmp_path, tiny_model_dir, 
     assert subprocess.run(args + [str(resumed), "2"]).returncode == -signal.SIGKILL
     assert subprocess.run(args + [str(resumed), "-1"]).returncode == 0
     a, b = ActivationStore(clean), ActivationStore(resumed)
-    assert a.modules == b.modules and a.n_rows == b.n_rows > 20
+    assert a.modules == b.modules and a.n_samples == b.n_samples > 20
     for module in a.modules:
         np.testing.assert_array_equal(a.numpy(module), b.numpy(module))
     np.testing.assert_array_equal(a.positions(), b.positions())

@@ -37,7 +37,7 @@ def test_worker_processes_give_the_main_process_values(vit_and_images, tmp_path)
     loaded, data = vit_and_images
     stores = {w: extract(loaded, data, ExtractionConfig(modules=["resid"], batch_size=4, num_workers=w),
                          tmp_path / f"w{w}", progress=False)[0] for w in (0, 2)}
-    assert stores[0].n_rows == 11
+    assert stores[0].n_samples == 11
     assert list(stores[2].to_dataset()["image_path"]) == data.inputs  # image stores keep their files' paths
     for module in stores[0].modules:
         np.testing.assert_array_equal(stores[2].numpy(module), stores[0].numpy(module))

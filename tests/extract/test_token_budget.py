@@ -34,7 +34,7 @@ def _extract(loaded, data, out, **options):
 
 
 def _assert_same(a: ActivationStore, b: ActivationStore, atol: float) -> None:
-    assert a.modules == b.modules and a.n_rows == b.n_rows
+    assert a.modules == b.modules and a.n_samples == b.n_samples
     for module in a.modules:
         np.testing.assert_allclose(b.numpy(module), a.numpy(module), rtol=0, atol=atol)
     np.testing.assert_array_equal(a.example_index(), b.example_index())

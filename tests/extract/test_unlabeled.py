@@ -30,3 +30,11 @@ def test_unlabeled_inputs_must_be_strings():
         ConceptDataset.from_inputs(["a", 3])
     with pytest.raises(ProbekitError, match="empty"):
         ConceptDataset.from_inputs([])
+
+
+def test_an_unlabeled_data_set_cannot_be_probed():
+    from probekit.probes import layer_sweep
+
+    data = ConceptDataset.from_inputs(TEXTS)
+    with pytest.raises(ProbekitError, match="has no labels"):
+        layer_sweep({"x": np.ones((4, 3))}, {"x": 0}, data)

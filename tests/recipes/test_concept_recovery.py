@@ -103,7 +103,7 @@ def test_steer_runs_end_to_end_on_a_tiny_model(recipe, tmp_path, tiny_models, ca
     (cache,) = (tmp_path / "o" / "steer_cache").iterdir()
     from probekit.store import ActivationStore
 
-    assert ActivationStore(cache).n_rows == 6 * 4  # one row per answer (2 true + 2 false per question)
+    assert ActivationStore(cache).n_samples == 6 * 4  # one row per answer (2 true + 2 false per question)
 
 
 def test_bad_method_is_reported(recipe, tmp_path, capsys, tiny_models):

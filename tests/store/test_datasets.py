@@ -29,7 +29,7 @@ def test_dataset_columns_follow_each_row_to_its_example(loaded, tiny_csv, tmp_pa
     ds = store.to_dataset()
     frame = pd.read_csv(tiny_csv)  # the reference: the file itself, row = example index
     index = store.example_index()
-    assert ds.num_rows == store.n_rows > len(frame)  # several token rows per example
+    assert ds.num_rows == store.n_samples > len(frame)  # several token rows per example
     assert ds.column_names[:6] == ["example_index", "position", "text", "label", "group", store.modules[0]]
     np.testing.assert_array_equal(ds["example_index"][:], index)
     assert list(ds["text"]) == frame["sentence"].to_numpy()[index].tolist()
@@ -56,7 +56,7 @@ def test_a_store_without_examples_is_readable_and_a_rerun_adds_them(loaded, tiny
     shards = {s["file"]: (tmp_path / "s" / s["file"]).stat().st_mtime_ns for s in store.manifest["shards"]}
     with pytest.warns(UserWarning, match="no examples.parquet"):
         old = ActivationStore(tmp_path / "s").to_dataset()
-    assert "text" not in old.column_names and old.num_rows == store.n_rows
+    assert "text" not in old.column_names and old.num_rows == store.n_samples
     again, _ = extract(loaded, data, CONFIG, tmp_path / "s", progress=False)
     assert {f: (tmp_path / "s" / f).stat().st_mtime_ns for f in shards} == shards  # nothing recomputed
     assert list(again.to_dataset()["text"])[:3] == [data.inputs[i] for i in again.example_index()[:3]]

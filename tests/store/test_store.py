@@ -29,7 +29,7 @@ def _write(directory, n=10, shard_examples=4, dtype="float32", identity=None):
 def test_roundtrip_numpy_torch_dataset(tmp_path, dtype):
     data = _write(tmp_path, dtype=dtype)
     store = ActivationStore(tmp_path)
-    assert store.n_rows == 10 and store.modules == ["a", "b"]
+    assert store.n_samples == 10 and store.modules == ["a", "b"]
     assert len(store.manifest["shards"]) == 3  # 4 + 4 + 2 examples
     tol = 1e-6 if dtype == "float32" else 1e-2
     np.testing.assert_allclose(store.numpy("b"), (data * 2).numpy(), atol=tol * 4)
@@ -49,7 +49,7 @@ def test_incomplete_and_foreign_stores_are_refused(tmp_path):
     writer.append({"a": torch.ones(2, 3)}, torch.arange(2), torch.zeros(2))
     with pytest.raises(ProbekitError, match="incomplete"):
         ActivationStore(tmp_path)
-    assert ActivationStore(tmp_path, allow_incomplete=True).n_rows == 2
+    assert ActivationStore(tmp_path, allow_incomplete=True).n_samples == 2
     with pytest.raises(ProbekitError, match="another configuration"):
         StoreWriter(tmp_path, {"x": 2})
     with pytest.raises(ProbekitError, match="unknown module|closest"):
@@ -100,7 +100,7 @@ def test_sigkill_and_resume_gives_identical_store(tmp_path):
         ActivationStore(resumed)
     assert subprocess.run([sys.executable, str(script), str(resumed), "-1"]).returncode == 0
     a, b = ActivationStore(clean), ActivationStore(resumed)
-    assert a.n_rows == b.n_rows == 30
+    assert a.n_samples == b.n_samples == 30
     np.testing.assert_array_equal(a.numpy("a"), b.numpy("a"))
     np.testing.assert_array_equal(a.example_index(), b.example_index())
     for shard in a.manifest["shards"]:

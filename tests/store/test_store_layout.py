@@ -79,7 +79,7 @@ def test_a_batch_larger_than_the_byte_limit_is_one_shard(tmp_path):
     batches, n = _token_stream(n_examples=12, batch=4)
     store = _write(tmp_path, batches, n, shard_bytes=1)
     assert [s["first_example"] for s in store.manifest["shards"]] == [0, 4, 8]
-    assert store.n_rows == sum(len(b[1]) for b in batches)
+    assert store.n_samples == sum(len(b[1]) for b in batches)
 
 
 def test_killed_byte_limited_store_resumes_identically(tmp_path):
