@@ -126,19 +126,54 @@ def run_probe(config: RunConfig) -> list[dict]:
     out = Path(config.output_dir())
     make_writable_dir(out)
     t0 = time.perf_counter()
+    dataset, loaded, extraction = _load_inputs(config)
+    variants = _variants(config, loaded, extraction, out)
+    t_load = time.perf_counter()
+    rows, points, text_facts, extract_s, probe_s = _probe_variants(config, dataset, variants)
+    if not is_main_process():
+        return []
+    timings = {"load_s": round(t_load - t0, 3), "extract_s": round(extract_s, 3), "probe_s": round(probe_s, 3)}
+    chance = None
+    if dataset.task != "continuous":
+        chance = float(np.bincount(dataset.labels).max() / len(dataset))
+    facts = _run_facts(config, dataset, loaded, extraction, variants, rows, points, text_facts, chance)
+    facts["time"] = f"load {t_load - t0:.1f} s, extract {extract_s:.1f} s, probe {probe_s:.1f} s"
+    config_dict = config.to_dict()
+    config_dict.update(model_name=loaded.name)
+    config_dict["extraction"]["max_length"] = extraction.max_length
+    flat = {"model": loaded.name, "dataset": dataset.name}
+    extra = {"facts": facts, "stores": {v[0]: str(v[3]) for v in variants}, "timings": timings,
+             "data": {k: dataset.metadata.get(k) for k in ("duplicates", "label_mapping", "n_skipped")
+                      if dataset.metadata.get(k) is not None},
+             "run": run_record(config, "probe", started, device={"model": str(model_device(loaded.model)),
+                                                                 "probe": str(resolve_device(config.probe.device))})}
+    write_all_or_nothing(out, {
+        "results.csv": lambda path: write_results_csv(rows, path),
+        "probe_scores.png": lambda path: plot_probe_scores(rows, path, f"{loaded.name} — {dataset.name}", chance),
+        "report.md": lambda path: write_report(rows, flat, path, facts),
+        "results.json": lambda path: write_results_json(rows, config_dict, path, extra),
+    })
+    return rows
+
+
+def _load_inputs(config: RunConfig):
+    """The data set, the model, and the extraction config checked against both."""
+    d, m = config.dataset, config.model
     dataset = load_concept_dataset(
-        config.dataset.name, text_column=config.dataset.text_column,
-        label_column=config.dataset.label_column, group_column=config.dataset.group_column,
-        word_type_column=config.dataset.word_type_column, task=config.dataset.task,
-        limit=config.dataset.limit, concept=config.dataset.concept, progress=config.progress,
+        d.name, text_column=d.text_column, label_column=d.label_column, group_column=d.group_column,
+        word_type_column=d.word_type_column, task=d.task, limit=d.limit, concept=d.concept, progress=config.progress,
     )
     # Cheap check before a (possibly slow) model load; check_inputs repeats it on the real kind.
-    check_modality(dataset, "image" if is_vision_model(config.model.name) else "text", config.model.name)
-    loaded = load_model(config.model.name, weights=config.model.weights, dtype=config.model.dtype,
-                        device=rank_device(config.model.device), device_map=config.model.device_map,
-                        trust_remote_code=config.model.trust_remote_code,
-                        padding_side=config.model.padding_side)
-    extraction = check_inputs(loaded, dataset, config.extraction)
+    check_modality(dataset, "image" if is_vision_model(m.name) else "text", m.name)
+    loaded = load_model(m.name, weights=m.weights, dtype=m.dtype, device=rank_device(m.device),
+                        device_map=m.device_map, trust_remote_code=m.trust_remote_code, padding_side=m.padding_side)
+    return dataset, loaded, check_inputs(loaded, dataset, config.extraction)
+
+
+def _variants(config: RunConfig, loaded, extraction, out: Path) -> list[tuple]:
+    """``(variant, model, extraction config, store folder)``: the pretrained model, then the
+    random-init baseline (image models with ``baselines``, any model with ``random_init``)
+    and the pixel projection (image models with ``baselines``)."""
     variants = [("pretrained", loaded, extraction, out / "activations")]
     image_baselines = loaded.modality == "image" and config.baselines
     if image_baselines or config.random_init:
@@ -148,7 +183,11 @@ def run_probe(config: RunConfig) -> list[dict]:
     if image_baselines:
         variants.append(("pixel-projection", pixel_projection_model(loaded), replace(extraction, modules=["projection"]),
                          out / "activations-pixel-projection"))
-    t_load = time.perf_counter()
+    return variants
+
+
+def _probe_variants(config: RunConfig, dataset, variants: list[tuple]):
+    """Extract and probe every variant: ``(rows, hook points, text facts, extract_s, probe_s)``."""
     rows, points, text_facts, extract_s, probe_s = [], [], {}, 0.0, 0.0
     for variant, model, variant_extraction, store_dir in variants:
         t_extract = time.perf_counter()
@@ -167,14 +206,13 @@ def run_probe(config: RunConfig) -> list[dict]:
         rows += [dict(r.to_dict(), variant=variant) for r in results]
         points = points or variant_points
         text_facts = text_facts or _text_facts(store, variant_extraction)
-    if not is_main_process():
-        return []
-    timings = {"load_s": round(t_load - t0, 3), "extract_s": round(extract_s, 3), "probe_s": round(probe_s, 3)}
-    chance = None
-    if dataset.task != "continuous":
-        chance = float(np.bincount(dataset.labels).max() / len(dataset))
+    return rows, points, text_facts, extract_s, probe_s
+
+
+def _run_facts(config, dataset, loaded, extraction, variants, rows, points, text_facts, chance) -> dict:
+    """The report's facts about the run (model, data, hook points, variants, probes)."""
     image = loaded.modality == "image"
-    facts = {
+    return {
         "model": f"{loaded.name} ({loaded.info.get('architecture', loaded.kind)}, source {loaded.source})",
         "weights hash": loaded.weights_hash,
         "data set": f"{dataset.name}: {len(dataset)} rows, task {dataset.task}, "
@@ -186,24 +224,7 @@ def run_probe(config: RunConfig) -> list[dict]:
         **({} if image else {"max length": f"{extraction.max_length} tokens"}),
         "chance (majority class)": f"{chance:.3f}" if chance is not None else "n/a (R²: 0 = predicting the mean)",
         "probes": probe_fact(rows, config.probe),
-        "time": f"load {t_load - t0:.1f} s, extract {extract_s:.1f} s, probe {probe_s:.1f} s",
     }
-    config_dict = config.to_dict()
-    config_dict.update(model_name=loaded.name)
-    config_dict["extraction"]["max_length"] = extraction.max_length
-    flat = {"model": loaded.name, "dataset": dataset.name}
-    extra = {"facts": facts, "stores": {v[0]: str(v[3]) for v in variants}, "timings": timings,
-             "data": {k: dataset.metadata.get(k) for k in ("duplicates", "label_mapping", "n_skipped")
-                      if dataset.metadata.get(k) is not None},
-             "run": run_record(config, "probe", started, device={"model": str(model_device(loaded.model)),
-                                                                 "probe": str(resolve_device(config.probe.device))})}
-    write_all_or_nothing(out, {
-        "results.csv": lambda path: write_results_csv(rows, path),
-        "probe_scores.png": lambda path: plot_probe_scores(rows, path, f"{loaded.name} — {dataset.name}", chance),
-        "report.md": lambda path: write_report(rows, flat, path, facts),
-        "results.json": lambda path: write_results_json(rows, config_dict, path, extra),
-    })
-    return rows
 
 
 def probe_options(probe_config) -> dict:

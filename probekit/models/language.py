@@ -96,42 +96,8 @@ def load_language_model(
         kwargs["device_map"] = device_map
     torch_dtype = "auto" if dtype == "auto" else DTYPES[dtype or "float32"]
 
-    path = Path(name).expanduser()
-    if name in EMBEDDED_LANGUAGE_MODELS:
-        path = embedded_path(name)
-        source = str(path)
-    elif path.exists():
-        source = str(path.resolve())
-    elif HUB_ID.match(name) and not name.startswith((".", "/", "~")):
-        source = name
-        path = None
-    else:
-        valid = list(EMBEDDED_LANGUAGE_MODELS)
-        raise ProbekitError(
-            f"unknown model {name!r}: not an embedded name, an existing file or folder, or a hub id "
-            f"(gpt2, owner/name). Embedded names: {', '.join(valid)}; closest: "
-            f"{', '.join(closest(name, valid, n=3))}"
-        )
-
-    if path is not None and path.is_file():
-        if path.suffix != ".gguf":
-            raise ProbekitError(
-                f"{str(path)!r} is a file but not a .gguf model; give a model folder "
-                "(with config.json), a .gguf file, an embedded name or a hub id"
-            )
-        folder, weights_hash = _dequantized_gguf(path)
-    elif path is not None:
-        if not (path / "config.json").exists():
-            raise ProbekitError(f"folder {str(path)!r} has no config.json: it is not a Hugging Face model folder")
-        folder, weights_hash = path, hash_weight_files(path)
-        if weights_hash is None and not random_init:
-            raise ProbekitError(
-                f"folder {str(path)!r} has config.json but no weight files ({', '.join(WEIGHT_SUFFIXES)}); "
-                "copy the model's *.safetensors (or pytorch_model.bin) files into it"
-            )
-    else:
-        folder, weights_hash = name, None
-
+    source, path = _resolve_source(name)
+    folder, weights_hash = _weights_folder(name, path, random_init)
     model, tokenizer, kind = _from_pretrained(str(folder), torch_dtype, kwargs, name,
                                               random_seed=seed if random_init else None)
     if random_init:
@@ -155,6 +121,61 @@ def load_language_model(
         model=model, name=name, kind=kind, tokenizer=tokenizer,
         weights_hash=weights_hash or hash_parameters(model, extra=extra), source=source, info=info,
     )
+
+
+def _resolve_source(name: str) -> tuple[str, Path | None]:
+    """Where a language model comes from: ``(source, local path or None for a hub id)``.
+
+    Raises
+    ------
+    ProbekitError
+        Not an embedded name, an existing file or folder, or a hub id (closest embedded
+        names listed).
+    """
+    path = Path(name).expanduser()
+    if name in EMBEDDED_LANGUAGE_MODELS:
+        path = embedded_path(name)
+        return str(path), path
+    if path.exists():
+        return str(path.resolve()), path
+    if HUB_ID.match(name) and not name.startswith((".", "/", "~")):
+        return name, None
+    valid = list(EMBEDDED_LANGUAGE_MODELS)
+    raise ProbekitError(
+        f"unknown model {name!r}: not an embedded name, an existing file or folder, or a hub id "
+        f"(gpt2, owner/name). Embedded names: {', '.join(valid)}; closest: "
+        f"{', '.join(closest(name, valid, n=3))}"
+    )
+
+
+def _weights_folder(name: str, path: Path | None, random_init: bool) -> tuple[str | Path, str | None]:
+    """The folder (or hub id) transformers loads, and the hash of its weight files
+    (``None`` for a hub id; a GGUF file is dequantized into a cached folder first).
+
+    Raises
+    ------
+    ProbekitError
+        A file that is not ``.gguf``, a folder without ``config.json``, or without
+        weight files (unless ``random_init``).
+    """
+    if path is None:
+        return name, None
+    if path.is_file():
+        if path.suffix != ".gguf":
+            raise ProbekitError(
+                f"{str(path)!r} is a file but not a .gguf model; give a model folder "
+                "(with config.json), a .gguf file, an embedded name or a hub id"
+            )
+        return _dequantized_gguf(path)
+    if not (path / "config.json").exists():
+        raise ProbekitError(f"folder {str(path)!r} has no config.json: it is not a Hugging Face model folder")
+    weights_hash = hash_weight_files(path)
+    if weights_hash is None and not random_init:
+        raise ProbekitError(
+            f"folder {str(path)!r} has config.json but no weight files ({', '.join(WEIGHT_SUFFIXES)}); "
+            "copy the model's *.safetensors (or pytorch_model.bin) files into it"
+        )
+    return path, weights_hash
 
 
 def _load_errors() -> tuple[type[BaseException], ...]:
