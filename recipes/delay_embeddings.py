@@ -45,7 +45,7 @@ from probekit.metrics.delay_embedding import rollout_error
 from probekit.models.sequence import build_sequence_model, computation_mode, count_parameters
 from probekit.report.recipe_figures import delay_embedding_figures
 from probekit.report.tables import format_value as _fmt
-from probekit.report.tables import write_rows_csv
+from probekit.report.tables import format_table, summarize_runs, write_rows_csv
 from probekit.synthetic.dynamical import DynamicalConfig, NextStepDataset, simulate
 from probekit.train.sequence import SequenceTrainConfig, train_sequence_model
 
@@ -109,6 +109,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoints", action="store_true", help="save resumable checkpoints under OUT/checkpoints")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--summarize", nargs="+", metavar="RUN_DIR",
+                   help="instead of training: mean and 95%% t-interval over the results.json of these runs "
+                        "(one per --seed), written to OUT/summary.csv and printed as a table")
     args = p.parse_args(argv)
     preset = dict(PRESETS[args.preset or "budget"])
     args.preset = args.preset or "budget"
@@ -277,8 +280,43 @@ def write_outputs(out: Path, result: dict, history: list) -> None:
     delay_embedding_figures(out, result, history, PAPER_DELTA_MASE)
 
 
+SUMMARY_METRICS = ["r2_linear", "r2_mlp", "overlap", "mase"]
+
+
+def summarize(run_dirs: list[str], out: Path) -> list[dict]:
+    """Rows and x-only / Takens baselines over seeds: mean ± 95 % t-interval (n = runs)."""
+    runs, baselines = [], []
+    for folder in run_dirs:
+        path = Path(folder) / "results.json"
+        if not path.is_file():
+            raise ProbekitError(f"--summarize: {str(path)!r} does not exist (give folders of finished runs)")
+        result = json.loads(path.read_text())
+        runs.append(result["rows"])
+        baselines.append([{"sigma": float(sg), **b} for sg, b in result["baselines"].items()])
+    rows = summarize_runs(runs, ("model", "d", "sigma", "phase"), SUMMARY_METRICS)
+    base = summarize_runs(baselines, ("sigma",), ["x_only_r2_linear", "x_only_r2_mlp", "takens_r2_mlp"])
+    out.mkdir(parents=True, exist_ok=True)
+    write_rows_csv(rows + [dict(r, model="baselines") for r in base], out / "summary.csv")
+
+    def cell(r, m):
+        return "—" if r[m] is None else f"{r[m]:.3f}" + ("" if r[f"{m}_ci"] is None else f" ± {r[f'{m}_ci']:.3f}")
+
+    init = {(r["model"], r["d"], r["sigma"]): r for r in rows if r["phase"] == "init"}
+    table = [[r["model"], r["d"], r["sigma"], r["n_runs"], *(f"{cell(init[(r['model'], r['d'], r['sigma'])], m)} → "
+                                                             f"{cell(r, m)}" for m in SUMMARY_METRICS)]
+             for r in rows if r["phase"] == "trained"]
+    print(format_table(["model", "d", "σ", "seeds", "linear R² init → trained", "MLP R²", "overlap", "MASE"], table))
+    for b in base:
+        print(f"σ = {b['sigma']}: x alone MLP R² {cell(b, 'x_only_r2_mlp')}, linear {cell(b, 'x_only_r2_linear')}; "
+              f"Takens MLP R² {cell(b, 'takens_r2_mlp')} (n = {b['n_runs']})")
+    return rows
+
+
 def main(argv=None) -> int:
-    return run_command(lambda: run(parse_args(argv)))
+    args = parse_args(argv)
+    if args.summarize:
+        return run_command(lambda: summarize(args.summarize, Path(args.out)))
+    return run_command(lambda: run(args))
 
 
 if __name__ == "__main__":

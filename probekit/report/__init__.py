@@ -14,13 +14,14 @@ from probekit.report.html import (
 from probekit.report.markdown import write_report
 from probekit.report.plots import plot_probe_scores, pyplot
 from probekit.report.tables import (RESULT_COLUMNS, format_mean_std, format_table, format_value, group_rows,
-                                    mean_std, nan_to_none, write_results_csv, write_results_json, write_rows_csv)
+                                    mean_ci, mean_std, nan_to_none, summarize_runs, write_results_csv,
+                                    write_results_json, write_rows_csv)
 from probekit.report.recipe_figures import (ce_dsprites_figure, ce_imagenet_figure, ce_synthetic_figure,
                                             concept_recovery_figure, delay_embedding_figures,
                                             extrapolation_figure, low_degree_search_figure,
                                             multitask_recovery_figure, steering_figure)
 
-__all__ = ["format_mean_std", "format_table", "format_value", "group_rows", "mean_std", "nan_to_none",
+__all__ = ["format_mean_std", "format_table", "format_value", "group_rows", "mean_ci", "mean_std", "nan_to_none", "summarize_runs",
            "write_report", "plot_probe_scores", "pyplot", "write_results_csv", "write_results_json",
            "write_rows_csv", "RESULT_COLUMNS", "audit_report_html", "compare_report_html", "data_uri", "html_page",
            "html_table", "score_colour", "best_layer_table", "baseline_table", "transfer_tables"]

@@ -81,6 +81,78 @@ def mean_std(values) -> tuple[float | None, float | None]:
     return float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
 
 
+def mean_ci(values, level: float = 0.95) -> tuple[float | None, float | None, int]:
+    """Mean and the half-width of its Student-t confidence interval over independent runs.
+
+    Parameters
+    ----------
+    values : iterable of float
+        One value per run (seed); ``None`` and non-finite values are left out.
+    level : float
+        Confidence level, in (0, 1).
+
+    Returns
+    -------
+    (mean, half_width, n)
+        ``mean ± half_width`` is the ``level`` interval ``t_{(1+level)/2, n-1} · s / √n``
+        (``s`` the sample std, ddof 1); ``half_width`` is ``None`` for fewer than 2 values,
+        and ``mean`` too when none is left.
+
+    Raises
+    ------
+    ProbekitError
+        ``level`` not in (0, 1).
+
+    References
+    ----------
+    Student (1908), "The probable error of a mean", Biometrika 6(1); the interval as in
+    ``scipy.stats.t.interval``.
+    """
+    from scipy.stats import t
+
+    from probekit.errors import ProbekitError
+
+    if not 0 < level < 1:
+        raise ProbekitError(f"level must be in (0, 1), not {level}")
+    vals = np.array([float(v) for v in values if v is not None and np.isfinite(v)])
+    if vals.size == 0:
+        return None, None, 0
+    if vals.size == 1:
+        return float(vals[0]), None, 1
+    half = float(t.ppf((1 + level) / 2, vals.size - 1) * vals.std(ddof=1) / np.sqrt(vals.size))
+    return float(vals.mean()), half, int(vals.size)
+
+
+def summarize_runs(runs: list[list[dict]], keys: tuple[str, ...] | list[str], metrics: list[str],
+                   level: float = 0.95) -> list[dict]:
+    """One row per group over repeated runs (seeds): each metric's mean, CI half-width and n.
+
+    Parameters
+    ----------
+    runs : list of list of dict
+        The result rows of each run (one list per seed).
+    keys : sequence of str
+        Columns that identify a row across runs (e.g. ``("model", "d", "sigma", "phase")``).
+    metrics : list of str
+        Numeric columns to summarise.
+    level : float
+        Confidence level of :func:`mean_ci`.
+
+    Returns
+    -------
+    list of dict
+        ``keys`` plus ``<metric>``, ``<metric>_ci`` (half-width, ``None`` below 2 runs) and
+        ``n_runs``, groups in first-seen order.
+    """
+    out = []
+    for group, rows in group_rows([r for run in runs for r in run], keys).items():
+        row = dict(zip(keys, group), n_runs=len(rows))
+        for metric in metrics:
+            row[metric], row[f"{metric}_ci"], _ = mean_ci([r.get(metric) for r in rows], level)
+        out.append(row)
+    return out
+
+
 def format_value(value, spec: str = ".3f", sci_below: float | None = None, missing: str = "-") -> str:
     """A table cell: ``missing`` for ``None`` / NaN, ``format(value, spec)`` for numbers, else ``str``.
 

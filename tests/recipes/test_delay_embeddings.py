@@ -36,3 +36,27 @@ def test_tiny_recipe_runs_and_writes_outputs(recipe, tmp_path, capsys):
 def test_bad_width_is_reported(recipe, tmp_path, capsys):
     assert recipe.main(["--tiny", "--out", str(tmp_path), "--d", "0", "--no-progress"]) == 2
     assert "--d" in capsys.readouterr().err
+
+
+def test_summarize_gives_mean_and_t_interval_over_seeds(recipe, tmp_path, capsys):
+    import pytest
+    from scipy import stats
+
+    def run(folder, r2):
+        rows = [{"model": "lru", "d": 8, "sigma": 0.0, "phase": phase, "r2_linear": r2 - (phase == "init") * 0.1,
+                 "r2_mlp": None, "overlap": 0.3, "mase": 0.2} for phase in ("init", "trained")]
+        base = {"0.0": {"x_only_r2_linear": 0.4, "x_only_r2_mlp": 0.5, "takens_r2_mlp": 0.9}}
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "results.json").write_text(json.dumps({"rows": rows, "baselines": base}))
+        return str(tmp_path / folder)
+
+    dirs = [run("s0", 0.90), run("s1", 0.80), run("s2", 0.85)]
+    assert recipe.main(["--summarize", *dirs, "--out", str(tmp_path / "sum")]) == 0
+    rows = [r for r in recipe.summarize(dirs, tmp_path / "sum") if r["phase"] == "trained"]
+    low, high = stats.t.interval(0.95, 2, loc=0.85, scale=stats.sem([0.90, 0.80, 0.85]))
+    assert rows[0]["n_runs"] == 3 and rows[0]["r2_linear"] == pytest.approx(0.85)
+    assert rows[0]["r2_linear_ci"] == pytest.approx((high - low) / 2)
+    assert rows[0]["r2_mlp"] is None
+    assert (tmp_path / "sum" / "summary.csv").read_text().count("\n") == 4  # header, init, trained, baselines
+    assert "0.850 ± " in capsys.readouterr().out
+    assert recipe.main(["--summarize", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2

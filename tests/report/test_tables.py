@@ -43,3 +43,36 @@ def test_format_helpers_against_hand_written_cells():
     assert list(groups) == [("b",), ("a",)] and [r["v"] for r in groups[("b",)]] == [1, 3]
     cleaned = nan_to_none({"x": [1.0, float("nan")], "y": {"z": math.nan}})
     assert cleaned == {"x": [1.0, None], "y": {"z": None}}
+
+
+def test_mean_ci_is_scipys_t_interval():
+    import numpy as np
+    import pytest
+    from scipy import stats
+
+    from probekit.errors import ProbekitError
+    from probekit.report.tables import mean_ci
+
+    values = [0.61, 0.58, 0.66, None, float("nan")]
+    mean, half, n = mean_ci(values)
+    kept = np.array([0.61, 0.58, 0.66])
+    low, high = stats.t.interval(0.95, 2, loc=kept.mean(), scale=stats.sem(kept))
+    assert n == 3 and mean == pytest.approx(kept.mean())
+    assert (mean - half, mean + half) == pytest.approx((low, high))
+    assert mean_ci([0.5]) == (0.5, None, 1) and mean_ci([]) == (None, None, 0)
+    with pytest.raises(ProbekitError, match="level"):
+        mean_ci(kept, level=95)
+
+
+def test_summarize_runs_groups_across_seeds():
+    import pytest
+
+    from probekit.report.tables import mean_ci, summarize_runs
+
+    runs = [[{"model": "lru", "d": 10, "r2": 0.9}, {"model": "gpt", "d": 10, "r2": 0.5}],
+            [{"model": "lru", "d": 10, "r2": 0.8}, {"model": "gpt", "d": 10, "r2": 0.7}],
+            [{"model": "lru", "d": 10, "r2": 0.85}]]
+    rows = summarize_runs(runs, ("model", "d"), ["r2"])
+    assert [(r["model"], r["n_runs"]) for r in rows] == [("lru", 3), ("gpt", 2)]
+    assert rows[0]["r2"] == pytest.approx(0.85) and rows[0]["r2_ci"] == pytest.approx(mean_ci([0.9, 0.8, 0.85])[1])
+    assert rows[1]["r2"] == pytest.approx(0.6)
