@@ -40,28 +40,23 @@ def draw_ci_band(ax, x, items: list[dict], color) -> None:
     color : matplotlib colour
     """
     if items and all(r.get("ci_low") is not None for r in items):
-        ax.fill_between(x, [r["ci_low"] for r in items], [r["ci_high"] for r in items], color=color, alpha=0.18,
-                        lw=0, label=_once(ax, "95% CI (bootstrap over groups)"))
+        _band(ax, x, [r["ci_low"] for r in items], [r["ci_high"] for r in items], color, 0.18,
+              "95% CI (bootstrap over groups)")
 
 
 def draw_control_band(ax, x, items: list[dict], color) -> None:
     """Shade control mean ± sd over the K draws, when the rows carry ``control_sd``.
 
-    Parameters
-    ----------
-    ax : matplotlib.axes.Axes
-    x : sequence of int, length n_points
-        Layer indices of the line.
-    items : list of dict, length n_points
-        Result rows (``control_score``, ``control_sd`` in score units, ``n_controls``);
-        nothing is drawn when any row lacks ``control_sd``.
-    color : matplotlib colour
+    Parameters as :func:`draw_ci_band`; the rows' ``control_score``, ``control_sd`` (score
+    units) and ``n_controls`` are used, and nothing is drawn when any row lacks ``control_sd``.
     """
     if items and all(r.get("control_sd") is not None for r in items):
-        mean = [r["control_score"] for r in items]
-        sd = [r["control_sd"] for r in items]
-        ax.fill_between(x, [m - s for m, s in zip(mean, sd)], [m + s for m, s in zip(mean, sd)], color=color,
-                        alpha=0.15, lw=0, label=_once(ax, f"control ± sd ({items[0].get('n_controls', '?')} draws)"))
+        mean_sd = [(r["control_score"], r["control_sd"]) for r in items]
+        _band(ax, x, [m - s for m, s in mean_sd], [m + s for m, s in mean_sd], color, 0.15, f"control ± sd ({items[0].get('n_controls', '?')} draws)")
+
+
+def _band(ax, x, low, high, color, alpha: float, label: str) -> None:
+    ax.fill_between(x, low, high, color=color, alpha=alpha, lw=0, label=_once(ax, label))
 
 
 def _once(ax, label: str) -> str:
