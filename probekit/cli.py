@@ -301,12 +301,14 @@ def cmd_check(args) -> int:
 
 
 def cmd_audit(args) -> int:
+    """``probekit audit``: see :func:`probekit.audit._cli.cmd_audit` (imported only when used)."""
     from probekit.audit._cli import cmd_audit as run
 
     return run(args)
 
 
 def cmd_compare(args) -> int:
+    """``probekit compare``: see :func:`probekit.audit._cli.cmd_compare` (imported only when used)."""
     from probekit.audit._cli import cmd_compare as run
 
     return run(args)

@@ -62,6 +62,7 @@ class AuditModel(ModelConfig):
 
     @property
     def display(self) -> str:
+        """The name shown in results and the report: ``label`` when given, else ``name``."""
         return self.label or self.name
 
     def variants(self) -> list[str]:

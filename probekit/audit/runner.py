@@ -45,9 +45,11 @@ class LoadedData:
         return float(np.bincount(self.dataset.labels).max() / len(self.dataset))
 
     def facts(self) -> dict:
+        """The data set's facts for audit.json and the report: name, source, task, ``n_samples``,
+        ``n_groups``, chance, class names and the data fingerprint."""
         ds = self.dataset
         return {"name": self.name, "source": str(ds.metadata.get("source", self.config.name)), "task": ds.task,
-                "n_rows": len(ds), "n_groups": int(len(np.unique(ds.groups))), "chance": self.chance,
+                "n_samples": len(ds), "n_groups": int(len(np.unique(ds.groups))), "chance": self.chance,
                 "label_names": ds.label_names, "fingerprint": ds.fingerprint}
 
 
@@ -99,7 +101,7 @@ def _key(config: AuditConfig, model: AuditModel, variant: str, data: LoadedData)
         "probe": asdict(config.probe)}, default=str))
 
 
-def paths(out: Path, model: AuditModel, variant: str, data: LoadedData) -> tuple[Path, Path]:
+def _paths(out: Path, model: AuditModel, variant: str, data: LoadedData) -> tuple[Path, Path]:
     """``(store folder, finished-results file)`` of one combination."""
     parts = (slug(model.display), variant, slug(data.name))
     return out / "stores" / Path(*parts), out / "finished" / parts[0] / parts[1] / f"{parts[2]}.json"
@@ -114,7 +116,7 @@ def _store_identity_hash(store_dir: Path) -> str | None:
     return manifest.get("identity_hash") if manifest.get("complete") else None
 
 
-def read_finished(path: Path, key: dict, store_dir: Path) -> dict | None:
+def _read_finished(path: Path, key: dict, store_dir: Path) -> dict | None:
     """The saved results of a combination, if they were computed with ``key`` from the store now in ``store_dir``."""
     try:
         saved = json.loads(path.read_text())
@@ -125,7 +127,7 @@ def read_finished(path: Path, key: dict, store_dir: Path) -> dict | None:
     return saved
 
 
-def write_json_atomic(payload: dict, path: Path) -> None:
+def _write_json_atomic(payload: dict, path: Path) -> None:
     """Write ``payload`` as JSON under a temporary name, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -136,7 +138,7 @@ def write_json_atomic(payload: dict, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def load_variant(model: AuditModel, variant: str):
+def _load_variant(model: AuditModel, variant: str):
     """The loaded model of ``variant`` (``pretrained`` or ``random-init``)."""
     from probekit.models import load_model
 
@@ -146,7 +148,7 @@ def load_variant(model: AuditModel, variant: str):
                       **({"seed": model.seed} if variant == "random-init" else {}))
 
 
-def model_facts(loaded) -> dict:
+def _model_facts(loaded) -> dict:
     """Report facts of a loaded model: weights hash, source, architecture, parameters."""
     return {"weights_hash": loaded.weights_hash, "source": loaded.source, "kind": loaded.kind,
             "architecture": loaded.info.get("architecture"), "n_parameters": loaded.info.get("n_parameters")}
@@ -176,7 +178,7 @@ def probe_combination(config: AuditConfig, model: AuditModel, variant: str, data
     rows = [{"model": model.display, "variant": variant, "dataset": data.name, "task": data.dataset.task,
              **r.to_dict(), "weights_hash": loaded.weights_hash} for r in results]
     info = store.manifest.get("info", {})
-    return {"rows": rows, "model": model_facts(loaded),
+    return {"rows": rows, "model": _model_facts(loaded),
             "text": {"token_selection": info.get("token_selection"), "n_truncated": info.get("n_truncated"),
                      "max_length": extraction.max_length}}
 
@@ -185,14 +187,14 @@ def _variant_results(config, model, variant, datasets, out, overwrite, progress)
     """Rows of one model variant over every data set, reusing finished combinations; and its stores."""
     loaded, rows, facts, stores = None, [], {}, {}
     for data in datasets:
-        store_dir, finished = paths(out, model, variant, data)
+        store_dir, finished = _paths(out, model, variant, data)
         key = _key(config, model, variant, data)
-        saved = read_finished(finished, key, store_dir)
+        saved = _read_finished(finished, key, store_dir)
         if saved is None:
             if loaded is None:
-                loaded = load_variant(model, variant)
+                loaded = _load_variant(model, variant)
             saved = probe_combination(config, model, variant, data, loaded, store_dir, overwrite, progress)
-            write_json_atomic({**saved, "key": key, "store_identity_hash": _store_identity_hash(store_dir)},
+            _write_json_atomic({**saved, "key": key, "store_identity_hash": _store_identity_hash(store_dir)},
                               finished)
         rows += saved["rows"]
         facts = facts or {**saved["model"], **{f"text {k}": v for k, v in saved.get("text", {}).items()}}

@@ -160,7 +160,7 @@ def audit_report_html(result: dict, images: dict, path) -> None:
             "(selectivity = score − control).</p>",
             "<h2>Data sets</h2>",
             html_table(["data set", "task", "rows", "groups", "chance", "source"],
-                       [[d["name"], d["task"], d["n_rows"], d["n_groups"], d["chance"], d["source"]]
+                       [[d["name"], d["task"], d["n_samples"], d["n_groups"], d["chance"], d["source"]]
                         for d in result["datasets"]], name_columns=2)]
     for model, variants_facts in result["models"].items():
         variants = list(variants_facts)
