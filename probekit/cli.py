@@ -153,7 +153,7 @@ def _extract(config, shard_text: str | None) -> int:
     from probekit.errors import ProbekitError
     from probekit.extract.distributed import distributed_env, extract_distributed, is_main_process
     from probekit.extract.runner import extract
-    from probekit.models import is_vision_model
+    from probekit.models import expected_modality
     from probekit.pipeline import check_inputs, check_modality
     from probekit.devices import model_device
     from probekit.runs import now_utc, run_record, write_run_record
@@ -170,7 +170,7 @@ def _extract(config, shard_text: str | None) -> int:
     dataset = load_concept_dataset(d.name, text_column=d.text_column, label_column=d.label_column,
                                    group_column=d.group_column, word_type_column=d.word_type_column,
                                    task=d.task, limit=d.limit, concept=d.concept, progress=progress)
-    check_modality(dataset, "image" if is_vision_model(config.model.name) else "text", config.model.name)
+    check_modality(dataset, expected_modality(config.model.name), config.model.name)
     loaded = _load(config.model)
     extraction = check_inputs(loaded, dataset, config.extraction)
     if distributed_env() is not None:  # torchrun / accelerate launch: every rank a slice, rank 0 merges

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +15,7 @@ from probekit.devices import model_device, resolve_device
 from probekit.errors import ProbekitError
 from probekit.extract.distributed import extract_distributed, is_main_process, rank_device
 from probekit.extract.runner import ExtractionConfig
-from probekit.models import is_vision_model, load_model
-from probekit.models.context import check_max_length
+from probekit.models import expected_modality, load_model
 from probekit.models.pixels import pixel_projection_model
 from probekit.probes.sweep import layer_sweep
 from probekit.report import plot_probe_scores, write_report, write_results_csv, write_results_json
@@ -33,7 +32,8 @@ def check_modality(dataset, modality: str, model_name: str, kind: str | None = N
         A :class:`~probekit.concepts.ConceptDataset`; its ``modality`` (``text`` /
         ``image``, set by the loaders) is compared; ``None`` (unknown) passes.
     modality:
-        What the model takes: ``text`` or ``image`` (see :data:`probekit.models.base.KIND_MODALITY`).
+        What the model takes: ``text``, ``image``, ... (see
+        :data:`probekit.models.base.KIND_MODALITY`); its adapter's ``data_hint`` ends the message.
     model_name, kind:
         For the message (``kind`` when the model is loaded).
 
@@ -45,8 +45,9 @@ def check_modality(dataset, modality: str, model_name: str, kind: str | None = N
     have = getattr(dataset, "modality", None)
     if have is None or have == modality:
         return
-    hint = ("give a text data set (a built-in name or a .csv/.jsonl/.parquet file with a text column)"
-            if modality == "text" else "give image data as imagefolder:DIR (with --concept)")
+    from probekit.extract.modalities import modality_hint
+
+    hint = modality_hint(modality)
     raise ProbekitError(
         f"model {model_name!r}{f' ({kind})' if kind else ''} takes {modality} inputs, but data set "
         f"{dataset.name!r} holds {have} inputs; {hint}"
@@ -59,40 +60,19 @@ def check_inputs(loaded, dataset, extraction: ExtractionConfig) -> ExtractionCon
     Returns
     -------
     ExtractionConfig
-        ``extraction``, with ``max_length`` capped at the model's context when it was
-        the default (see :func:`probekit.models.context.check_max_length`).
+        ``extraction`` as the model's adapter fits it (``loaded.adapter.fit_config``):
+        for text models ``max_length`` capped at the model's context when it was the
+        default (see :func:`probekit.models.context.check_max_length`).
 
     Raises
     ------
     ProbekitError
-        Modality mismatch (see :func:`check_modality`), or an explicit ``max_length``
-        longer than the model's context.
+        Modality mismatch (see :func:`check_modality`), options the model's modality
+        does not use, or an explicit ``max_length`` longer than the model's context.
     """
     check_modality(dataset, loaded.modality, loaded.name, loaded.kind)
-    if loaded.modality != "text":
-        return extraction
-    default = next(f.default for f in fields(ExtractionConfig) if f.name == "max_length")
-    max_length = check_max_length(loaded, extraction.max_length, default=default)
-    return extraction if max_length == extraction.max_length else replace(extraction, max_length=max_length)
-
-
-def _text_facts(store, extraction) -> dict:
-    """Report lines on how texts were read, from the store's record of the extraction."""
-    info = store.manifest.get("info", {})
-    if info.get("token_selection") is None:
-        return {}
-    facts = {"token selection": info["token_selection"] + (
-        " (default for this model kind)" if extraction.token_selection is None else "")}
-    n_cut = info.get("n_truncated", 0)
-    facts["truncated texts"] = (f"{n_cut} longer than {extraction.max_length} tokens were cut (their last "
-                                "token is not the text's last token)" if n_cut else "none")
-    facts["self-check"] = "passed (hook points = hidden states)" if info.get("checked") else "skipped (--no-check)"
-    identity = store.manifest.get("identity", {})
-    facts["padding"] = ("none: each text ran alone (padding would change this model's values)"
-                        if identity.get("unpadded") else f"{identity.get('padding_side')}"
-                        + (", position_ids from the attention mask" if identity.get("position_ids") else "")
-                        + " (checked equal to each text run alone)")
-    return facts
+    loaded.adapter.check_options(extraction)
+    return loaded.adapter.fit_config(loaded, extraction)
 
 
 def run_probe(config: RunConfig) -> list[dict]:
@@ -129,14 +109,14 @@ def run_probe(config: RunConfig) -> list[dict]:
     dataset, loaded, extraction = _load_inputs(config)
     variants = _variants(config, loaded, extraction, out)
     t_load = time.perf_counter()
-    rows, points, text_facts, extract_s, probe_s = _probe_variants(config, dataset, variants)
+    rows, points, input_facts, extract_s, probe_s = _probe_variants(config, dataset, variants)
     if not is_main_process():
         return []
     timings = {"load_s": round(t_load - t0, 3), "extract_s": round(extract_s, 3), "probe_s": round(probe_s, 3)}
     chance = None
     if dataset.task != "continuous":
         chance = float(np.bincount(dataset.labels).max() / len(dataset))
-    facts = _run_facts(config, dataset, loaded, extraction, variants, rows, points, text_facts, chance)
+    facts = _run_facts(config, dataset, loaded, extraction, variants, rows, points, input_facts, chance)
     facts["time"] = f"load {t_load - t0:.1f} s, extract {extract_s:.1f} s, probe {probe_s:.1f} s"
     config_dict = config.to_dict()
     config_dict.update(model_name=loaded.name)
@@ -164,7 +144,7 @@ def _load_inputs(config: RunConfig):
         word_type_column=d.word_type_column, task=d.task, limit=d.limit, concept=d.concept, progress=config.progress,
     )
     # Cheap check before a (possibly slow) model load; check_inputs repeats it on the real kind.
-    check_modality(dataset, "image" if is_vision_model(m.name) else "text", m.name)
+    check_modality(dataset, expected_modality(m.name), m.name)
     loaded = load_model(m.name, weights=m.weights, dtype=m.dtype, device=rank_device(m.device),
                         device_map=m.device_map, trust_remote_code=m.trust_remote_code, padding_side=m.padding_side)
     return dataset, loaded, check_inputs(loaded, dataset, config.extraction)
@@ -187,8 +167,9 @@ def _variants(config: RunConfig, loaded, extraction, out: Path) -> list[tuple]:
 
 
 def _probe_variants(config: RunConfig, dataset, variants: list[tuple]):
-    """Extract and probe every variant: ``(rows, hook points, text facts, extract_s, probe_s)``."""
-    rows, points, text_facts, extract_s, probe_s = [], [], {}, 0.0, 0.0
+    """Extract and probe every variant: ``(rows, hook points, input facts, extract_s, probe_s)``;
+    the input facts (how inputs were read) come from the first variant's adapter and store."""
+    rows, points, input_facts, extract_s, probe_s = [], [], None, 0.0, 0.0
     for variant, model, variant_extraction, store_dir in variants:
         t_extract = time.perf_counter()
         # under torchrun / accelerate launch every rank extracts its slice; only rank 0 probes
@@ -205,13 +186,13 @@ def _probe_variants(config: RunConfig, dataset, variants: list[tuple]):
         extract_s, probe_s = extract_s + t_sweep - t_extract, probe_s + time.perf_counter() - t_sweep
         rows += [dict(r.to_dict(), variant=variant) for r in results]
         points = points or variant_points
-        text_facts = text_facts or _text_facts(store, variant_extraction)
-    return rows, points, text_facts, extract_s, probe_s
+        if input_facts is None:
+            input_facts = model.adapter.facts(variant_extraction, store.manifest)
+    return rows, points, input_facts or {}, extract_s, probe_s
 
 
-def _run_facts(config, dataset, loaded, extraction, variants, rows, points, text_facts, chance) -> dict:
+def _run_facts(config, dataset, loaded, extraction, variants, rows, points, input_facts, chance) -> dict:
     """The report's facts about the run (model, data, hook points, variants, probes)."""
-    image = loaded.modality == "image"
     return {
         "model": f"{loaded.name} ({loaded.info.get('architecture', loaded.kind)}, source {loaded.source})",
         "weights hash": loaded.weights_hash,
@@ -220,8 +201,7 @@ def _run_facts(config, dataset, loaded, extraction, variants, rows, points, text
         **data_facts(dataset),
         "hook points": f"{len(points)} ({points[0].name} … {points[-1].name})",
         "variants": ", ".join(v[0] for v in variants),
-        **({"spatial pooling": extraction.pooling} if image else text_facts),
-        **({} if image else {"max length": f"{extraction.max_length} tokens"}),
+        **input_facts,
         "chance (majority class)": f"{chance:.3f}" if chance is not None else "n/a (R²: 0 = predicting the mean)",
         "probes": probe_fact(rows, config.probe),
     }

@@ -204,12 +204,12 @@ def _variant_results(config, model, variant, datasets, out, overwrite, progress)
 
 def _check_modalities(config: AuditConfig, datasets: list[LoadedData]) -> None:
     """Every data set must suit every model's input (text / image) before anything is loaded."""
-    from probekit.models import is_vision_model
+    from probekit.models import expected_modality
     from probekit.pipeline import check_modality
 
     for model in config.models:
         for data in datasets:
-            check_modality(data.dataset, "image" if is_vision_model(model.name) else "text", model.name)
+            check_modality(data.dataset, expected_modality(model.name), model.name)
 
 
 def run_audit(config: AuditConfig, out, overwrite: bool = False, progress: bool = True,

@@ -20,8 +20,11 @@ from probekit.hooks import CALL_SEPARATOR, INPUT_SUFFIX, Hooks, HookSet, split_k
 from probekit.extract.inspect import describe_modules, output_shapes
 from probekit.extract.pooling import pool_spatial
 from probekit.extract.recorder import ActivationRecorder, StopForward, first_tensor, module_names, resolve_modules
-from probekit.extract.runner import (SORT_WINDOW, ExtractionConfig, encode_images, extract, image_batches, parse_size,
-                                     token_budget_batches)
+from probekit.extract.image_inputs import ImageFiles, encode_images, grey_image_inputs, image_batches, pixel_inputs
+from probekit.extract.modalities import (ADAPTERS, EXCLUSIVE_OPTIONS, ImageInputs, ModalityAdapter, RowReader,
+                                         SequenceInputs, TextInputs, adapter_for, modality_hint, register_modality,
+                                         sample_inputs, unregister_modality)
+from probekit.extract.runner import SORT_WINDOW, ExtractionConfig, extract, parse_size, token_budget_batches
 from probekit.extract.text_inputs import (
     accepts,
     decoder_inputs,
@@ -31,7 +34,6 @@ from probekit.extract.text_inputs import (
     model_device,
     position_ids_from_mask,
     SAMPLE_TEXT,
-    sample_inputs,
     token_counts,
     validate_token_counts,
 )
@@ -61,4 +63,7 @@ __all__ = [
     "SORT_WINDOW", "image_batches", "token_budget_batches",
 ]
 
+__all__ += ["ADAPTERS", "EXCLUSIVE_OPTIONS", "ImageInputs", "ModalityAdapter", "RowReader", "SequenceInputs",
+            "TextInputs", "adapter_for", "modality_hint", "register_modality", "unregister_modality",
+            "ImageFiles", "grey_image_inputs", "pixel_inputs"]
 __all__ += ["PENULTIMATE_MODULES", "penultimate_features", "penultimate_module"]

@@ -7,15 +7,14 @@ import torch
 from probekit.extract.hook_points import hook_points
 from probekit.hooks import Hooks
 from probekit.extract.recorder import INPUT_SUFFIX, first_tensor, module_names
-from probekit.extract.text_inputs import sample_inputs
 from probekit.models.base import LoadedModel
 
 
 def output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
     """Output shape of every module (and of block 0's input) on one sample input.
 
-    The input is :func:`probekit.extract.text_inputs.sample_inputs` (a short sentence, or a
-    grey image). Shapes are
+    The input is the model's sample input (``loaded.adapter.sample_inputs``: a short
+    sentence, a grey image, ...). Shapes are
     ``(batch=1, ...)``; modules that did not run are absent.
     """
     model = loaded.model
@@ -40,7 +39,7 @@ def output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
     inputs = [p.module for p in hook_points(model) if p.module.endswith(INPUT_SUFFIX)]
     callbacks.update({key: pre(key) for key in inputs[:1]})
     with Hooks(model, callbacks), torch.no_grad():
-        model(**sample_inputs(loaded))
+        model(**loaded.adapter.sample_inputs(loaded))
     return shapes
 
 

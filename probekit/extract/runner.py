@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -13,9 +13,8 @@ from probekit.concepts.dataset import ConceptDataset
 from probekit.errors import ProbekitError
 from probekit.extract.hook_points import HookPoint, resolve_hook_points
 from probekit.extract.recorder import ActivationRecorder
-from probekit.extract.text_inputs import (default_token_selection, encode_text, model_device, token_counts,
-                                          validate_token_counts)
-from probekit.extract.token_selection import TokenSelection, select_tokens
+from probekit.extract.image_inputs import encode_images, image_batches  # noqa: F401  (public here too)
+from probekit.extract.token_selection import TokenSelection
 from probekit.models.base import LoadedModel
 from probekit.models.hashing import hash_parameters
 from probekit.store import ActivationStore, PartWriter, StoreWriter, parse_shard, slice_bounds
@@ -149,44 +148,6 @@ def parse_size(value: int | str) -> int:
     return size
 
 
-def encode_images(loaded: LoadedModel, paths: list[str]) -> dict[str, torch.Tensor]:
-    """Open and preprocess a batch of image files into ``(batch, 3, H, W)``."""
-    return _pixel_inputs(loaded, torch.stack([_ImageFiles(paths, loaded.preprocess)[i] for i in range(len(paths))]))
-
-
-class _ImageFiles(torch.utils.data.Dataset):
-    """Image files decoded and preprocessed one by one (in DataLoader workers, or not)."""
-
-    def __init__(self, paths: list[str], preprocess):
-        self.paths, self.preprocess = list(paths), preprocess
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        from PIL import Image
-
-        with Image.open(self.paths[i]) as image:
-            return self.preprocess(image.convert("RGB"))
-
-
-def _pixel_inputs(loaded: LoadedModel, pixels: torch.Tensor) -> dict[str, torch.Tensor]:
-    """``(batch, 3, H, W)`` pixels as the model's forward keyword argument, on its device and dtype."""
-    reference = next(loaded.model.parameters(), None)
-    dtype = reference.dtype if reference is not None and reference.is_floating_point() else torch.float32
-    return {loaded.info.get("input_name", "x"): pixels.to(model_device(loaded.model), dtype)}
-
-
-def image_batches(loaded: LoadedModel, paths: list[str], batch_size: int, num_workers: int = 0):
-    """Preprocessed ``(batch, 3, H, W)`` float tensors of consecutive ``batch_size`` images,
-    decoded by a torch DataLoader with ``num_workers`` worker processes (0: this one)."""
-    from torch.utils.data import DataLoader
-
-    cuda = model_device(loaded.model).type == "cuda"
-    return DataLoader(_ImageFiles(paths, loaded.preprocess), batch_size=batch_size, shuffle=False,
-                      num_workers=num_workers, pin_memory=cuda)
-
-
 def token_budget_batches(lengths, max_tokens: int) -> list[np.ndarray]:
     """Group examples into forward passes of at most ``max_tokens`` padded tokens.
 
@@ -261,18 +222,17 @@ def extract(
         model or ``max_tokens_per_batch`` for an image model.
     """
     shard = None if shard is None else parse_shard(shard)
+    adapter = loaded.adapter
     if not isinstance(dataset, ConceptDataset):
         dataset = ConceptDataset.from_inputs(dataset, modality=loaded.modality)
     points = resolve_hook_points(loaded.model, config.modules)
-    if loaded.modality not in ("text", "image"):
-        raise ProbekitError(f"extract() feeds text and image models; {loaded.name!r} is a {loaded.kind} model "
-                            f"(modality {loaded.modality!r}): record it with ActivationRecorder instead")
-    text = loaded.modality == "text"
-    _check_modality_options(config, text)
-    selection = TokenSelection.parse(config.token_selection or default_token_selection(loaded))
+    if not adapter.extractable:
+        raise ProbekitError(f"extract() cannot feed {loaded.name!r}, a {loaded.kind} model (modality "
+                            f"{loaded.modality!r}): record it with ActivationRecorder instead")
+    adapter.check_options(config)
     shard_examples = -(-config.shard_examples // config.unit) * config.unit
-    truncated = _prepare_text(loaded, dataset, config, points) if text else []
-    identity, info = _store_record(loaded, dataset, config, points, selection if text else None, truncated)
+    prepared = adapter.prepare(loaded, dataset, config, points)
+    identity, info = _store_record(loaded, dataset, config, points, prepared)
     stop, writer_class = len(dataset), StoreWriter
     if shard is not None:  # a partial store: identity and info name the slice
         identity["slice"] = list(slice_bounds(len(dataset), config.unit, shard))
@@ -280,44 +240,37 @@ def extract(
     writer = writer_class(out_dir, identity, dtype=config.store_dtype, shard_examples=shard_examples,
                           overwrite=overwrite, info=info, shard_bytes=config.shard_bytes)
     try:
-        write_examples(out_dir, dataset, text)  # also added to a finished store of an older probekit
+        write_examples(out_dir, dataset, adapter.example_column)  # also added to a finished store of an older probekit
         if not writer.complete:
-            _write_batches(loaded, dataset, config, points, selection if text else None, writer, progress, stop)
+            _write_batches(loaded, dataset, config, points, writer, progress, stop)
             writer.finish(stop)
     finally:
         writer.close()  # releases the store's lock, also when the extraction failed
     return ActivationStore(out_dir), points
 
 
-def _check_modality_options(config: ExtractionConfig, text: bool) -> None:
-    """Refuse options that do not apply to this kind of model."""
-    if text and config.num_workers:
-        raise ProbekitError(f"num_workers={config.num_workers} decodes images in worker processes; this is a "
-                            "text model (texts are tokenized in the main process): drop --num-workers")
-    if not text and config.max_tokens_per_batch is not None:
-        raise ProbekitError(f"max_tokens_per_batch={config.max_tokens_per_batch} batches texts by tokens; this "
-                            "is an image model: use --batch-size")
+#: Identity keys of the built-in modalities, ``None`` where a modality does not set them
+#: (as every store written before the adapters has them, so its identity hash is unchanged).
+_MODALITY_KEYS = ("token_selection", "pooling", "max_length", "position_ids", "unpadded")
 
 
 def _store_record(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig,
-                  points: list[HookPoint], selection: TokenSelection | None, truncated: list[int]):
-    """The store's identity (what must match to resume or reuse it) and its info."""
-    text = selection is not None
+                  points: list[HookPoint], prepared: dict):
+    """The store's identity (what must match to resume or reuse it) and its info; the
+    modality adapter adds its own entries (``prepared``: what its ``prepare`` returned)."""
+    extra_identity, extra_info = loaded.adapter.record(loaded, config)
     identity = {
         "model": loaded.name,
         # a LoadedModel built by hand may carry no hash: hash the weights themselves, so
         # that other weights never get this store back
         "weights_hash": loaded.weights_hash or hash_parameters(loaded.model),
         "hook_points": [(p.name, p.module) for p in points],
-        "token_selection": asdict(selection) if text else None,
-        "pooling": None if text else config.pooling,
         "data_fingerprint": dataset.fingerprint,
         "n_examples": len(dataset),
         "batch_size": config.batch_size,
-        "max_length": config.max_length if text else None,
         "padding_side": getattr(loaded.tokenizer, "padding_side", None),
-        "position_ids": bool(loaded.info.get("position_ids")) if text else None,
-        "unpadded": bool(loaded.info.get("unpadded")) if text else None,
+        **dict.fromkeys(_MODALITY_KEYS),
+        **extra_identity,
     }
     if config.max_tokens_per_batch is not None:  # absent otherwise: stores of fixed batches keep their hash
         identity["max_tokens_per_batch"] = config.max_tokens_per_batch
@@ -326,37 +279,30 @@ def _store_record(loaded: LoadedModel, dataset: ConceptDataset, config: Extracti
         "model_source": loaded.source,
         "model_info": loaded.info,
         "dataset": dataset.name,
-        "token_selection": selection.method if text else None,
-        "checked": bool(config.check) if text else None,
-        "n_truncated": len(truncated),
-        "truncated_examples": truncated[:100],
+        "token_selection": None,
+        "checked": None,
+        "n_truncated": 0,
+        "truncated_examples": [],
+        **extra_info,
+        **prepared,
     }
     return identity, info
 
 
 def _write_batches(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig,
-                   points: list[HookPoint], selection: TokenSelection | None, writer: StoreWriter,
-                   progress: bool, stop: int | None = None) -> None:
+                   points: list[HookPoint], writer: StoreWriter, progress: bool, stop: int | None = None) -> None:
     """Run the examples the store lacks (before ``stop``, default all) through the model
     and append their rows, ``batch_size`` examples per append, in example order."""
-    text = selection is not None
+    adapter = loaded.adapter
     module_to_point = {p.module: p.name for p in points}
-    if not text:
-        from probekit.extract.vision_points import point_layouts
-
-        layouts = point_layouts(loaded.model, points)  # which axis holds the channels, per module
+    read = adapter.row_reader(loaded, config, points)
     state: dict = {}
 
     def transform(module_name: str, tensor: torch.Tensor) -> torch.Tensor:
-        if text:
-            if tensor.ndim == 3:
-                rows, example, position = select_tokens(tensor, state["mask"], selection)
-                state["index"] = (example, position)
-                return rows
-            return tensor.reshape(tensor.shape[0], -1)
-        from probekit.extract.pooling import pool_spatial
-
-        return pool_spatial(tensor, config.pooling, layout=layouts[module_name], where=module_name)
+        rows, index = read(module_name, tensor, state["inputs"])
+        if index is not None:
+            state["index"] = index
+        return rows
 
     start, n, batch_size = writer.examples_done, len(dataset) if stop is None else stop, config.batch_size
     bar = tqdm(desc=f"extracting {len(points)} hook points", disable=not progress, initial=start, total=n,
@@ -364,35 +310,30 @@ def _write_batches(loaded: LoadedModel, dataset: ConceptDataset, config: Extract
     with ActivationRecorder(loaded.model, [p.module for p in points], stop_early=config.stop_early,
                             transform=transform) as recorder, bar:
         def forward(inputs):
-            return _forward(loaded, recorder, inputs, config, state, text, module_to_point)
+            return _forward(loaded, recorder, inputs, config, state, module_to_point)
 
         if config.max_tokens_per_batch is not None:
             batches = _token_budget_rows(loaded, dataset, config, forward, start, n)
-        elif text:
-            batches = ((first, *forward(dataset.inputs[first:first + batch_size]))
-                       for first in range(start, n, batch_size))
         else:
-            loader = image_batches(loaded, dataset.inputs[start:n], batch_size, config.num_workers)
-            batches = ((start + i * batch_size, *forward(pixels)) for i, pixels in enumerate(loader))
+            batches = ((first, *forward(batch)) for first, batch in adapter.batches(loaded, dataset.inputs,
+                                                                                    config, start, n))
         for first, rows, example, position in batches:
             writer.append(rows, example + first, position)
             bar.update(min(batch_size, n - first))
 
 
 def _forward(loaded: LoadedModel, recorder: ActivationRecorder, inputs, config: ExtractionConfig, state: dict,
-             text: bool, module_to_point: dict):
-    """One batch (texts, or preprocessed pixels) through the model: ``(rows per hook
-    point, example index within the batch, position)``; models that padding would
-    change run one text per pass (see settle_padding)."""
-    size = 1 if text and loaded.info.get("unpadded") else len(inputs)
-    parts = [(*_run_batch(loaded, recorder, inputs[i:i + size], config, state, text), i)
+             module_to_point: dict):
+    """One batch (as the adapter's ``batches`` gives it) through the model: ``(rows per hook
+    point, example index within the batch, position)``; models that padding would change
+    run one input per pass (``loaded.info["unpadded"]``, see settle_padding)."""
+    size = 1 if loaded.info.get("unpadded") else len(inputs)
+    parts = [(*_run_batch(loaded, recorder, inputs[i:i + size], config, state), i)
              for i in range(0, len(inputs), size)]
     rows = {module_to_point[m]: torch.cat([acts[m].float() for acts, *_ in parts]) for m in parts[0][0]}
     example = torch.cat([ex + off for _, ex, _, off in parts])
     position = torch.cat([pos for _, _, pos, _ in parts])
     return rows, example, position
-
-
 def _token_budget_rows(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig, forward,
                        start: int, stop: int):
     """Under a token budget: per window of :attr:`ExtractionConfig.unit` examples, run
@@ -408,7 +349,7 @@ def _token_budget_rows(loaded: LoadedModel, dataset: ConceptDataset, config: Ext
     for window in range(start // unit * unit, stop, unit):
         end = min(window + unit, stop)
         texts = dataset.inputs[window:end]
-        lengths = np.minimum(token_counts(loaded, texts), config.max_length)
+        lengths = np.minimum(loaded.adapter.lengths(loaded, texts), config.max_length)
         pieces = []
         for batch in token_budget_batches(lengths, config.max_tokens_per_batch):
             if window + int(batch.max()) < start:
@@ -425,41 +366,14 @@ def _token_budget_rows(loaded: LoadedModel, dataset: ConceptDataset, config: Ext
 
 
 def _run_batch(loaded: LoadedModel, recorder: ActivationRecorder, inputs, config: ExtractionConfig,
-               state: dict, text: bool):
+               state: dict):
     """One forward pass: the selected rows per module, their example and position indices."""
-    if text:
-        batch = encode_text(loaded, inputs, config.max_length)
-        state["mask"], state["index"] = batch["attention_mask"], None
-    else:
-        batch = _pixel_inputs(loaded, inputs)
+    batch = loaded.adapter.encode(loaded, inputs, config)
+    state["inputs"], state["index"] = batch, None
     acts = dict(recorder.run(**batch))
-    if text and state["index"] is not None:
+    if state["index"] is not None:
         example, position = state["index"]
     else:
         example = torch.arange(len(inputs))
         position = torch.full((len(inputs),), -1, dtype=torch.long)
     return acts, example, position
-
-
-def _prepare_text(loaded: LoadedModel, dataset: ConceptDataset, config: ExtractionConfig,
-                  points: list[HookPoint]) -> list[int]:
-    """Validate a text data set against the model before any forward pass: no empty
-    examples, truncation counted (and warned about), padding invariance settled.
-
-    Returns the indices of the examples that ``max_length`` truncates."""
-    import warnings
-
-    from probekit.check import CheckReport, cheap_check, check_sublayer_sums, settle_padding
-
-    truncated = validate_token_counts(loaded, list(dataset.inputs), config.max_length)
-    if config.check:
-        cheap_check(loaded)
-        if any(p.kind in ("attn", "mlp", "cross_attn") for p in points):
-            CheckReport(loaded.name, [check_sublayer_sums(loaded)]).raise_if_failed()
-    if truncated:
-        warnings.warn(f"{len(truncated)} of {len(dataset)} examples are longer than max_length="
-                      f"{config.max_length} tokens and are truncated (e.g. rows "
-                      f"{', '.join(map(str, truncated[:5]))}); their last token is not the text's last "
-                      "token. Raise --max-length to keep whole texts", stacklevel=3)
-    settle_padding(loaded)
-    return truncated

@@ -132,32 +132,5 @@ def default_token_selection(loaded: LoadedModel) -> str:
     return "last" if loaded.kind == "causal-lm" else "mean"
 
 
-#: The sentence :func:`sample_inputs` gives text models.
+#: The sentence :func:`probekit.extract.modalities.sample_inputs` gives text models.
 SAMPLE_TEXT = "The city of Paris is in France."
-
-
-def sample_inputs(loaded: LoadedModel) -> dict[str, torch.Tensor]:
-    """Keyword arguments for one forward pass of ``loaded.model`` on a sample input.
-
-    Text models get :data:`SAMPLE_TEXT` (encoded as :func:`encode_text` does); image
-    models a mid-grey 256 x 256 image through their own preprocessing, under the input
-    name the model takes (``loaded.info["input_name"]``, default ``x``).
-
-    Returns
-    -------
-    dict of str to torch.Tensor
-        Batch of one, on the model's device.
-
-    Raises
-    ------
-    ProbekitError
-        A modality other than text or image.
-    """
-    if loaded.modality == "text":
-        return encode_text(loaded, [SAMPLE_TEXT], 64)
-    if loaded.modality != "image":
-        raise ProbekitError(f"no sample input for a {loaded.kind} model (modality {loaded.modality!r})")
-    from PIL import Image
-
-    pixels = loaded.preprocess(Image.new("RGB", (256, 256), (128, 128, 128)))
-    return {loaded.info.get("input_name", "x"): pixels.unsqueeze(0).to(model_device(loaded.model))}

@@ -80,6 +80,19 @@ def is_vision_model(name: str) -> bool:
     return False
 
 
+def expected_modality(name: str) -> str:
+    """What the model named ``name`` will take, before loading it: ``"image"`` for vision
+    specs (:func:`is_vision_model`), else ``"text"`` (the loaders :func:`load_model`
+    dispatches to; a new loader adds its names here).
+
+    Raises
+    ------
+    ProbekitError
+        As :func:`is_vision_model`.
+    """
+    return "image" if is_vision_model(name) else "text"
+
+
 def load_model(name: str, weights: str | None = None, random_init: bool = False, **kwargs) -> LoadedModel:
     """Load any supported model by name.
 
@@ -116,6 +129,7 @@ __all__ = [
     "EMBEDDED_LANGUAGE_MODELS", "MODEL_KINDS", "VISION_PREFIXES",
     # loading
     "LoadedModel", "load_model", "load_language_model", "load_vision_model", "is_vision_model",
+    "expected_modality",
     "wrap_model", "infer_kind",
     "EmbeddedModel", "embedded_path", "cache_dir", "load_state_dict_checked", "read_state_dict",
     "ImagePreprocess", "HFImagePreprocess", "TimmPreprocess",

@@ -8,11 +8,12 @@ from typing import Any
 
 from torch import nn
 
-#: What each kind of model probekit knows how to feed takes as input: the one table a
-#: new model family or modality adds itself to.
+#: What each kind of model takes as input (its modality). The built-in kinds are listed
+#: here; :func:`probekit.extract.modalities.register_modality` adds the kinds of a new
+#: modality, whose adapter says how its inputs are fed.
 KIND_MODALITY = {"causal-lm": "text", "encoder": "text", "encoder-decoder": "text", "image-classifier": "image",
                  "sequence": "sequence"}
-#: Kinds of model probekit knows how to feed.
+#: The built-in model kinds (registered ones are in :data:`KIND_MODALITY`).
 MODEL_KINDS = tuple(KIND_MODALITY)
 
 
@@ -27,7 +28,8 @@ class LoadedModel:
     name:
         The identifier the user gave (``smollm2-135m``, a hub id, a path, ``torchvision:resnet50``).
     kind:
-        One of :data:`MODEL_KINDS`; decides how inputs are encoded.
+        A key of :data:`KIND_MODALITY` (:data:`MODEL_KINDS` or a registered kind); its
+        modality chooses the :attr:`adapter` that encodes the inputs.
     tokenizer:
         Hugging Face tokenizer for text models, else ``None``.
     preprocess:
@@ -52,10 +54,26 @@ class LoadedModel:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in MODEL_KINDS:
-            raise ValueError(f"kind {self.kind!r} is not one of {MODEL_KINDS}")
+        if self.kind not in KIND_MODALITY:
+            raise ValueError(f"kind {self.kind!r} is not one of {tuple(KIND_MODALITY)}")
 
     @property
     def modality(self) -> str:
-        """What the model takes: ``"text"``, ``"image"`` or ``"sequence"`` (:data:`KIND_MODALITY`)."""
+        """What the model takes: ``"text"``, ``"image"``, ``"sequence"`` or a registered
+        modality (:data:`KIND_MODALITY`)."""
         return KIND_MODALITY[self.kind]
+
+    @property
+    def adapter(self):
+        """The :class:`~probekit.extract.modalities.ModalityAdapter` of :attr:`modality`:
+        encodes a batch of inputs, makes a sample input, says which extraction options
+        apply.
+
+        Raises
+        ------
+        probekit.errors.ProbekitError
+            No adapter is registered for the modality.
+        """
+        from probekit.extract.modalities import adapter_for  # the adapters feed models: they live in extract
+
+        return adapter_for(self.modality)

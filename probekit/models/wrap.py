@@ -7,7 +7,7 @@ from collections.abc import Callable
 from torch import nn
 
 from probekit.errors import ProbekitError
-from probekit.models.base import MODEL_KINDS, LoadedModel
+from probekit.models.base import KIND_MODALITY, LoadedModel
 from probekit.models.hashing import hash_parameters
 
 
@@ -30,7 +30,7 @@ def infer_kind(model: nn.Module, tokenizer=None, preprocess: Callable | None = N
     if preprocess is not None:
         return "image-classifier"
     raise ProbekitError(f"cannot tell what kind of model {name} is: pass tokenizer= for a text model, "
-                        f"preprocess= for an image model, or kind= (one of {', '.join(MODEL_KINDS)})")
+                        f"preprocess= for an image model, or kind= (one of {', '.join(KIND_MODALITY)})")
 
 
 def wrap_model(model: nn.Module, tokenizer=None, name: str | None = None, kind: str | None = None,
@@ -47,7 +47,8 @@ def wrap_model(model: nn.Module, tokenizer=None, name: str | None = None, kind: 
     name:
         Shown in reports; default ``type(model).__name__``.
     kind:
-        One of :data:`probekit.models.MODEL_KINDS`; default :func:`infer_kind`.
+        A key of :data:`probekit.models.base.KIND_MODALITY` (built-in or registered);
+        default :func:`infer_kind`.
     preprocess:
         For image models: ``PIL.Image -> (3, H, W)`` float tensor.
     padding_side:
@@ -65,8 +66,9 @@ def wrap_model(model: nn.Module, tokenizer=None, name: str | None = None, kind: 
         Unknown ``kind`` or ``padding_side``, or a kind that cannot be inferred.
     """
     kind = kind or infer_kind(model, tokenizer, preprocess)
-    if kind not in MODEL_KINDS:
-        raise ProbekitError(f"unknown model kind {kind!r}; valid: {', '.join(MODEL_KINDS)}")
+    if kind not in KIND_MODALITY:
+        raise ProbekitError(f"unknown model kind {kind!r}; valid: {', '.join(KIND_MODALITY)} (a new modality "
+                            "registers its kinds with probekit.extract.modalities.register_modality)")
     if padding_side not in (None, "left", "right"):
         raise ProbekitError(f"padding_side must be 'left' or 'right', not {padding_side!r}")
     if tokenizer is not None:

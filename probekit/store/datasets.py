@@ -28,7 +28,7 @@ EXAMPLES_NAME = "examples.parquet"
 _META = b"probekit"
 
 
-def write_examples(directory, dataset, text: bool = True) -> Path:
+def write_examples(directory, dataset, text: bool | str = True) -> Path:
     """Write ``dataset``'s examples to ``directory/examples.parquet`` unless that file
     already holds them (same fingerprint and length).
 
@@ -39,7 +39,8 @@ def write_examples(directory, dataset, text: bool = True) -> Path:
     dataset:
         :class:`~probekit.concepts.ConceptDataset`.
     text:
-        Inputs are texts (column ``text``), else image file paths (column ``image_path``).
+        Inputs are texts (column ``text``), else image file paths (column ``image_path``);
+        a string names the column (a modality adapter's ``example_column``).
 
     Returns
     -------
@@ -55,8 +56,9 @@ def write_examples(directory, dataset, text: bool = True) -> Path:
     if _meta(path) == _expected(dataset):
         return path
     n = len(dataset)
+    column = text if isinstance(text, str) else "text" if text else "image_path"
     columns = {"example_index": pa.array(np.arange(n, dtype=np.int64)),
-               "text" if text else "image_path": pa.array([str(x) for x in dataset.inputs], pa.string())}
+               column: pa.array([str(x) for x in dataset.inputs], pa.string())}
     if dataset.task != UNLABELED:  # placeholders are not labels
         columns["label"] = pa.array(np.asarray(dataset.labels))
     columns["group"] = _arrow(dataset.groups)

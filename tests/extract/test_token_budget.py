@@ -7,7 +7,7 @@ import pytest
 from probekit.cli import main
 from probekit.concepts import ConceptDataset
 from probekit.errors import ProbekitError
-from probekit.extract import runner
+from probekit.extract import modalities, runner
 from probekit.extract.runner import ExtractionConfig, extract, token_budget_batches
 from probekit.models import load_model
 from probekit.store import ActivationStore, merge_stores
@@ -56,14 +56,14 @@ def test_batches_respect_the_budget_and_cover_every_example_once():
 @pytest.mark.parametrize("selection", ["last", "all"])
 def test_token_budget_equals_fixed_batches_in_the_original_order(tiny, mixed, tmp_path, selection, monkeypatch):
     fixed = _extract(tiny, mixed, tmp_path / "fixed", token_selection=selection)
-    passes, encode = [], runner.encode_text
+    passes, encode = [], modalities.encode_text  # the text adapter encodes every pass
 
     def recording(loaded, texts, max_length):
         batch = encode(loaded, texts, max_length)
         passes.append(tuple(batch["input_ids"].shape))
         return batch
 
-    monkeypatch.setattr(runner, "encode_text", recording)
+    monkeypatch.setattr(modalities, "encode_text", recording)
     budget = _extract(tiny, mixed, tmp_path / "budget", token_selection=selection, max_tokens_per_batch=40)
     assert all(n * width <= 40 or n == 1 for n, width in passes) and max(n for n, _ in passes) > 4
     assert sum(n for n, _ in passes) == 30
