@@ -316,13 +316,43 @@ def _repeat_cache(cache, n: int):
     raise ProbekitError(f"cannot expand a KV cache of type {type(cache).__name__}")
 
 
+def _cache_keyword(model) -> str:
+    """The keyword ``model.forward`` takes a KV cache under: ``"cache"`` where its signature
+    has it (transformers releases that renamed ``past_key_values``, which they warn about
+    and remove in 5.40), else ``"past_key_values"``."""
+    from probekit.extract.text_inputs import accepts
+
+    return "cache" if accepts(model, "cache") else "past_key_values"
+
+
+def _output_cache(output):
+    """The KV cache a forward pass returned, under ``cache`` (new transformers) or
+    ``past_key_values`` (older ones); read from the output's fields, so no deprecated
+    attribute is touched.
+
+    Raises
+    ------
+    ProbekitError
+        The output carries neither (the model was not asked for a cache, or does not keep one).
+    """
+    from collections.abc import Mapping
+
+    for name in ("cache", "past_key_values"):
+        value = output.get(name) if isinstance(output, Mapping) else getattr(output, name, None)
+        if value is not None:
+            return value
+    raise ProbekitError(f"{type(output).__name__} carries no KV cache (neither 'cache' nor 'past_key_values'); "
+                        "score with use_cache=False")
+
+
 class TruthfulQAScorer:
     """Scores TruthfulQA answers with a causal LM, optionally steered and recording.
 
     Parameters
     ----------
     model : torch.nn.Module
-        A Hugging Face causal LM (returns ``.logits``; supports ``past_key_values``).
+        A Hugging Face causal LM (returns ``.logits``; takes a KV cache as ``cache`` or
+        ``past_key_values``, whichever its ``forward`` names).
     tokenizer :
         Its tokenizer.
     template : str
@@ -350,6 +380,7 @@ class TruthfulQAScorer:
         self.use_cache = use_cache
         self._encoded: dict = {}
         self._prefix: dict = {}
+        self._cache_keyword = _cache_keyword(model)  # the signature is read once
 
     @property
     def device(self) -> torch.device:
@@ -376,7 +407,7 @@ class TruthfulQAScorer:
                     out = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
                 except TypeError:
                     out = self.model(input_ids=ids, use_cache=True)
-            self._prefix = {key: out.past_key_values}  # keep only the latest question
+            self._prefix = {key: _output_cache(out)}  # keep only the latest question
         return self._prefix[key]
 
     def score_question(self, item: TruthfulQAItem, interventions: list[Intervention] | None = None,
@@ -415,7 +446,7 @@ class TruthfulQAScorer:
         kwargs = {"input_ids": ids}
         if use_prefix:
             prefix_len = len(p_ids) - 1
-            kwargs["past_key_values"] = _repeat_cache(self._prefix_cache(item, p_ids), n)
+            kwargs[self._cache_keyword] = _repeat_cache(self._prefix_cache(item, p_ids), n)
             kwargs["attention_mask"] = torch.cat(
                 [torch.ones((n, prefix_len), dtype=torch.long, device=self.device), mask], dim=1)
             kwargs["use_cache"] = True
