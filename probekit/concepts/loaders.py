@@ -116,8 +116,6 @@ def load_concept_dataset(
         classes (classes named), ``concept`` with text data, a split a saved
         ``DatasetDict`` lacks (its splits listed).
     """
-    name = "dataset"
-    builtin = None
     if isinstance(spec, str) and spec.startswith("imagefolder:"):
         from probekit.concepts.images import image_folder
 
@@ -128,37 +126,13 @@ def load_concept_dataset(
             f"--concept {concept!r} applies to image data (imagefolder:DIR) only; {str(spec)!r} is a text "
             "data set, whose labels come from --label-column"
         )
-    if isinstance(spec, str) and spec in BUILTIN_DATASETS:
-        builtin = BUILTIN_DATASETS[spec]
-        name = spec
-        resource = builtin_resource(builtin.file)
-        with resources.as_file(resource) as path:
-            table = _read_file(path)
+    table, source, name, builtin = _read_table(spec, split)
+    if builtin is not None:  # the built-in's columns and task, unless given
         text_column = text_column or builtin.text_column
         label_column = label_column or builtin.label_column
         group_column = group_column or builtin.group_column
         word_type_column = word_type_column or builtin.word_type_column
         task = task or builtin.task
-        source = str(resource)
-    elif isinstance(spec, (str, Path)) and _saved_dataset_folder(spec) is not None:
-        table, source, name = _from_saved(*_saved_dataset_folder(spec), split)
-    elif isinstance(spec, (str, Path)) and (Path(spec).suffix.lower() in FILE_SUFFIXES or Path(spec).exists()):
-        path = Path(spec).expanduser()
-        if not path.exists():
-            raise ProbekitError(f"data file {str(path)!r} does not exist")
-        if path.is_dir():
-            raise ProbekitError(f"data set {str(path)!r} is a folder; for images use imagefolder:{path}, "
-                                f"for text a file ({', '.join(FILE_SUFFIXES)}) or a folder written by "
-                                "datasets' save_to_disk")
-        name = path.stem
-        table = _read_file(path)
-        source = str(path.resolve())
-    elif isinstance(spec, str):
-        table, source = _from_hub(spec, split), spec
-        name = spec.split("/")[-1]
-    else:
-        table, source = _from_datasets(spec), "datasets.Dataset"
-        name = getattr(spec, "info", None) and spec.info.dataset_name or "dataset"
     columns = list(table)
     text_column = text_column or _first_present(columns, ("statement", "text", "sentence", "input", "prompt"), "text")
     label_column = label_column or _first_present(columns, ("label", "labels", "target", "y"), "label")
@@ -184,6 +158,39 @@ def load_concept_dataset(
                   "card": str(builtin_resource(builtin.card)) if builtin else None,
                   "duplicates": duplicates, "label_mapping": mapping},
     )
+
+
+def _read_table(spec, split: str):
+    """The columns of a text data set: ``(table, source, name, builtin)``.
+
+    ``table`` maps column names to sequences; ``source`` says where it was read from;
+    ``builtin`` is the :data:`BUILTIN_DATASETS` entry of a built-in name, else ``None``.
+
+    Raises
+    ------
+    ProbekitError
+        A missing file, a folder that is not a saved data set, an unreadable format.
+    """
+    if isinstance(spec, str) and spec in BUILTIN_DATASETS:
+        builtin = BUILTIN_DATASETS[spec]
+        resource = builtin_resource(builtin.file)
+        with resources.as_file(resource) as path:
+            return _read_file(path), str(resource), spec, builtin
+    if isinstance(spec, (str, Path)) and _saved_dataset_folder(spec) is not None:
+        return (*_from_saved(*_saved_dataset_folder(spec), split), None)
+    if isinstance(spec, (str, Path)) and (Path(spec).suffix.lower() in FILE_SUFFIXES or Path(spec).exists()):
+        path = Path(spec).expanduser()
+        if not path.exists():
+            raise ProbekitError(f"data file {str(path)!r} does not exist")
+        if path.is_dir():
+            raise ProbekitError(f"data set {str(path)!r} is a folder; for images use imagefolder:{path}, "
+                                f"for text a file ({', '.join(FILE_SUFFIXES)}) or a folder written by "
+                                "datasets' save_to_disk")
+        return _read_file(path), str(path.resolve()), path.stem, None
+    if isinstance(spec, str):
+        return _from_hub(spec, split), spec, spec.split("/")[-1], None
+    table = _from_datasets(spec)
+    return table, "datasets.Dataset", getattr(spec, "info", None) and spec.info.dataset_name or "dataset", None
 
 
 def _rows(rows: list[int], limit: int = 5) -> str:

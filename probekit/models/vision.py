@@ -348,7 +348,53 @@ def _torchvision_preprocess(weights_enum) -> ImagePreprocess:
         return ImagePreprocess(resize=256, crop=224)
 
 
+def _torchvision_named(builder: str, text: str, enum_cls, members: list, kwargs: dict):
+    """``torchvision:BUILDER`` with named weights (``IMAGENET1K_V1``, ``DEFAULT``, or the
+    full ``Enum.MEMBER``): ``(model, weights enum member, source url, weights hash)``.
+
+    Raises
+    ------
+    ProbekitError
+        A name the builder's weights enum lacks (valid names listed), a builder without
+        named weights, or weights that cannot be fetched (offline: pass weights=PATH).
+    """
+    import torchvision.models as tvm
+
+    short = text.split(".")[-1]
+    valid = [m.name for m in members] + (["DEFAULT"] if members else [])
+    if short not in valid:
+        if not valid:
+            raise ProbekitError(
+                f"torchvision builder {builder!r} has no named weights; pass weights=PATH (a state-dict "
+                "file) or weights=None for random init"
+            )
+        raise ProbekitError(
+            f"{text!r} is neither a weights file nor a {enum_cls.__name__} name; valid names: "
+            f"{', '.join(valid)} (or a path to a state-dict file, or None for random init)"
+        )
+    chosen_enum = enum_cls[short] if short != "DEFAULT" else enum_cls.DEFAULT
+    try:
+        model = tvm.get_model(builder, weights=chosen_enum, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - network failures take many forms
+        raise ProbekitError(
+            f"could not fetch torchvision weights {chosen_enum} ({chosen_enum.url}): "
+            f"{type(exc).__name__}: {exc}. Offline? Download that file elsewhere and pass weights=PATH"
+        ) from exc
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(chosen_enum.url)
+    weights_hash = hash_files([cached]) if cached.is_file() else hash_parameters(model, extra=str(chosen_enum))
+    return model, chosen_enum, chosen_enum.url, weights_hash
+
+
 def _load_torchvision(builder: str, name: str, weights, random_init: bool, seed: int, device, dtype, num_classes) -> LoadedModel:
+    """A ``torchvision:BUILDER`` model: random init, a state-dict file, or named weights
+    (:func:`_torchvision_named`), with the preprocessing and class names of its recipe.
+
+    Raises
+    ------
+    ProbekitError
+        Unknown builder (closest valid listed), bad weights (see :func:`_torchvision_named`),
+        a state dict that does not fit the architecture.
+    """
     import torchvision.models as tvm
 
     available = tvm.list_models()
@@ -378,30 +424,7 @@ def _load_torchvision(builder: str, name: str, weights, random_init: bool, seed:
         source = str(weights)
         weights_hash = hash_files([Path(weights)])
     else:
-        text = str(weights)
-        short = text.split(".")[-1]
-        valid = [m.name for m in members] + (["DEFAULT"] if members else [])
-        if short not in valid:
-            if not valid:
-                raise ProbekitError(
-                    f"torchvision builder {builder!r} has no named weights; pass weights=PATH (a state-dict "
-                    "file) or weights=None for random init"
-                )
-            raise ProbekitError(
-                f"{text!r} is neither a weights file nor a {enum_cls.__name__} name; valid names: "
-                f"{', '.join(valid)} (or a path to a state-dict file, or None for random init)"
-            )
-        chosen_enum = enum_cls[short] if short != "DEFAULT" else enum_cls.DEFAULT
-        try:
-            model = tvm.get_model(builder, weights=chosen_enum, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - network failures take many forms
-            raise ProbekitError(
-                f"could not fetch torchvision weights {chosen_enum} ({chosen_enum.url}): "
-                f"{type(exc).__name__}: {exc}. Offline? Download that file elsewhere and pass weights=PATH"
-            ) from exc
-        source = chosen_enum.url
-        cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(chosen_enum.url)
-        weights_hash = hash_files([cached]) if cached.is_file() else hash_parameters(model, extra=str(chosen_enum))
+        model, chosen_enum, source, weights_hash = _torchvision_named(builder, str(weights), enum_cls, members, kwargs)
     # Preprocessing and class names: the named weights when given, else the builder's first
     # (IMAGENET1K_V1-style) weights recipe when it has one, else standard ImageNet.
     recipe = chosen_enum or (members[0] if members else None)
