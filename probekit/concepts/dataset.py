@@ -120,10 +120,13 @@ class ConceptDataset:
 
         Parameters
         ----------
-        inputs : sequence of str
-            ``n_samples`` texts (or image paths with ``modality="image"``).
+        inputs : sequence
+            ``n_samples`` inputs: texts (str), image paths (str) with
+            ``modality="image"``, or whatever a registered modality's adapter encodes
+            (:mod:`probekit.extract.modalities`).
         name : str
-        modality : {"text", "image"}
+        modality : str
+            ``"text"``, ``"image"`` or a registered modality's name.
 
         Returns
         -------
@@ -134,21 +137,22 @@ class ConceptDataset:
         Raises
         ------
         ProbekitError
-            No inputs, an input that is not a string, or an unknown modality.
+            No inputs, a text or image input that is not a string, or a modality that is
+            not a non-empty string.
         """
         inputs = list(inputs)
+        if not isinstance(modality, str) or not modality:
+            raise ProbekitError(f"modality must be 'text', 'image' or a registered modality's name, not {modality!r}")
         bad = [i for i, x in enumerate(inputs) if not isinstance(x, str)]
-        if bad:
+        if bad and modality in ("text", "image"):
             raise ProbekitError(f"input {bad[0]} is a {type(inputs[bad[0]]).__name__}; inputs must be strings "
                                 "(texts, or image paths)")
-        if modality not in ("text", "image"):
-            raise ProbekitError(f"modality must be 'text' or 'image', not {modality!r}")
         return cls(inputs, np.zeros(len(inputs), dtype=np.int64), UNLABELED, name=name,
                    metadata={"modality": modality, "source": "in memory"})
 
     @property
     def modality(self) -> str | None:
-        """``"text"`` or ``"image"`` (from ``metadata["modality"]``); ``None`` when unknown."""
+        """``"text"``, ``"image"`` or another modality (from ``metadata["modality"]``); ``None`` when unknown."""
         return self.metadata.get("modality")
 
     @property

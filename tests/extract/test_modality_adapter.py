@@ -88,6 +88,17 @@ def test_extract_and_probe_through_a_registered_modality(vector_modality, mlp, v
     assert accuracy >= 0.9 > shuffled.score(features[test], vectors.labels[test])
 
 
+def test_unlabeled_inputs_of_a_registered_modality(vector_modality, mlp, vectors, tmp_path):
+    loaded = wrap_model(mlp, kind="vector-mlp")
+    store, points = extract(loaded, vectors.inputs, ExtractionConfig(modules=["0"], batch_size=50), tmp_path / "u",
+                            progress=False)
+    with torch.no_grad():
+        reference = mlp[0](torch.tensor(np.asarray(vectors.inputs), dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(store.numpy(points[0].name), reference, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ProbekitError, match="inputs must be strings"):
+        ConceptDataset.from_inputs(vectors.inputs, modality="text")  # texts and image paths stay checked
+
+
 def test_sample_input_lists_the_modules_of_a_registered_modality(vector_modality, mlp):
     loaded = wrap_model(mlp, kind="vector-mlp")
     shapes = output_shapes(loaded)
