@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,6 @@ from probekit.errors import ProbekitError
 from probekit.extract.distributed import extract_distributed, is_main_process, rank_device
 from probekit.extract.runner import ExtractionConfig
 from probekit.models import expected_modality, load_model
-from probekit.models.pixels import pixel_projection_model
 from probekit.probes.sweep import layer_sweep
 from probekit.report import plot_probe_scores, write_report, write_results_csv, write_results_json
 from probekit.runs import now_utc, run_record
@@ -152,17 +150,16 @@ def _load_inputs(config: RunConfig):
 
 def _variants(config: RunConfig, loaded, extraction, out: Path) -> list[tuple]:
     """``(variant, model, extraction config, store folder)``: the pretrained model, then the
-    random-init baseline (image models with ``baselines``, any model with ``random_init``)
-    and the pixel projection (image models with ``baselines``)."""
+    random-init baseline (with ``baselines`` for modalities that have input baselines, any
+    model with ``random_init``) and the input baselines of the model's adapter (with
+    ``baselines``; image models: the pixel projection)."""
     variants = [("pretrained", loaded, extraction, out / "activations")]
-    image_baselines = loaded.modality == "image" and config.baselines
-    if image_baselines or config.random_init:
+    input_baselines = loaded.adapter.baselines(loaded, extraction) if config.baselines else []
+    if input_baselines or config.random_init:
         random_model = load_model(config.model.name, weights=config.model.weights, random_init=True,
                                   dtype=config.model.dtype, device=rank_device(config.model.device))
         variants.append(("random-init", random_model, extraction, out / "activations-random-init"))
-    if image_baselines:
-        variants.append(("pixel-projection", pixel_projection_model(loaded), replace(extraction, modules=["projection"]),
-                         out / "activations-pixel-projection"))
+    variants += [(variant, model, options, out / f"activations-{variant}") for variant, model, options in input_baselines]
     return variants
 
 

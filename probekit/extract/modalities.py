@@ -159,10 +159,16 @@ class ModalityAdapter:
         """
         return config
 
-    def facts(self, config, store_info: dict) -> dict:
+    def facts(self, config, manifest: dict) -> dict:
         """Report lines (label -> text) on how inputs were read, from the extraction
-        config and the store manifest's ``info``. Default ``{}``."""
+        config and the store's manifest (``identity``, ``info``). Default ``{}``."""
         return {}
+
+    def baselines(self, loaded: LoadedModel, config) -> list[tuple[str, LoadedModel, object]]:
+        """Input baselines to probe next to the model, as ``(variant, model, extraction
+        config)``; a modality with any also gets the random-init baseline
+        (:func:`probekit.pipeline.run_probe` with ``baselines``). Default ``[]``."""
+        return []
 
 
 #: modality name -> adapter; filled by :func:`register_modality`.
@@ -365,6 +371,14 @@ class ImageInputs(ModalityAdapter):
 
     def facts(self, config, manifest):
         return {"spatial pooling": config.pooling}
+
+    def baselines(self, loaded, config):
+        """A fixed random projection of the pixels (:func:`probekit.models.pixels.pixel_projection_model`)."""
+        from dataclasses import replace
+
+        from probekit.models.pixels import pixel_projection_model
+
+        return [("pixel-projection", pixel_projection_model(loaded), replace(config, modules=["projection"]))]
 
 
 class SequenceInputs(ModalityAdapter):
