@@ -187,6 +187,10 @@ def extract(
 ) -> tuple[ActivationStore, list[HookPoint]]:
     """Run ``dataset`` through ``loaded.model`` and stream the selected rows to a store.
 
+    How inputs are batched, encoded and turned into rows is the model's modality adapter's
+    (``loaded.adapter``, :mod:`probekit.extract.modalities`): texts are tokenized and their
+    tokens selected, images decoded and their spatial axes pooled.
+
     Resumable: if ``out_dir`` holds an unfinished store of the same configuration, only
     the missing shards are computed; a finished one is returned at once.
 
@@ -195,8 +199,8 @@ def extract(
     loaded:
         Model from :func:`probekit.models.load_model`.
     dataset:
-        Inputs (texts or image paths) and labels; or a plain sequence of texts (image
-        paths for an image model), extracted without labels
+        Inputs (texts, image paths, or what a registered modality's adapter encodes) and
+        labels; or a plain sequence of inputs, extracted without labels
         (:meth:`~probekit.concepts.ConceptDataset.from_inputs`).
     config:
         :class:`ExtractionConfig`.
@@ -218,8 +222,9 @@ def extract(
     ------
     ProbekitError
         Unknown modules, unwritable folder, folder holding a store of another config,
-        a ``shard`` that is not ``i/N`` with ``0 <= i < N``, ``num_workers`` for a text
-        model or ``max_tokens_per_batch`` for an image model.
+        a ``shard`` that is not ``i/N`` with ``0 <= i < N``, an option the modality does
+        not use (``num_workers`` for a text model, ``max_tokens_per_batch`` for an image
+        model), a modality that extract() cannot feed (``sequence``).
     """
     shard = None if shard is None else parse_shard(shard)
     adapter = loaded.adapter
