@@ -76,16 +76,17 @@ def tiny_models(tmp_path_factory):
             for k in ("llama", "gpt2", "gpt_neox", "bert")}
 
 
-@pytest.fixture
-def tiny_csv(tmp_path):
-    """A small hand-written binary concept CSV with groups (true/false twins)."""
+#: (city, its country, a wrong country): each city gives a true and a false statement (a group)
+FACTS = [("Paris", "France", "Italy"), ("Rome", "Italy", "Spain"), ("Madrid", "Spain", "France"),
+         ("Berlin", "Germany", "Poland"), ("Warsaw", "Poland", "Germany"), ("Lisbon", "Portugal", "Spain"),
+         ("Oslo", "Norway", "Sweden"), ("Stockholm", "Sweden", "Norway"), ("Vienna", "Austria", "Hungary"),
+         ("Budapest", "Hungary", "Austria"), ("Prague", "Czechia", "Poland"), ("Dublin", "Ireland", "Wales")]
+
+
+def write_facts_csv(path: Path, facts=FACTS) -> Path:
+    """Write ``sentence,truth,pair`` rows: a true and a false statement per city (group = city)."""
     import csv
 
-    facts = [("Paris", "France", "Italy"), ("Rome", "Italy", "Spain"), ("Madrid", "Spain", "France"),
-             ("Berlin", "Germany", "Poland"), ("Warsaw", "Poland", "Germany"), ("Lisbon", "Portugal", "Spain"),
-             ("Oslo", "Norway", "Sweden"), ("Stockholm", "Sweden", "Norway"), ("Vienna", "Austria", "Hungary"),
-             ("Budapest", "Hungary", "Austria")]
-    path = tmp_path / "facts.csv"
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["sentence", "truth", "pair"])
@@ -93,3 +94,18 @@ def tiny_csv(tmp_path):
             w.writerow([f"{city} is a city in {right}.", 1, city])
             w.writerow([f"{city} is a city in {wrong}.", 0, city])
     return path
+
+
+@pytest.fixture
+def tiny_csv(tmp_path):
+    """A small hand-written binary concept CSV with groups (true/false twins): the first 10 facts."""
+    return write_facts_csv(tmp_path / "facts.csv", FACTS[:10])
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test on one torch thread (tiny problems: two threads on a shared CPU spin and run ~10x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -9,12 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import build_tiny_model
-
-FACTS = [("Paris", "France", "Italy"), ("Rome", "Italy", "Spain"), ("Madrid", "Spain", "France"),
-         ("Berlin", "Germany", "Poland"), ("Warsaw", "Poland", "Germany"), ("Lisbon", "Portugal", "Spain"),
-         ("Oslo", "Norway", "Sweden"), ("Stockholm", "Sweden", "Norway"), ("Vienna", "Austria", "Hungary"),
-         ("Budapest", "Hungary", "Austria"), ("Prague", "Czechia", "Poland"), ("Dublin", "Ireland", "Wales")]
+from tests.conftest import build_tiny_model, write_facts_csv
 
 CONFIG = """
 [[models]]
@@ -55,18 +50,6 @@ class AuditRun:
     store_mtimes_before: dict         # shard file -> mtime_ns after the interruption
     calls_after: list = field(default_factory=list)   # combinations computed by the rerun
     code: int = -1
-
-
-def write_facts_csv(path: Path) -> Path:
-    import csv
-
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["sentence", "truth", "pair"])
-        for city, right, wrong in FACTS:
-            w.writerow([f"{city} is a city in {right}.", 1, city])
-            w.writerow([f"{city} is a city in {wrong}.", 0, city])
-    return path
 
 
 def _shards(out: Path) -> dict:
@@ -129,14 +112,8 @@ def audit_run(tmp_path_factory, tiny_model_dir):
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The audit tests' problems are tiny: one torch thread is fastest (two on a busy machine: ~10x slower)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _audit_one_torch_thread(one_torch_thread):
+    """The audit tests' problems are tiny: one torch thread is fastest."""
 
 
 def read_json(path: Path) -> dict:

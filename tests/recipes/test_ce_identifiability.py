@@ -12,12 +12,7 @@ SHARED_IMAGES = Path(os.environ.get("PROBEKIT_SHARED_DATA", Path(__file__).resol
 
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_synthetic_tiny_writes_table_csv_png(recipe, tmp_path, capsys):

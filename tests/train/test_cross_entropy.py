@@ -21,13 +21,7 @@ from probekit.train.cross_entropy import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny models: one thread avoids OpenMP spin-waiting on a shared CPU (much faster)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _setup(dim=3, n_classes=20, n_instances=40, kappa=10.0, seed=0):
