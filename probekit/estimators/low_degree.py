@@ -529,7 +529,28 @@ class LowDegreeSearch(BaseEstimator):
         return representation_cost(self._tasks_x, phi, self.criterion, self.tol)
 
     def total_degree(self, phi: Any) -> int:
-        """``sum_i deg(y_i ∘ Phi^-1)`` of any bijection table on the fitted tasks."""
+        """``sum_i deg(y_i ∘ Phi^-1)`` of any bijection table on the fitted tasks.
+
+        Parameters
+        ----------
+        phi : array-like of int, shape (2**n,)
+            A bijection table (``phi[index(x)] = index(r)``).
+
+        Returns
+        -------
+        int
+            The total degree, see :func:`total_degree`.
+
+        Raises
+        ------
+        ProbekitError
+            When the search is not fitted yet, or ``phi`` is invalid (as
+            :func:`representation_cost`).
+
+        References
+        ----------
+        Zhang, Chen & Chen (2025), ICML, Sec. 3.
+        """
         self._check_fitted()
         return total_degree(self._tasks_x, phi, self.tol)
 

@@ -218,6 +218,18 @@ def as_labels(y: Any, name: str = "y", *, min_classes: int = 2) -> np.ndarray:
 def check_same_n_samples(arrays: Sequence[Any], names: Sequence[str]) -> int:
     """Check that all arrays have the same first dimension and return it.
 
+    Parameters
+    ----------
+    arrays : sequence of array_like
+        Arrays whose first axis counts samples (``n_samples``).
+    names : sequence of str
+        The arrays' names, in the same order, for the message.
+
+    Returns
+    -------
+    int
+        The shared ``n_samples``.
+
     Raises
     ------
     ProbekitError
@@ -234,7 +246,22 @@ def check_same_n_samples(arrays: Sequence[Any], names: Sequence[str]) -> int:
 
 
 def check_min_samples(n: int, n_min: int, what: str) -> None:
-    """Raise a :class:`ProbekitError` if ``n < n_min`` (``what`` says for what)."""
+    """Raise a :class:`ProbekitError` if ``n < n_min``.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples given.
+    n_min : int
+        Smallest number accepted.
+    what : str
+        What needs them (the message starts with it).
+
+    Raises
+    ------
+    ProbekitError
+        When ``n < n_min``.
+    """
     if n < n_min:
         raise ProbekitError(f"{what} needs at least {n_min} samples; got {n}")
 
@@ -275,7 +302,22 @@ def check_no_constant_columns(x: np.ndarray, name: str, why: str) -> None:
 
 
 def raise_if_constant(bad: np.ndarray, name: str, why: str) -> None:
-    """Raise a :class:`ProbekitError` if ``bad`` (indices of constant columns) is non-empty."""
+    """Raise a :class:`ProbekitError` if ``bad`` (indices of constant columns) is non-empty.
+
+    Parameters
+    ----------
+    bad : ndarray of int, shape (n_bad,)
+        Indices of constant columns (e.g. from :func:`constant_columns`).
+    name : str
+        The array's name, for the message.
+    why : str
+        Why constant columns are a problem here.
+
+    Raises
+    ------
+    ProbekitError
+        When ``bad`` is non-empty; the message lists up to 10 indices.
+    """
     if bad.size:
         shown = ", ".join(str(int(i)) for i in bad[:10]) + (" ..." if bad.size > 10 else "")
         raise ProbekitError(
@@ -285,7 +327,27 @@ def raise_if_constant(bad: np.ndarray, name: str, why: str) -> None:
 
 
 def check_fraction(value: Any, name: str, *, allow_none: bool = False) -> float | None:
-    """Check ``0 < value < 1`` (or ``None`` when allowed)."""
+    """Check ``0 < value < 1`` (or ``None`` when allowed).
+
+    Parameters
+    ----------
+    value : float or None
+        The value to check (``bool`` is refused).
+    name : str
+        The argument's name, for the message.
+    allow_none : bool
+        Whether ``None`` passes (and is returned).
+
+    Returns
+    -------
+    float or None
+
+    Raises
+    ------
+    ProbekitError
+        When ``value`` is not a real number strictly between 0 and 1 (or ``None`` when
+        not allowed).
+    """
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
@@ -297,14 +359,53 @@ def check_fraction(value: Any, name: str, *, allow_none: bool = False) -> float 
 
 
 def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    """Check that ``value`` is an integer ``>= minimum``."""
+    """Check that ``value`` is an integer ``>= minimum``.
+
+    Parameters
+    ----------
+    value : int
+        The value to check (``bool`` and floats are refused).
+    name : str
+        The argument's name, for the message.
+    minimum : int
+        Smallest value accepted.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ProbekitError
+        When ``value`` is not an integer or is below ``minimum``.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ProbekitError(f"{name}={value!r}; expected an integer >= {minimum}")
     return int(value)
 
 
 def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
-    """Check that ``value`` is one of ``choices`` (message suggests the closest)."""
+    """Check that ``value`` is one of ``choices`` (message suggests the closest).
+
+    Parameters
+    ----------
+    value : str
+        The value to check.
+    name : str
+        The argument's name, for the message.
+    choices : sequence of str
+        The valid values.
+
+    Returns
+    -------
+    str
+        ``value`` unchanged.
+
+    Raises
+    ------
+    ProbekitError
+        When ``value`` is not a string in ``choices``.
+    """
     from probekit.errors import did_you_mean
 
     if not isinstance(value, str) or value not in choices:
@@ -397,6 +498,23 @@ def constant_from_moments(
 
     Same rule as :func:`constant_columns` with ``max |x|`` replaced by ``|mean|``
     (no extra pass over the data): ``sqrt(ss / n) <= rtol * max(1, |mean|)``.
+
+    Parameters
+    ----------
+    mean : ndarray of shape (n_features,)
+        Column means.
+    ss : ndarray of shape (n_features,)
+        Centred sums of squares ``sum_i (x_ij - mean_j) ** 2`` (negative round-off is
+        clipped to 0).
+    n : int
+        Number of samples the moments were taken over.
+    rtol : float
+        Relative tolerance.
+
+    Returns
+    -------
+    ndarray of int, shape (n_constant,)
+        Indices of the constant columns.
     """
     std = np.sqrt(np.maximum(ss, 0.0) / n)
     return np.flatnonzero(std <= rtol * np.maximum(1.0, np.abs(mean)))

@@ -162,10 +162,25 @@ def first_minimum_mi(x, max_lag: int = 100, n_bins: int = 32) -> int:
 
     Falls back to the global minimum over ``1..max_lag`` when there is no local minimum.
 
+    Parameters
+    ----------
+    x : array_like of shape (n_steps,) or (n_trajectories, n_steps)
+        The observed series (float); trajectories are pooled.
+    max_lag : int
+        Largest delay tried, in samples (``< n_steps - 1``).
+    n_bins : int
+        Histogram bins of the mutual-information estimate (``>= 2``).
+
     Returns
     -------
     int
         ``tau >= 1`` in samples.
+
+    Raises
+    ------
+    ProbekitError
+        As :func:`mutual_information`: ``max_lag`` not smaller than the series length,
+        ``n_bins`` < 2, constant series.
 
     References
     ----------

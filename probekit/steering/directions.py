@@ -31,10 +31,21 @@ __all__ = [
 def unit(v: Any, axis: int = -1) -> np.ndarray:
     """``v / ‖v‖`` along ``axis`` (float64).
 
+    Parameters
+    ----------
+    v : array_like of shape (d_model,) or (..., d_model)
+        The vector(s).
+    axis : int
+        Axis holding the vectors' entries.
+
+    Returns
+    -------
+    ndarray of float64, same shape as ``v``
+
     Raises
     ------
     ProbekitError
-        A zero vector.
+        A zero (or non-finite) vector.
     """
     v = np.asarray(v, dtype=np.float64)
     norm = np.linalg.norm(v, axis=axis, keepdims=True)
@@ -45,6 +56,22 @@ def unit(v: Any, axis: int = -1) -> np.ndarray:
 
 def random_direction(d: int, rng: np.random.Generator) -> np.ndarray:
     """A uniformly random unit vector of dimension ``d`` (normalised Gaussian), float64.
+
+    Parameters
+    ----------
+    d : int
+        Dimension (``d_model``), ``>= 1``.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    ndarray of float64, shape (d,)
+
+    Raises
+    ------
+    ProbekitError
+        When ``d < 1``.
 
     References
     ----------

@@ -125,7 +125,25 @@ def attention_head_sites(model: nn.Module, n_heads: int | None = None) -> list[H
 
 
 def split_heads(x, n_heads: int):
-    """Reshape ``(..., n_heads * head_dim)`` to ``(..., n_heads, head_dim)`` (numpy or torch)."""
+    """Reshape ``(..., n_heads * head_dim)`` to ``(..., n_heads, head_dim)`` (numpy or torch).
+
+    Parameters
+    ----------
+    x : ndarray or torch.Tensor of shape (..., d_model)
+        Concatenated head outputs (e.g. the input of an attention output projection).
+    n_heads : int
+        Number of heads.
+
+    Returns
+    -------
+    ndarray or torch.Tensor of shape (..., n_heads, d_model // n_heads)
+        A view of ``x``, same type and dtype.
+
+    Raises
+    ------
+    ProbekitError
+        When ``d_model`` is not divisible by ``n_heads``.
+    """
     if x.shape[-1] % n_heads:
         raise ProbekitError(f"last dimension {x.shape[-1]} is not divisible by n_heads={n_heads}")
     return x.reshape(*x.shape[:-1], n_heads, x.shape[-1] // n_heads)

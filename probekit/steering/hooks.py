@@ -154,6 +154,14 @@ def forward_offset(args: tuple, kwargs: dict) -> int:
     length of any KV-cache object among the arguments; else, when the attention mask is
     longer than the input, the difference; else 0.
 
+    Parameters
+    ----------
+    args : tuple
+        The positional arguments of the model's ``forward`` (``input_ids`` first, if any).
+    kwargs : dict
+        Its keyword arguments (``input_ids`` / ``inputs_embeds`` of shape ``(batch, pos)``
+        / ``(batch, pos, d_model)``, ``attention_mask``, ``cache_position``, a cache).
+
     Returns
     -------
     int
@@ -181,6 +189,18 @@ def steering_site(model: nn.Module, name: str) -> str:
     ``name`` is an exact module name (``model.layers.3``, ``...o_proj:input``) or a hook
     point name (``blocks.3.resid_post``, ``embed``; see
     :func:`probekit.extract.hook_points.hook_points`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model steered.
+    name : str
+        A module name or hook point name.
+
+    Returns
+    -------
+    str
+        The module name (with ``:input`` where the hook point reads a module's input).
 
     Raises
     ------

@@ -32,11 +32,28 @@ def steering_deltas(loaded: LoadedModel, module: str, positions: list[int], text
                     use_cache: bool) -> tuple[list[torch.Tensor], torch.Tensor, int]:
     """What steering added to ``module``'s output in each forward pass of ``generate``.
 
+    Runs ``module``'s output once unsteered (one forward pass) and then through greedy
+    ``generate`` with ``linspace(0.5, 1.5, d_model)`` added at ``positions``.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        A causal language model with a tokenizer.
+    module : str
+        The module (or hook point) steered and read.
+    positions : list of int
+        Absolute token positions steered (negative counts from the prompt's end).
+    texts : sequence of str
+        Prompts, encoded as one left-padded batch (64 tokens at most).
+    use_cache : bool
+        Passed to ``generate`` (cached and uncached decoding differ in how positions
+        arrive).
+
     Returns
     -------
     (list of torch.Tensor, torch.Tensor, int)
-        Per pass ``(batch, pos, d_model)`` differences, the vector added, and the prompt
-        length (left-padded batch).
+        Per pass ``(batch, pos, d_model)`` differences, the vector added (``(d_model,)``,
+        float32), and the prompt length (left-padded batch).
     """
     model = loaded.model
     side = loaded.tokenizer.padding_side
@@ -63,11 +80,21 @@ def steering_deltas(loaded: LoadedModel, module: str, positions: list[int], text
 def check_steering(loaded: LoadedModel, sentences):
     """The ``steering`` row of :func:`probekit.check.check_model` (causal LMs only).
 
+    Parameters
+    ----------
+    loaded : LoadedModel
+        The model checked; other kinds than ``causal-lm`` get a skipped row.
+    sentences : sequence of str
+        Prompts; the first two are used.
+
     Returns
     -------
     probekit.check.CheckResult
         Passed when, in cached and uncached ``generate`` on a left-padded batch, the vector
-        added at positions ``[1, -1]`` of a middle block appears exactly there.
+        added at positions ``[1, -1]`` of a middle block appears exactly there; ``value`` is
+        the worst error relative to the vector's largest entry. Skipped (``passed=None``)
+        for a non-generative model or one without a block list; a failing ``generate`` is
+        a failed row, not an exception.
     """
     from probekit.check import CheckResult
 
