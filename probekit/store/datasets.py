@@ -101,9 +101,19 @@ def _meta(path: Path) -> dict | None:
 
 
 def read_examples(store):
-    """The examples of ``store`` as a ``pyarrow.Table`` (row ``i`` = example ``i``), or
-    ``None`` when the store has none that match it (written by an older probekit, or a
-    file of other data)."""
+    """The examples of ``store`` as a ``pyarrow.Table`` (row ``i`` = example ``i``).
+
+    Parameters
+    ----------
+    store : ActivationStore
+        The store whose ``examples.parquet`` is read.
+
+    Returns
+    -------
+    pyarrow.Table or None
+        ``None`` when the store has no examples that match it (written by an older
+        probekit, or a file of other data: its fingerprint or example count differs).
+    """
     import pyarrow.parquet as pq
 
     path = Path(store.directory) / EXAMPLES_NAME

@@ -35,6 +35,11 @@ _GUARD = threading.Lock()
 class StoreLock:
     """The exclusive lock of a store folder, held until :meth:`release` (or garbage collection).
 
+    Parameters
+    ----------
+    directory : path-like
+        The store folder; the lock file ``.store.lock`` (holding the pid) is made there.
+
     Attributes
     ----------
     revoked : bool

@@ -52,22 +52,63 @@ def new_manifest(identity: dict, info: dict) -> dict:
 
 
 def identity_hash(identity: dict) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``identity`` (sorted keys)."""
+    """SHA-256 (hex) of the canonical JSON of ``identity`` (sorted keys).
+
+    Parameters
+    ----------
+    identity : dict
+        JSON-able store identity (values JSON cannot hold are written with ``str``).
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def shard_name(index: int) -> str:
-    """File name of shard ``index`` (``shard-00003.safetensors``)."""
+    """File name of shard ``index`` (``shard-00003.safetensors``).
+
+    Parameters
+    ----------
+    index : int
+        The shard's number, from 0.
+
+    Returns
+    -------
+    str
+    """
     return f"shard-{index:05d}.safetensors"
 
 
 def is_store_file(name: str) -> bool:
-    """True for names only a store writer creates (shards and temporaries, not ``manifest.json``)."""
+    """True for names only a store writer creates (shards and temporaries, not ``manifest.json``).
+
+    Parameters
+    ----------
+    name : str
+        A file name (no folder).
+
+    Returns
+    -------
+    bool
+    """
     return _STORE_FILE.fullmatch(name) is not None
 
 
 def read_manifest(directory: Path) -> dict | None:
     """The manifest in ``directory``, or ``None`` when there is none.
+
+    Parameters
+    ----------
+    directory : path-like
+        A store folder.
+
+    Returns
+    -------
+    dict or None
+        The parsed ``manifest.json``.
 
     Raises
     ------
@@ -112,7 +153,15 @@ def _manifest_problem(manifest) -> str | None:
 
 
 def write_manifest(directory: Path, manifest: dict) -> None:
-    """Write the manifest atomically (temporary file, fsync, rename)."""
+    """Write the manifest atomically (temporary file, fsync, rename).
+
+    Parameters
+    ----------
+    directory : path-like
+        The store folder (must exist).
+    manifest : dict
+        JSON-able manifest (values JSON cannot hold are written with ``str``).
+    """
     path = Path(directory) / MANIFEST_NAME
     tmp = path.with_suffix(".json.tmp")
     with open(tmp, "w") as f:

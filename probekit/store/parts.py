@@ -24,6 +24,16 @@ SLICE_KEY = "slice"
 def parse_shard(text) -> tuple[int, int]:
     """``"1/4"`` -> ``(1, 4)``: part ``i`` (0-based) of ``N``; a tuple passes through checked.
 
+    Parameters
+    ----------
+    text : str or (int, int)
+        ``"i/N"`` or ``(i, N)``.
+
+    Returns
+    -------
+    (int, int)
+        ``(i, N)``.
+
     Raises
     ------
     ProbekitError
@@ -51,6 +61,15 @@ def slice_bounds(n_examples: int, batch_size: int, shard: tuple[int, int]) -> tu
     very batches a single process runs and their values are the same. Parts may be
     empty when ``N > B``.
 
+    Parameters
+    ----------
+    n_examples : int
+        Examples in the whole extraction.
+    batch_size : int
+        Examples per forward pass (``>= 1``).
+    shard : (int, int)
+        ``(i, N)``, as from :func:`parse_shard`.
+
     Returns
     -------
     (int, int)
@@ -64,9 +83,26 @@ def slice_bounds(n_examples: int, batch_size: int, shard: tuple[int, int]) -> tu
 
 
 class PartWriter(StoreWriter):
-    """A :class:`StoreWriter` for examples ``[start, end)``: a fresh part begins at
-    ``start`` (its first shard's ``first_example``), resumes like any store, and
-    :meth:`finish` takes ``end``. ``identity`` must hold ``"slice": [start, end]``.
+    """A :class:`StoreWriter` for examples ``[start, end)`` of one part of an extraction.
+
+    A fresh part begins at ``start`` (its first shard's ``first_example``), resumes like
+    any store, and :meth:`finish` takes ``end``.
+
+    Parameters
+    ----------
+    directory : path-like
+        The part's store folder.
+    identity : dict
+        As for :class:`StoreWriter`; must hold ``"slice": [start, end]``.
+    **kwargs
+        The other arguments of :class:`StoreWriter`.
+
+    Raises
+    ------
+    ValueError
+        ``identity`` has no valid ``"slice"`` (a programming error: the runner sets it).
+    ProbekitError
+        As :class:`StoreWriter`.
     """
 
     def __init__(self, directory, identity: dict, **kwargs):

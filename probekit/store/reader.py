@@ -87,6 +87,23 @@ class ActivationStore:
         one shard; several shards are concatenated into memory (use :meth:`features` to
         read them a chunk at a time). bfloat16 is returned as float32 (numpy has no
         bfloat16).
+
+        Parameters
+        ----------
+        module : str
+            A recorded key (one of :attr:`modules`).
+        mmap : bool
+            Memory-map a one-shard store instead of reading it.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, d_model)
+            float32 or float16 (the stored dtype; bfloat16 as float32).
+
+        Raises
+        ------
+        ProbekitError
+            An unknown module (closest names listed), or a damaged shard.
         """
         self._check_module(module)
         parts = [_read_numpy(p, module, mmap) for p in self._shard_paths()]
@@ -100,6 +117,21 @@ class ActivationStore:
 
         A one-shard store gives a tensor backed by the memory-mapped file (read-only: do
         not write to it); several shards are concatenated into memory.
+
+        Parameters
+        ----------
+        module : str
+            A recorded key (one of :attr:`modules`).
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, d_model)
+            float32, float16 or bfloat16.
+
+        Raises
+        ------
+        ProbekitError
+            An unknown module (closest names listed), or a damaged shard.
         """
         self._check_module(module)
         parts = [_as_torch(_read_numpy(p, module, True), k) for p, k in zip(self._shard_paths(), self._dtypes(module))]
@@ -117,12 +149,38 @@ class ActivationStore:
         return out
 
     def rows(self, module: str) -> "StoredRows":
-        """A lazy, memory-mapped handle on ``module``'s rows (see :class:`StoredRows`)."""
+        """A lazy, memory-mapped handle on ``module``'s rows (see :class:`StoredRows`).
+
+        Parameters
+        ----------
+        module : str
+            A recorded key (one of :attr:`modules`).
+
+        Returns
+        -------
+        StoredRows
+            Shape ``(n_samples, d_model)``.
+
+        Raises
+        ------
+        ProbekitError
+            An unknown module (closest names listed), or a damaged shard header.
+        """
         self._check_module(module)
         return StoredRows([_read_numpy(p, module, True) for p in self._shard_paths()], self._dtypes(module))
 
     def features(self, modules: list[str] | None = None) -> "Mapping[str, StoredRows]":
         """``{module: StoredRows}`` for ``modules`` (default all), in forward order; nothing is read yet.
+
+        Parameters
+        ----------
+        modules : list of str, optional
+            Recorded keys; ``None`` for all of :attr:`modules`.
+
+        Returns
+        -------
+        Mapping of str to StoredRows
+            Each ``(n_samples, d_model)``; a shard is opened when its entry is first used.
 
         Raises
         ------
@@ -145,14 +203,44 @@ class ActivationStore:
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def to_dataset(self, modules: list[str] | None = None):
-        """The store as a ``datasets.Dataset``; see :func:`probekit.store.datasets.to_dataset`."""
+        """The store as a ``datasets.Dataset``; see :func:`probekit.store.datasets.to_dataset`.
+
+        Parameters
+        ----------
+        modules : list of str, optional
+            Hook points to include (default all).
+
+        Returns
+        -------
+        datasets.Dataset
+            One row per activation row (columns as :func:`~probekit.store.datasets.to_dataset`).
+
+        Raises
+        ------
+        ProbekitError
+            Unknown module (closest names listed), damaged shard.
+        """
         from probekit.store.datasets import to_dataset
 
         return to_dataset(self, modules)
 
 
 def damaged_message(directory: Path, file: str, problem: str) -> str:
-    """The error text for a damaged shard: which one, what is wrong, how to recover."""
+    """The error text for a damaged shard: which one, what is wrong, how to recover.
+
+    Parameters
+    ----------
+    directory : path-like
+        The store folder.
+    file : str
+        The shard's file name.
+    problem : str
+        What is wrong with it (e.g. ``"is missing"``).
+
+    Returns
+    -------
+    str
+    """
     return (f"the activation store in {str(directory)!r} is damaged: {file} {problem}; re-run the "
             "extraction that made it to recompute the damaged shards "
             f"(`probekit store verify {directory}` checks every shard)")
@@ -230,6 +318,14 @@ class StoredRows:
     slicing and fancy row indexing (reads only the shards involved). float32 and float16
     come back in their dtype; bfloat16 as float32.
 
+    Parameters
+    ----------
+    parts : list of ndarray
+        One (memory-mapped) ``(n_rows_in_shard, d)`` array per shard, in order.
+    codes : list of str
+        The safetensors dtype code of each part (``"F32"``, ``"F16"``, ``"BF16"``;
+        bfloat16 parts hold the raw 16-bit words).
+
     Attributes
     ----------
     shape : tuple of int
@@ -262,7 +358,20 @@ class StoredRows:
         return _bf16_to_float32(part) if self._codes[i] == "BF16" else np.asarray(part, dtype=self.dtype)
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """Rows ``start:stop`` as an in-memory array ``(stop - start, d)``."""
+        """Rows ``start:stop`` as an in-memory array ``(stop - start, d)``.
+
+        Parameters
+        ----------
+        start : int
+            First row (``>= 0``).
+        stop : int, optional
+            One past the last row; ``None`` (or beyond the end) for ``n_samples``.
+
+        Returns
+        -------
+        ndarray of shape (stop - start, d)
+            In :attr:`dtype`.
+        """
         stop = self.shape[0] if stop is None else min(stop, self.shape[0])
         out = []
         for i, (lo, hi) in enumerate(zip(self._starts[:-1], self._starts[1:])):

@@ -87,6 +87,16 @@ def write_shard_file(path: Path, pieces: dict[str, list[torch.Tensor]]) -> tuple
 def read_header(path: Path) -> tuple[dict, int]:
     """The safetensors header of ``path`` and the file offset its data starts at.
 
+    Parameters
+    ----------
+    path : path-like
+        A safetensors file.
+
+    Returns
+    -------
+    (dict, int)
+        The parsed JSON header and the byte offset of the data (``8 + header length``).
+
     Raises
     ------
     ValueError

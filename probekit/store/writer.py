@@ -292,10 +292,17 @@ class StoreWriter:
     def finish(self, n_examples: int) -> None:
         """Flush the last shard, mark the store complete and release the folder's lock.
 
+        Parameters
+        ----------
+        n_examples : int
+            Examples the extraction has in all (a :class:`PartWriter`: one past its last).
+
         Raises
         ------
         RuntimeError
-            When fewer than ``n_examples`` examples were written.
+            When the number of examples written is not ``n_examples`` (the store stays
+            incomplete), the store is already complete, or another writer took the folder
+            over.
         """
         self._check_usable()
         self._lock.busy = True
