@@ -62,8 +62,19 @@ def is_main_process() -> bool:
 
 
 def rank_device(device: str | None) -> str | None:
-    """``cuda`` becomes ``cuda:LOCAL_RANK`` under a multi-process launch (one GPU per
-    rank); any other value (``None``: CPU, ``cuda:1``, ...) is kept."""
+    """This process's device under a multi-process launch.
+
+    Parameters
+    ----------
+    device : str or None
+        The configured device.
+
+    Returns
+    -------
+    str or None
+        ``cuda`` becomes ``cuda:LOCAL_RANK`` under a multi-process launch (one GPU per
+        rank); any other value (``None``: CPU, ``cuda:1``, ...) is kept.
+    """
     env = distributed_env()
     if env is not None and device == "cuda":
         return f"cuda:{env[2]}"

@@ -107,6 +107,11 @@ def block_lists(model: nn.Module) -> list[BlockList]:
     Encoder–decoder models (``config.is_encoder_decoder``) give an encoder and a decoder
     stack. ALBERT-style shared layers give one entry per application (``name@k``).
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model (a transformers model or any module).
+
     Returns
     -------
     list of BlockList
@@ -184,11 +189,21 @@ def _albert_list(model: nn.Module, config) -> BlockList:
 def find_blocks(model: nn.Module) -> tuple[str, int]:
     """Name and length of the model's (first) list of transformer blocks.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+
     Returns
     -------
     (str, int)
         The ``nn.ModuleList`` name (``model.layers``) and its number of blocks;
         ``("", 0)`` when the model has no such list (e.g. a CNN).
+
+    Raises
+    ------
+    ProbekitError
+        See :func:`block_lists`.
     """
     lists = block_lists(model)
     if not lists:
@@ -211,14 +226,24 @@ def _adds_residual(module: nn.Module) -> bool:
 
 
 def cross_attention(block: nn.Module) -> str | None:
-    """The cross-attention child of a decoder block of a seq2seq model, if any."""
+    """The cross-attention child of a decoder block of a seq2seq model, if any.
+
+    Parameters
+    ----------
+    block : torch.nn.Module
+        One block.
+
+    Returns
+    -------
+    str or None
+        The child's name (one of ``CROSS_ATTENTION_NAMES``), ``None`` when it has none.
+    """
     children = dict(block.named_children())
     return next((c for c in CROSS_ATTENTION_NAMES if c in children), None)
 
 
 def sublayers(block: nn.Module) -> tuple[str | None, str | None, list[str]]:
-    """The children of one block whose outputs are its attention's and its MLP's own
-    contribution to the residual stream, and notes on what is refused.
+    """The children of one block that give its attention's and its MLP's own contribution.
 
     Rules, from module names and signatures (the contributions are checked numerically by
     :func:`probekit.check.check_model`):
@@ -232,6 +257,17 @@ def sublayers(block: nn.Module) -> tuple[str | None, str | None, list[str]]:
     - BERT-style post-LN blocks: the ``dense`` projections before the residual add;
     - a sublayer whose ``forward`` takes the residual (Bloom, MPT) returns residual +
       contribution: refused, with a note.
+
+    Parameters
+    ----------
+    block : torch.nn.Module
+        One block of the residual stream.
+
+    Returns
+    -------
+    (str or None, str or None, list of str)
+        The attention's and the MLP's module names relative to ``block`` (``None`` where
+        there is none or it is refused), and notes on what is refused.
     """
     children = dict(block.named_children())
     notes: list[str] = []
@@ -270,7 +306,19 @@ def hook_points(model: nn.Module) -> list[HookPoint]:
     Returns an empty list for models without a block list; use module names then.
     Encoder–decoder models give ``encoder.embed``, ``encoder.blocks.{i}.*``,
     ``decoder.embed``, ``decoder.blocks.{i}.*``; decoder layers are numbered after the
-    encoder's.
+    encoder's. Image classifiers get their stage / ViT-layer points
+    (:func:`probekit.extract.vision_points.vision_hook_points`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+
+    Returns
+    -------
+    list of HookPoint
+        ``embed``, then per block ``attn_out``, ``cross_attn_out``, ``mlp_out`` (where
+        found) and ``resid_post``.
 
     Raises
     ------
@@ -312,7 +360,18 @@ def _sep(call: str) -> str:
 
 
 def sublayer_notes(model: nn.Module) -> list[str]:
-    """Why some ``attn_out`` / ``mlp_out`` hook points are missing (empty when none are)."""
+    """Why some ``attn_out`` / ``mlp_out`` hook points are missing.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+
+    Returns
+    -------
+    list of str
+        One note per distinct reason; empty when none are missing.
+    """
     notes: list[str] = []
     for stack in block_lists(model):
         for key in stack.blocks:
@@ -338,15 +397,47 @@ def _existing(module: nn.Module, name: str) -> str | None:
 
 
 def residual_stream(model: nn.Module) -> list[HookPoint]:
-    """``embed`` and every ``blocks.{i}.resid_post``: the residual stream at every layer."""
+    """``embed`` and every ``blocks.{i}.resid_post``: the residual stream at every layer.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+
+    Returns
+    -------
+    list of HookPoint
+        In forward order; empty for models without blocks.
+
+    Raises
+    ------
+    ProbekitError
+        See :func:`block_lists`.
+    """
     return [p for p in hook_points(model) if p.kind == "resid"]
 
 
 def stage_outputs(model: nn.Module) -> list[HookPoint]:
-    """For models without a block list (CNNs such as ResNet): the outputs of the root's
-    direct children, except a final ``nn.Linear`` classifier; ``layer`` = child index.
+    """The hook points of a model without a block list (CNNs such as ResNet).
 
-    This is what the ``resid`` keyword means for such models.
+    The outputs of the root's direct children, except a final ``nn.Linear`` classifier;
+    ``layer`` = child index. This is what the ``resid`` keyword means for such models.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+
+    Returns
+    -------
+    list of HookPoint
+        Of kind ``"stage"``.
+
+    Raises
+    ------
+    ProbekitError
+        An image classifier of an architecture probekit does not know
+        (:func:`probekit.extract.vision_points.refuse_unknown_vision`).
     """
     from probekit.extract.vision_points import refuse_unknown_vision
 
@@ -361,16 +452,29 @@ def resolve_hook_points(model: nn.Module, patterns: list[str]) -> list[HookPoint
     """Turn user patterns into hook points.
 
     Each pattern is tried, in order, as (1) the keyword ``resid`` / ``residual`` (the
-    whole residual stream; for models without blocks, :func:`stage_outputs`), ``attn`` or ``mlp``; (2) a hook point name or glob
-    (``blocks.*.resid_post``); (3) a module name or glob (``model.layers.*``), recorded
-    at that module's output (``:input`` suffix for its input). Module-level points get
-    ``layer`` = their position among the chosen modules (0, 1, ...), unless the module is
-    a block, whose layer is its block index + 1.
+    whole residual stream; for models without blocks, :func:`stage_outputs`), ``attn`` or
+    ``mlp``; (2) a hook point name or glob (``blocks.*.resid_post``); (3) a module name or
+    glob (``model.layers.*``), recorded at that module's output (``:input`` suffix for
+    its input). Module-level points get ``layer`` = their position among the chosen
+    modules (0, 1, ...), unless the module is a block, whose layer is its block index + 1.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+    patterns : list of str
+        Keywords, hook point names / globs, module names / globs.
+
+    Returns
+    -------
+    list of HookPoint
+        Without duplicates, in forward order.
 
     Raises
     ------
     ProbekitError
-        A pattern that matches neither a hook point nor a module (closest names listed).
+        A pattern that matches neither a hook point nor a module (closest names listed),
+        or ``attn`` / ``mlp`` for a model that has no such hook points (the reason given).
     """
     points = hook_points(model)
     by_module = {p.module: p for p in points}

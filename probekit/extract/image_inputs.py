@@ -15,6 +15,13 @@ class ImageFiles(torch.utils.data.Dataset):
 
     Item ``i`` is ``preprocess(image i)``: a float tensor ``(3, H, W)``.
 
+    Parameters
+    ----------
+    paths : list of str
+        Image file paths.
+    preprocess : callable
+        ``PIL.Image -> torch.Tensor (3, H, W)``, the model's preprocessing.
+
     Raises
     ------
     OSError
@@ -35,16 +42,40 @@ class ImageFiles(torch.utils.data.Dataset):
 
 
 def pixel_inputs(loaded: LoadedModel, pixels: torch.Tensor) -> dict[str, torch.Tensor]:
-    """``(batch, 3, H, W)`` pixels as ``{input name: pixels}`` (``loaded.info["input_name"]``,
-    default ``x``), on the model's device and in its floating dtype (float32 otherwise)."""
+    """Pixels as the model's forward keyword argument.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        An image model (``loaded.info["input_name"]``, default ``x``).
+    pixels : torch.Tensor of shape (batch, 3, H, W)
+        Preprocessed images.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        ``{input name: pixels}`` on the model's device, in its floating dtype (float32
+        when it has no floating parameters).
+    """
     reference = next(loaded.model.parameters(), None)
     dtype = reference.dtype if reference is not None and reference.is_floating_point() else torch.float32
     return {loaded.info.get("input_name", "x"): pixels.to(model_device(loaded.model), dtype)}
 
 
 def encode_images(loaded: LoadedModel, paths: list[str]) -> dict[str, torch.Tensor]:
-    """Open and preprocess a batch of image files: ``{input name: (batch, 3, H, W)}``
-    (see :func:`pixel_inputs`).
+    """Open and preprocess a batch of image files (see :func:`pixel_inputs`).
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        An image model (its ``preprocess``).
+    paths : list of str
+        Image files.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        ``{input name: (batch, 3, H, W)}``.
 
     Raises
     ------
@@ -56,8 +87,25 @@ def encode_images(loaded: LoadedModel, paths: list[str]) -> dict[str, torch.Tens
 
 
 def image_batches(loaded: LoadedModel, paths: list[str], batch_size: int, num_workers: int = 0):
-    """Preprocessed ``(batch, 3, H, W)`` float tensors of consecutive ``batch_size`` images,
-    decoded by a torch DataLoader with ``num_workers`` worker processes (0: this one)."""
+    """Preprocessed images ``batch_size`` at a time, decoded by a torch DataLoader.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        An image model (its ``preprocess``).
+    paths : list of str
+        Image files, in order.
+    batch_size : int
+        Images per batch.
+    num_workers : int
+        DataLoader worker processes (0: decode in this one).
+
+    Returns
+    -------
+    torch.utils.data.DataLoader
+        Yields ``(batch, 3, H, W)`` float tensors; a file that cannot be decoded raises
+        ``OSError`` when its batch is read.
+    """
     from torch.utils.data import DataLoader
 
     cuda = model_device(loaded.model).type == "cuda"
@@ -66,8 +114,18 @@ def image_batches(loaded: LoadedModel, paths: list[str], batch_size: int, num_wo
 
 
 def grey_image_inputs(loaded: LoadedModel) -> dict[str, torch.Tensor]:
-    """A mid-grey 256 x 256 image through the model's preprocessing: ``{input name:
-    (1, 3, H, W)}`` (see :func:`pixel_inputs`)."""
+    """A mid-grey 256 x 256 image through the model's preprocessing (see :func:`pixel_inputs`).
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        An image model.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        ``{input name: (1, 3, H, W)}`` on the model's device.
+    """
     from PIL import Image
 
     pixels = loaded.preprocess(Image.new("RGB", (256, 256), (128, 128, 128)))

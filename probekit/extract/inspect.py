@@ -14,8 +14,23 @@ def output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
     """Output shape of every module (and of block 0's input) on one sample input.
 
     The input is the model's sample input (``loaded.adapter.sample_inputs``: a short
-    sentence, a grey image, ...). Shapes are
-    ``(batch=1, ...)``; modules that did not run are absent.
+    sentence, a grey image, ...).
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        The model.
+
+    Returns
+    -------
+    dict of str to tuple of int
+        ``{module name: (batch=1, ...)}``; modules that did not run (or output no tensor)
+        are absent.
+
+    Raises
+    ------
+    ProbekitError
+        A modality without a sample input (see :func:`probekit.extract.modalities.sample_inputs`).
     """
     model = loaded.model
     shapes: dict[str, tuple[int, ...]] = {}
@@ -46,7 +61,23 @@ def output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
 def describe_modules(loaded: LoadedModel, all_modules: bool = False) -> list[str]:
     """Lines for ``probekit list-modules``: hook points, then modules with shapes.
 
-    Without ``all_modules``, modules deeper than the blocks' direct children are left out.
+    Parameters
+    ----------
+    loaded : LoadedModel
+        The model.
+    all_modules : bool
+        List every module; otherwise modules deeper than the blocks' direct children are
+        left out.
+
+    Returns
+    -------
+    list of str
+        Table lines (no trailing newlines).
+
+    Raises
+    ------
+    ProbekitError
+        As :func:`output_shapes`.
     """
     shapes = output_shapes(loaded)
     model = loaded.model

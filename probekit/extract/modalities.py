@@ -79,8 +79,22 @@ class ModalityAdapter:
     extractable = True
 
     def encode(self, loaded: LoadedModel, batch, config) -> dict[str, torch.Tensor]:
-        """Forward keyword arguments for ``batch`` (an item of :meth:`batches`), on the
-        model's device. ``config`` is the :class:`~probekit.extract.ExtractionConfig`.
+        """Forward keyword arguments for one batch of inputs, on the model's device.
+
+        Parameters
+        ----------
+        loaded : LoadedModel
+            The model fed.
+        batch : object
+            One item of :meth:`batches` (by default a list of ``batch`` inputs).
+        config : ExtractionConfig
+            The extraction's settings (``max_length``, ...).
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            Each of leading dimension ``batch`` (e.g. ``input_ids`` / ``attention_mask`` of
+            shape ``(batch, pos)``, or ``pixel_values`` ``(batch, 3, H, W)``).
 
         Raises
         ------
@@ -93,6 +107,16 @@ class ModalityAdapter:
     def sample_inputs(self, loaded: LoadedModel) -> dict[str, torch.Tensor]:
         """Forward keyword arguments of one sample input (batch of one), on the model's device.
 
+        Parameters
+        ----------
+        loaded : LoadedModel
+            The model fed.
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            Each of leading dimension 1.
+
         Raises
         ------
         ProbekitError
@@ -102,6 +126,11 @@ class ModalityAdapter:
 
     def check_options(self, config) -> None:
         """Refuse the :data:`EXCLUSIVE_OPTIONS` set in ``config`` that this modality does not use.
+
+        Parameters
+        ----------
+        config : ExtractionConfig
+            The extraction's settings.
 
         Raises
         ------
@@ -116,13 +145,42 @@ class ModalityAdapter:
                                     f"drop {flag}" + ("" if option == "num_workers" else " (use --batch-size)"))
 
     def batches(self, loaded: LoadedModel, inputs: list, config, start: int, stop: int) -> Iterator[tuple[int, object]]:
-        """``(first example index, batch)`` for examples ``start .. stop - 1``, ``config.batch_size``
-        at a time, in order; each batch goes to :meth:`encode`. Default: slices of ``inputs``."""
+        """Batches of examples ``start .. stop - 1``, ``config.batch_size`` at a time, in order.
+
+        Parameters
+        ----------
+        loaded : LoadedModel
+            The model fed.
+        inputs : list
+            All the data set's inputs (``ConceptDataset.inputs``).
+        config : ExtractionConfig
+            The extraction's settings (``batch_size``, ``num_workers``, ...).
+        start, stop : int
+            The examples ``[start, stop)`` to batch.
+
+        Yields
+        ------
+        (int, object)
+            The batch's first example index and the batch, which goes to :meth:`encode`.
+            Default: slices of ``inputs``.
+        """
         for first in range(start, stop, config.batch_size):
             yield first, inputs[first:min(first + config.batch_size, stop)]
 
     def lengths(self, loaded: LoadedModel, inputs: list) -> list[int]:
         """Length of each input (tokens), for ``max_tokens_per_batch``.
+
+        Parameters
+        ----------
+        loaded : LoadedModel
+            The model fed.
+        inputs : list
+            The inputs.
+
+        Returns
+        -------
+        list of int
+            One length per input.
 
         Raises
         ------
@@ -132,25 +190,85 @@ class ModalityAdapter:
         raise ProbekitError(f"{self.name} inputs have no length to batch by; use --batch-size")
 
     def prepare(self, loaded: LoadedModel, dataset, config, points) -> dict:
-        """Validate ``dataset`` against the model before any forward pass; returns extra
-        store info (JSON-able). Default: nothing to check, ``{}``."""
+        """Validate ``dataset`` against the model before any forward pass.
+
+        Parameters
+        ----------
+        loaded : LoadedModel
+            The model fed.
+        dataset : ConceptDataset
+            The data set extracted.
+        config : ExtractionConfig
+            The extraction's settings.
+        points : list of HookPoint
+            The hook points recorded.
+
+        Returns
+        -------
+        dict
+            Extra store info (JSON-able) for the manifest. Default: nothing to check, ``{}``.
+
+        Raises
+        ------
+        ProbekitError
+            In subclasses, inputs the model cannot take (e.g. empty texts).
+        """
         return {}
 
     def record(self, loaded: LoadedModel, config) -> tuple[dict, dict]:
-        """``(identity, info)`` entries of this modality for the store's manifest: what
-        must match to reuse a store, and what is only reported. Default ``({}, {})``."""
+        """This modality's entries for the store's manifest.
+
+        Parameters
+        ----------
+        loaded : LoadedModel
+            The model fed.
+        config : ExtractionConfig
+            The extraction's settings.
+
+        Returns
+        -------
+        (dict, dict)
+            ``(identity, info)``: what must match to reuse a store, and what is only
+            reported (both JSON-able). Default ``({}, {})``.
+        """
         return {}, {}
 
     def row_reader(self, loaded: LoadedModel, config, points) -> RowReader:
-        """How recorded activations become rows (see :data:`RowReader`). Default: each
-        example's activation flattened to ``(batch, prod(rest))``."""
+        """How recorded activations become rows (see :data:`RowReader`).
+
+        Parameters
+        ----------
+        loaded : LoadedModel
+            The model fed.
+        config : ExtractionConfig
+            The extraction's settings.
+        points : list of HookPoint
+            The hook points recorded.
+
+        Returns
+        -------
+        RowReader
+            ``read(module, tensor, inputs) -> (rows, index)``. Default: each example's
+            activation flattened to ``(batch, prod(rest))``, index ``None``.
+        """
         def read(module: str, tensor: torch.Tensor, inputs: dict):
             return tensor.reshape(tensor.shape[0], -1), None
         return read
 
     def fit_config(self, loaded: LoadedModel, config):
-        """``config`` adjusted to the model (e.g. ``max_length`` capped at the context);
-        default unchanged.
+        """``config`` adjusted to the model (e.g. ``max_length`` capped at the context).
+
+        Parameters
+        ----------
+        loaded : LoadedModel
+            The model fed.
+        config : ExtractionConfig
+            The extraction's settings.
+
+        Returns
+        -------
+        ExtractionConfig
+            Default: ``config`` unchanged.
 
         Raises
         ------
@@ -160,14 +278,40 @@ class ModalityAdapter:
         return config
 
     def facts(self, config, manifest: dict) -> dict:
-        """Report lines (label -> text) on how inputs were read, from the extraction
-        config and the store's manifest (``identity``, ``info``). Default ``{}``."""
+        """Report lines on how inputs were read.
+
+        Parameters
+        ----------
+        config : ExtractionConfig
+            The extraction's settings.
+        manifest : dict
+            The store's manifest (``identity``, ``info``).
+
+        Returns
+        -------
+        dict of str to str
+            Label -> text. Default ``{}``.
+        """
         return {}
 
     def baselines(self, loaded: LoadedModel, config) -> list[tuple[str, LoadedModel, object]]:
-        """Input baselines to probe next to the model, as ``(variant, model, extraction
-        config)``; a modality with any also gets the random-init baseline
-        (:func:`probekit.pipeline.run_probe` with ``baselines``). Default ``[]``."""
+        """Input baselines to probe next to the model.
+
+        A modality with any also gets the random-init baseline
+        (:func:`probekit.pipeline.run_probe` with ``baselines``).
+
+        Parameters
+        ----------
+        loaded : LoadedModel
+            The model fed.
+        config : ExtractionConfig
+            The extraction's settings.
+
+        Returns
+        -------
+        list of (str, LoadedModel, ExtractionConfig)
+            ``(variant, model, extraction config)``. Default ``[]``.
+        """
         return []
 
 
@@ -176,9 +320,15 @@ ADAPTERS: dict[str, ModalityAdapter] = {}
 
 
 def register_modality(adapter: ModalityAdapter, kinds: tuple[str, ...] = ()) -> ModalityAdapter:
-    """Make ``adapter`` the one for ``adapter.name`` and map each of ``kinds`` (model kinds,
-    the ``kind`` of :class:`LoadedModel`) to that modality in
-    :data:`probekit.models.base.KIND_MODALITY`.
+    """Make ``adapter`` the one for ``adapter.name`` and map model kinds to it.
+
+    Parameters
+    ----------
+    adapter : ModalityAdapter
+        The adapter; replaces any registered under the same name.
+    kinds : tuple of str
+        Model kinds (the ``kind`` of :class:`LoadedModel`) mapped to ``adapter.name`` in
+        :data:`probekit.models.base.KIND_MODALITY`.
 
     Returns
     -------
@@ -199,7 +349,13 @@ def register_modality(adapter: ModalityAdapter, kinds: tuple[str, ...] = ()) -> 
 
 
 def unregister_modality(name: str) -> None:
-    """Remove the adapter of modality ``name`` and the kinds mapped to it (tests, plug-ins)."""
+    """Remove the adapter of modality ``name`` and the kinds mapped to it (tests, plug-ins).
+
+    Parameters
+    ----------
+    name : str
+        The modality; an unknown name is a no-op.
+    """
     ADAPTERS.pop(name, None)
     for kind in [k for k, m in KIND_MODALITY.items() if m == name]:
         del KIND_MODALITY[kind]
@@ -207,6 +363,15 @@ def unregister_modality(name: str) -> None:
 
 def adapter_for(modality: str) -> ModalityAdapter:
     """The adapter of ``modality`` (``"text"``, ``"image"``, ...).
+
+    Parameters
+    ----------
+    modality : str
+        A registered modality name.
+
+    Returns
+    -------
+    ModalityAdapter
 
     Raises
     ------
@@ -220,7 +385,18 @@ def adapter_for(modality: str) -> ModalityAdapter:
 
 
 def modality_hint(modality: str) -> str:
-    """How to give data for ``modality`` (its adapter's ``data_hint``; a generic line when unknown)."""
+    """How to give data for ``modality`` (its adapter's ``data_hint``).
+
+    Parameters
+    ----------
+    modality : str
+        A modality name.
+
+    Returns
+    -------
+    str
+        A generic line when the modality is unknown.
+    """
     try:
         return adapter_for(modality).data_hint
     except ProbekitError:
@@ -228,10 +404,17 @@ def modality_hint(modality: str) -> str:
 
 
 def sample_inputs(loaded: LoadedModel) -> dict[str, torch.Tensor]:
-    """Keyword arguments for one forward pass of ``loaded.model`` on a sample input, from
-    its modality's adapter: text models get :data:`~probekit.extract.text_inputs.SAMPLE_TEXT`
-    (encoded as :func:`~probekit.extract.text_inputs.encode_text` does), image models a
-    mid-grey 256 x 256 image through their own preprocessing.
+    """Keyword arguments for one forward pass of ``loaded.model`` on a sample input.
+
+    From its modality's adapter: text models get
+    :data:`~probekit.extract.text_inputs.SAMPLE_TEXT` (encoded as
+    :func:`~probekit.extract.text_inputs.encode_text` does), image models a mid-grey
+    256 x 256 image through their own preprocessing.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        The model.
 
     Returns
     -------
@@ -265,12 +448,47 @@ class TextInputs(ModalityAdapter):
 
     @staticmethod
     def selection(loaded: LoadedModel, config) -> TokenSelection:
-        """``config.token_selection``, or the model kind's default (:func:`default_token_selection`)."""
+        """``config.token_selection``, or the model kind's default (:func:`default_token_selection`).
+
+        Parameters
+        ----------
+        loaded : LoadedModel
+            The language model.
+        config : ExtractionConfig
+            The extraction's settings.
+
+        Returns
+        -------
+        TokenSelection
+
+        Raises
+        ------
+        ProbekitError
+            A token selection that does not parse.
+        """
         return TokenSelection.parse(config.token_selection or default_token_selection(loaded))
 
     def prepare(self, loaded, dataset, config, points):
-        """No empty texts, truncation counted (and warned about), the self-check run
-        (``config.check``), padding invariance settled (:func:`probekit.check.settle_padding`)."""
+        """Check the texts and the model before extraction.
+
+        No empty texts, truncation counted (and warned about), the self-check run
+        (``config.check``), padding invariance settled (:func:`probekit.check.settle_padding`).
+
+        Parameters
+        ----------
+        loaded, dataset, config, points :
+            As :meth:`ModalityAdapter.prepare`.
+
+        Returns
+        -------
+        dict
+            ``n_truncated`` and the first 100 ``truncated_examples`` (row indices).
+
+        Raises
+        ------
+        ProbekitError
+            An empty text, or a failed self-check (hidden states, sub-layer sums).
+        """
         import warnings
 
         from probekit.check import CheckReport, cheap_check, check_sublayer_sums, settle_padding
@@ -306,8 +524,23 @@ class TextInputs(ModalityAdapter):
         return read
 
     def fit_config(self, loaded, config):
-        """``max_length`` checked against the model's context; the default is capped at it
-        (:func:`probekit.models.context.check_max_length`)."""
+        """``max_length`` checked against the model's context; the default is capped at it.
+
+        Parameters
+        ----------
+        loaded, config :
+            As :meth:`ModalityAdapter.fit_config`.
+
+        Returns
+        -------
+        ExtractionConfig
+
+        Raises
+        ------
+        ProbekitError
+            An explicit ``max_length`` beyond the model's context
+            (:func:`probekit.models.context.check_max_length`).
+        """
         from dataclasses import fields, replace
 
         from probekit.models.context import check_max_length
@@ -373,7 +606,18 @@ class ImageInputs(ModalityAdapter):
         return {"spatial pooling": config.pooling}
 
     def baselines(self, loaded, config):
-        """A fixed random projection of the pixels (:func:`probekit.models.pixels.pixel_projection_model`)."""
+        """A fixed random projection of the pixels (:func:`probekit.models.pixels.pixel_projection_model`).
+
+        Parameters
+        ----------
+        loaded, config :
+            As :meth:`ModalityAdapter.baselines`.
+
+        Returns
+        -------
+        list of (str, LoadedModel, ExtractionConfig)
+            One ``("pixel-projection", model, config)`` recording its ``projection`` module.
+        """
         from dataclasses import replace
 
         from probekit.models.pixels import pixel_projection_model

@@ -17,7 +17,20 @@ PENULTIMATE_MODULES = ("_avg_pooling", "avgpool", "global_pool", "pooler")
 
 
 def penultimate_module(model: nn.Module) -> str:
-    """``model.FEATURE_MODULE`` if set, else the first of :data:`PENULTIMATE_MODULES` that ``model`` has.
+    """The module whose output is an image classifier's penultimate (pooled) features.
+
+    ``model.FEATURE_MODULE`` if set, else the first of :data:`PENULTIMATE_MODULES` that
+    ``model`` has.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier.
+
+    Returns
+    -------
+    str
+        A module name.
 
     Raises
     ------

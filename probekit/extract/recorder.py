@@ -17,7 +17,17 @@ class StopForward(Exception):
 
 
 def module_names(model: nn.Module) -> list[str]:
-    """All named submodules of ``model`` in registration order (root excluded)."""
+    """All named submodules of ``model`` in registration order (root excluded).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+
+    Returns
+    -------
+    list of str
+    """
     return [name for name, _ in model.named_modules() if name]
 
 
@@ -89,8 +99,19 @@ def _glob_match(name: str, pattern: str) -> bool:
 
 
 def first_tensor(output) -> torch.Tensor:
-    """The tensor a module "outputs": itself, the first element of a tuple/list, or
-    ``last_hidden_state`` / the first tensor value of a ``ModelOutput``/dict.
+    """The tensor a module "outputs".
+
+    Itself, the first element of a tuple/list, or the first tensor value of a
+    ``ModelOutput``/dict in field order (``last_hidden_state`` for a base model's output).
+
+    Parameters
+    ----------
+    output : torch.Tensor, tuple, list or dict
+        What a module's ``forward`` returned.
+
+    Returns
+    -------
+    torch.Tensor
 
     Raises
     ------
@@ -264,10 +285,24 @@ class ActivationRecorder(HookSet):
         Must be called inside the ``with`` block. With ``stop_early`` the forward pass is
         cut after the last wanted module and the model output is not computed.
 
+        Parameters
+        ----------
+        *args, **kwargs
+            The model's forward arguments (e.g. ``input_ids`` ``(batch, pos)``).
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            ``{module or hook point name: activation}``, e.g. ``(batch, pos, d_model)``
+            (after ``transform``, if given).
+
         Raises
         ------
         RuntimeError
-            When a wanted module did not run (e.g. a module unused by this forward path).
+            Called outside the ``with`` block, or a wanted module did not run (e.g. a module
+            unused by this forward path).
+        ProbekitError
+            A shared layer asked for without ``@k`` (it ran more than once).
         """
         if not self._handles:
             raise RuntimeError("ActivationRecorder.run must be called inside its `with` block")

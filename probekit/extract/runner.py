@@ -128,6 +128,16 @@ _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "M
 def parse_size(value: int | str) -> int:
     """``256MB`` -> 256,000,000; ``1GiB`` -> 2**30; an int is bytes.
 
+    Parameters
+    ----------
+    value : int or str
+        A number of bytes, or a number with a unit.
+
+    Returns
+    -------
+    int
+        Bytes, ``>= 1``.
+
     Raises
     ------
     ProbekitError

@@ -20,7 +20,20 @@ from probekit.models.base import LoadedModel
 
 
 def accepts(model: torch.nn.Module, argument: str) -> bool:
-    """Whether ``model.forward`` takes ``argument`` by name."""
+    """Whether ``model.forward`` takes ``argument`` by name.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+    argument : str
+        A keyword argument name (``position_ids``, ...).
+
+    Returns
+    -------
+    bool
+        False also when the signature cannot be read.
+    """
     try:
         return argument in inspect.signature(model.forward).parameters
     except (TypeError, ValueError):
@@ -28,18 +41,49 @@ def accepts(model: torch.nn.Module, argument: str) -> bool:
 
 
 def is_encoder_decoder(model: torch.nn.Module) -> bool:
-    """True for seq2seq models (``config.is_encoder_decoder``: T5, BART, ...)."""
+    """True for seq2seq models (``config.is_encoder_decoder``: T5, BART, ...).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model (without a ``config``: False).
+
+    Returns
+    -------
+    bool
+    """
     return bool(getattr(getattr(model, "config", None), "is_encoder_decoder", False))
 
 
 def position_ids_from_mask(mask: torch.Tensor) -> torch.Tensor:
-    """``(batch, pos)`` positions counted over real tokens only (pads get 0)."""
+    """``(batch, pos)`` positions counted over real tokens only (pads get 0).
+
+    Parameters
+    ----------
+    mask : torch.Tensor of shape (batch, pos)
+        Attention mask (1 = real token), any integer or bool dtype.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, pos), int64
+    """
     return (mask.long().cumsum(-1) - 1).clamp(min=0)
 
 
 def decoder_inputs(model: torch.nn.Module, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Decoder input ids for teacher forcing: each example's tokens shifted right by one,
-    the decoder start token at the example's first real position, pads left as they are.
+    """Decoder input ids for teacher forcing.
+
+    Each example's tokens shifted right by one, the decoder start token at the example's
+    first real position, pads left as they are.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        An encoder–decoder model with a transformers ``config``.
+    input_ids : torch.Tensor of shape (batch, pos), int64
+        The encoder's token ids.
+    mask : torch.Tensor of shape (batch, pos)
+        Their attention mask (1 = real token).
 
     Returns
     -------
@@ -98,13 +142,35 @@ def encode_text(loaded: LoadedModel, texts: list[str], max_length: int) -> dict[
 
 
 def token_counts(loaded: LoadedModel, texts: list[str]) -> list[int]:
-    """Tokens of each text as the model sees it (special tokens included, no truncation)."""
+    """Tokens of each text as the model sees it (special tokens included, no truncation).
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        A model with a tokenizer.
+    texts : list of str
+        The texts.
+
+    Returns
+    -------
+    list of int
+        One count per text.
+    """
     encoded = loaded.tokenizer(list(texts), truncation=False, padding=False)
     return [len(ids) for ids in encoded["input_ids"]]
 
 
 def validate_token_counts(loaded: LoadedModel, texts: list[str], max_length: int) -> list[int]:
     """Refuse texts with no tokens; return the indices of texts longer than ``max_length``.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        A model with a tokenizer.
+    texts : list of str
+        The texts.
+    max_length : int
+        Token limit per text.
 
     Returns
     -------
@@ -127,8 +193,21 @@ def validate_token_counts(loaded: LoadedModel, texts: list[str], max_length: int
 
 
 def default_token_selection(loaded: LoadedModel) -> str:
-    """``last`` for causal language models; ``mean`` over real tokens for encoders and
-    encoder–decoders (whose last token is a separator such as ``[SEP]`` or ``</s>``)."""
+    """The default token selection of a model kind.
+
+    ``last`` for causal language models; ``mean`` over real tokens for encoders and
+    encoder–decoders (whose last token is a separator such as ``[SEP]`` or ``</s>``).
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        The model (its ``kind``).
+
+    Returns
+    -------
+    str
+        ``"last"`` or ``"mean"``.
+    """
     return "last" if loaded.kind == "causal-lm" else "mean"
 
 

@@ -46,7 +46,22 @@ class TokenSelection:
 
     @classmethod
     def parse(cls, text: str) -> "TokenSelection":
-        """Parse the CLI form: ``last``, ``mean``, ``all`` or ``positions:0,-1``."""
+        """Parse the CLI form: ``last``, ``mean``, ``all`` or ``positions:0,-1``.
+
+        Parameters
+        ----------
+        text : str
+            The selection as written on the command line.
+
+        Returns
+        -------
+        TokenSelection
+
+        Raises
+        ------
+        ProbekitError
+            Unknown method, or positions that are not integers (or none given).
+        """
         if text.startswith("positions"):
             _, _, rest = text.partition(":")
             try:

@@ -124,6 +124,11 @@ def is_image_classifier(model: nn.Module) -> bool:
 def architecture_name(model: nn.Module) -> str:
     """The model's library and class, for messages.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+
     Returns
     -------
     str
@@ -168,6 +173,11 @@ def vision_hook_points(model: nn.Module) -> list[VisionHookPoint] | None:
 def refuse_unknown_vision(model: nn.Module) -> None:
     """Raise for an image classifier without known stages; do nothing for other models.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+
     Raises
     ------
     ProbekitError
@@ -187,12 +197,19 @@ def refuse_unknown_vision(model: nn.Module) -> None:
 def module_layout(model: nn.Module, name: str) -> str | None:
     """Layout of the tensor recorded at module ``name`` (a hook point module or any module).
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+    name : str
+        A module name (``:input`` suffix for its input).
+
     Returns
     -------
     str or None
         One of :data:`probekit.extract.pooling.POOLING_LAYOUTS`, or ``None`` for models
-        outside the vision rules (pooling
-        then keeps its convention: 3-D = tokens, 4-D and more = channels first).
+        outside the vision rules (pooling then keeps its convention: 3-D = tokens, 4-D
+        and more = channels first).
     """
     points = vision_hook_points(model)
     if points is None:
