@@ -45,8 +45,20 @@ VISION_PREFIXES = ("torchvision:", "timm:", "hf:", "efficientnet-lite")
 
 
 def is_vision_model(name: str) -> bool:
-    """True for vision specs: ``torchvision:``/``timm:`` names, embedded EfficientNet-Lite,
-    or a local folder whose config names an image-classification architecture.
+    """True for vision specs.
+
+    ``torchvision:``/``timm:`` names, embedded EfficientNet-Lite, a bare torchvision model
+    name, or a local folder whose ``config.json`` names an image-classification
+    architecture.
+
+    Parameters
+    ----------
+    name : str
+        A model spec (name, ``prefix:name`` or local path).
+
+    Returns
+    -------
+    bool
 
     Raises
     ------
@@ -81,9 +93,20 @@ def is_vision_model(name: str) -> bool:
 
 
 def expected_modality(name: str) -> str:
-    """What the model named ``name`` will take, before loading it: ``"image"`` for vision
-    specs (:func:`is_vision_model`), else ``"text"`` (the loaders :func:`load_model`
-    dispatches to; a new loader adds its names here).
+    """What the model named ``name`` will take, before loading it.
+
+    ``"image"`` for vision specs (:func:`is_vision_model`), else ``"text"`` (the loaders
+    :func:`load_model` dispatches to; a new loader adds its names here).
+
+    Parameters
+    ----------
+    name : str
+        A model spec.
+
+    Returns
+    -------
+    str
+        ``"image"`` or ``"text"``.
 
     Raises
     ------
@@ -97,13 +120,28 @@ def load_model(name: str, weights: str | None = None, random_init: bool = False,
     """Load any supported model by name.
 
     Dispatches to :func:`probekit.models.vision.load_vision_model` for vision specs
-    (see :func:`is_vision_model`) and to :func:`load_language_model` otherwise; keyword
-    arguments (``dtype``, ``device``, ``device_map``, ``trust_remote_code``,
-    ``padding_side``, ``seed``) pass through where they apply; ``random_init`` gives the
-    model's architecture at random initialisation (a baseline): for vision models see
-    :func:`~probekit.models.vision.load_vision_model`, for language models
-    :func:`load_language_model` (same config and tokenizer, weights drawn with a fixed
-    seed, a ``weights_hash`` of its own).
+    (see :func:`is_vision_model`) and to :func:`load_language_model` otherwise.
+
+    Parameters
+    ----------
+    name : str
+        A model spec: an embedded name, a Hugging Face name or local folder,
+        ``torchvision:NAME``, ``timm:NAME``.
+    weights : str, optional
+        Vision models only: named weights or a weights file.
+    random_init : bool
+        The model's architecture at random initialisation (a baseline): for vision
+        models see :func:`~probekit.models.vision.load_vision_model`, for language models
+        :func:`load_language_model` (same config and tokenizer, weights drawn with a
+        fixed seed, a ``weights_hash`` of its own).
+    **kwargs
+        ``dtype``, ``device``, ``device_map``, ``trust_remote_code``, ``padding_side``,
+        ``seed``: passed through where they apply (vision models take ``device``,
+        ``dtype`` and ``seed``).
+
+    Returns
+    -------
+    LoadedModel
 
     Raises
     ------

@@ -44,6 +44,11 @@ def context_limits(loaded: LoadedModel) -> dict[str, int]:
 def context_length(loaded: LoadedModel) -> int | None:
     """Most tokens one input may have: the smallest of :func:`context_limits`.
 
+    Parameters
+    ----------
+    loaded : LoadedModel
+        The model.
+
     Returns
     -------
     int or None

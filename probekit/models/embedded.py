@@ -61,10 +61,19 @@ def embedded_path(name: str) -> Path:
 
     The package is located without importing it (``importlib.util.find_spec``).
 
+    Parameters
+    ----------
+    name : str
+        A key of :data:`EMBEDDED_MODELS` (an unknown key raises ``KeyError``).
+
+    Returns
+    -------
+    pathlib.Path
+
     Raises
     ------
     ProbekitError
-        The package is not installed.
+        The package is not installed, or the file is missing from it.
     """
     entry = EMBEDDED_MODELS[name]
     spec = importlib.util.find_spec(entry.package)

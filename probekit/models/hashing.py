@@ -17,7 +17,23 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt")
 
 
 def hash_files(paths: list[Path]) -> str:
-    """SHA-256 (hex, 16 chars) over the names, sizes and bytes of ``paths`` (sorted)."""
+    """SHA-256 (hex, 16 chars) over the names, sizes and bytes of ``paths`` (sorted).
+
+    Parameters
+    ----------
+    paths : list of path-like
+        Files to hash.
+
+    Returns
+    -------
+    str
+        16 hex digits.
+
+    Raises
+    ------
+    OSError
+        A file that cannot be read.
+    """
     h = hashlib.sha256()
     for path in sorted(Path(p) for p in paths):
         h.update(path.name.encode())
@@ -29,7 +45,19 @@ def hash_files(paths: list[Path]) -> str:
 
 
 def hash_weight_files(source: Path) -> str | None:
-    """Hash of the weight files of a file or folder, or ``None`` if it holds none."""
+    """Hash of the weight files of a file or folder (:func:`hash_files`).
+
+    Parameters
+    ----------
+    source : path-like
+        A weights file, or a folder whose files with a suffix in ``WEIGHT_SUFFIXES`` are
+        hashed.
+
+    Returns
+    -------
+    str or None
+        16 hex digits; ``None`` if it holds no weight files (or does not exist).
+    """
     source = Path(source)
     if source.is_file():
         return hash_files([source])
@@ -38,8 +66,20 @@ def hash_weight_files(source: Path) -> str | None:
 
 
 def hash_parameters(model: nn.Module, extra: str = "") -> str:
-    """SHA-256 (hex, 16 chars) of every parameter and buffer (name, dtype, shape, bytes),
-    plus ``extra`` (e.g. the seed of a random initialisation)."""
+    """SHA-256 (hex, 16 chars) of every parameter and buffer, plus ``extra``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model; each ``state_dict`` entry's name, dtype, shape and bytes are hashed.
+    extra : str
+        Hashed first (e.g. the seed of a random initialisation).
+
+    Returns
+    -------
+    str
+        16 hex digits.
+    """
     h = hashlib.sha256(extra.encode())
     for name, tensor in model.state_dict().items():
         h.update(name.encode())

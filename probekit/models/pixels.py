@@ -14,7 +14,9 @@ DEFAULT_DIM = 1280
 
 
 class PixelProjection(nn.Module):
-    """Downsample ``(batch, 3, H, W)`` images to ``side × side`` (area average), flatten,
+    """A fixed random projection of downsampled pixels.
+
+    Downsample ``(batch, 3, H, W)`` images to ``side × side`` (area average), flatten,
     and multiply by a fixed Gaussian matrix scaled by ``1/sqrt(3·side²)``.
 
     The module ``projection`` outputs ``(batch, dim)``: the feature a probe reads. The
@@ -25,6 +27,15 @@ class PixelProjection(nn.Module):
     (and -B0) that the baseline is compared with: a probe then reads as many features from
     the pixels as from the model, so a difference in decodability is not a difference in
     probe capacity. This is the size the P2 recipe has always used (its published numbers).
+
+    Parameters
+    ----------
+    dim : int
+        Output features (``d_model`` of the baseline).
+    side : int
+        Side of the downsampled image, in pixels.
+    seed : int
+        Seed of the projection matrix.
 
     References
     ----------
@@ -46,12 +57,34 @@ class PixelProjection(nn.Module):
         self.projection.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(batch, 3, H, W)`` images -> ``(batch, dim)`` projected pixels."""
+        """``(batch, 3, H, W)`` images -> ``(batch, dim)`` projected pixels.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, 3, H, W), float32
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, dim), float32
+        """
         return self.projection(self.downsample(x).flatten(1))
 
 
 def pixel_projection_model(like: LoadedModel, dim: int = DEFAULT_DIM, side: int = 64, seed: int = 0) -> LoadedModel:
-    """A :class:`LoadedModel` for the pixel baseline, with ``like``'s preprocessing."""
+    """A :class:`LoadedModel` for the pixel baseline, with ``like``'s preprocessing.
+
+    Parameters
+    ----------
+    like : LoadedModel
+        The image model compared with (its ``preprocess`` is reused).
+    dim, side, seed : int
+        As :class:`PixelProjection`.
+
+    Returns
+    -------
+    LoadedModel
+        Kind ``image-classifier``, in eval mode, ``weights_hash`` of the matrix.
+    """
     model = PixelProjection(dim, side, seed).eval()
     return LoadedModel(
         model=model, name=f"pixel-projection({dim}, {side}px, seed {seed})", kind="image-classifier",

@@ -29,6 +29,16 @@ class Prediction(NamedTuple):
 def load_image(image):
     """Open ``image`` (path or ``PIL.Image``) as an RGB ``PIL.Image``.
 
+    Parameters
+    ----------
+    image : path-like or PIL.Image.Image
+        The image.
+
+    Returns
+    -------
+    PIL.Image.Image
+        In mode ``RGB``.
+
     Raises
     ------
     ProbekitError
@@ -50,6 +60,15 @@ def load_image(image):
 
 def logits_of(output) -> torch.Tensor:
     """Logits tensor from a model output (tensor, ``.logits`` object, tuple or dict).
+
+    Parameters
+    ----------
+    output : object
+        What the model's ``forward`` returned.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, n_classes)
 
     Raises
     ------
@@ -213,17 +232,36 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 def predict_folder_report(loaded: LoadedModel, directory, top_k: int = 5, batch_size: int = 32,
                           progress: bool = True) -> list[str]:
-    """Lines for ``probekit predict``: each image's top-k classes, then accuracy when the
-    file names are ImageNet-style (``n01440764_tench.JPEG``; class index = rank of the wnid
-    among the folder's sorted wnids, which is the ImageNet-1k order for a full sample).
+    """Lines for ``probekit predict``: each image's top-k classes, then accuracy.
 
-    Files that cannot be decoded as images are skipped, as ``probekit probe`` skips
-    them: a ``UserWarning`` and the last line give their count and the first one.
+    Accuracy is reported when the file names are ImageNet-style (``n01440764_tench.JPEG``;
+    class index = rank of the wnid among the folder's sorted wnids, which is the
+    ImageNet-1k order for a full sample of 1000 classes). Files that cannot be decoded as
+    images are skipped, as ``probekit probe`` skips them: a ``UserWarning`` and the last
+    line give their count and the first one.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        An ``image-classifier`` with a ``preprocess``.
+    directory : path-like
+        Folder of image files (not searched recursively).
+    top_k : int
+        Classes listed per image.
+    batch_size : int
+        Images per forward pass.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    list of str
 
     Raises
     ------
     ProbekitError
-        ``directory`` is not a folder, holds no image files, or none of them is readable.
+        ``directory`` is not a folder, holds no image files, or none of them is readable;
+        ``loaded`` is not an image classifier with a preprocess function.
     """
     from probekit.concepts.imagenet import imagenet_wnids, parse_imagenet_name
 
@@ -263,6 +301,11 @@ def readable_images(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[str, 
 
     Each file is decoded fully (JPEGs at reduced scale via ``draft``, which still reads
     every byte), as :func:`probekit.concepts.images.scan_image_folder` does.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        Image files.
 
     Returns
     -------

@@ -65,12 +65,33 @@ LRU_MODES = ("auto", "scan", "fft", "recurrent")
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Number of trainable scalar parameters."""
+    """Number of trainable scalar parameters.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+
+    Returns
+    -------
+    int
+        Sum of ``numel`` over parameters with ``requires_grad``.
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 class MLPHead(nn.Module):
-    """``Linear(d_in, hidden) -> GELU -> Linear(hidden, d_out)``."""
+    """``Linear(d_in, hidden) -> GELU -> Linear(hidden, d_out)``.
+
+    Parameters
+    ----------
+    d_in : int
+        Input width (``d_model``).
+    hidden : int
+        Hidden width.
+    d_out : int
+        Output width.
+    """
 
     def __init__(self, d_in: int, hidden: int, d_out: int) -> None:
         super().__init__()
@@ -78,11 +99,39 @@ class MLPHead(nn.Module):
         self.proj = nn.Linear(hidden, d_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the head to the last axis.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (..., d_in)
+
+        Returns
+        -------
+        torch.Tensor of shape (..., d_out)
+            Same dtype as ``x``.
+        """
         return self.proj(F.gelu(self.fc(x)))
 
 
 def sinusoidal_encoding(n_positions: int, d_model: int) -> torch.Tensor:
-    """Vaswani et al. (2017) sinusoidal positional encoding, ``(n_positions, d_model)`` float32."""
+    """Vaswani et al. (2017) sinusoidal positional encoding.
+
+    Parameters
+    ----------
+    n_positions : int
+        Number of positions (``pos``).
+    d_model : int
+        Width; even columns hold sines, odd columns cosines.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_positions, d_model), float32
+        Computed in float64, then cast.
+
+    References
+    ----------
+    Vaswani et al. (2017), "Attention Is All You Need", NeurIPS, Sec. 3.5.
+    """
     pos = torch.arange(n_positions, dtype=torch.float64)[:, None]
     div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float64) * (-math.log(10000.0) / d_model))
     pe = torch.zeros(n_positions, d_model, dtype=torch.float64)
@@ -92,7 +141,15 @@ def sinusoidal_encoding(n_positions: int, d_model: int) -> torch.Tensor:
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention (query ``t`` attends to keys ``<= t``)."""
+    """Multi-head causal self-attention (query ``t`` attends to keys ``<= t``).
+
+    Parameters
+    ----------
+    d_model : int
+        Width of the residual stream.
+    n_heads : int
+        Number of heads (the caller checks that it divides ``d_model``).
+    """
 
     def __init__(self, d_model: int, n_heads: int) -> None:
         super().__init__()
@@ -101,6 +158,17 @@ class CausalSelfAttention(nn.Module):
         self.out = nn.Linear(d_model, d_model)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Causal attention over positions.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, pos, d_model)
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, pos, d_model)
+            The output projection of the heads, same dtype as ``x``.
+        """
         b, t, d = x.shape
         q, k, v = self.qkv(x).split(d, dim=-1)
         shape = (b, t, self.n_heads, d // self.n_heads)
@@ -110,7 +178,15 @@ class CausalSelfAttention(nn.Module):
 
 
 class GPTBlock(nn.Module):
-    """Pre-LN attention block; output = post-attention residual ``x + attn(ln_1(x))``."""
+    """Pre-LN attention block; output = post-attention residual ``x + attn(ln_1(x))``.
+
+    Parameters
+    ----------
+    d_model : int
+        Width of the residual stream.
+    n_heads : int
+        Number of attention heads.
+    """
 
     def __init__(self, d_model: int, n_heads: int) -> None:
         super().__init__()
@@ -118,6 +194,16 @@ class GPTBlock(nn.Module):
         self.attn = CausalSelfAttention(d_model, n_heads)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x + attn(ln_1(x))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, pos, d_model)
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, pos, d_model)
+        """
         return x + self.attn(self.ln_1(x))
 
 
@@ -206,7 +292,22 @@ class SequenceGPT(nn.Module):
         self.head = MLPHead(d_model, mlp_hidden, output_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Next-step predictions ``(batch, pos, output_dim)`` from inputs ``(batch, pos, input_dim)``; causal."""
+        """Next-step predictions from inputs; causal.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, pos, input_dim), float
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, pos, output_dim)
+            Position ``t`` predicts observation ``t + 1``.
+
+        Raises
+        ------
+        ProbekitError
+            ``pos`` beyond ``context_length`` with learned or sinusoidal positions.
+        """
         return self.head(self.ln_f(self.block(self.embed(x))))
 
 
@@ -273,7 +374,29 @@ class LRURecurrence(nn.Module):
         return self.mode
 
     def complex_state(self, u: torch.Tensor, mode: str | None = None) -> torch.Tensor:
-        """The complex state ``h``, ``(batch, pos, d_state)`` (complex64 for float32 input)."""
+        """The complex state ``h``.
+
+        Parameters
+        ----------
+        u : torch.Tensor of shape (batch, pos, d_model), float32 or float64
+            The recurrence input.
+        mode : {'scan', 'fft', 'recurrent'}, optional
+            How to compute it; ``None`` for the module's :attr:`mode` (``'auto'`` resolved).
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, pos, d_state)
+            complex64 (complex128 for float64 input).
+
+        Raises
+        ------
+        ProbekitError
+            Unknown ``mode``.
+
+        References
+        ----------
+        Orvieto et al. (2023), ICML, Sec. 3 and eq. 7 (``gamma`` normalisation).
+        """
         mode = self._resolved_mode() if mode is None else mode
         if mode not in LRU_MODES[1:]:
             raise ProbekitError(f"mode must be one of {LRU_MODES[1:]}; got {mode!r}")
@@ -305,12 +428,31 @@ class LRURecurrence(nn.Module):
         return torch.fft.ifft(uf * hf[None], n=n, dim=1)[:, :length]
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """The state as real features ``[Re h, Im h]``.
+
+        Parameters
+        ----------
+        u : torch.Tensor of shape (batch, pos, d_model)
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, pos, 2 * d_state)
+            Same floating dtype as ``u``.
+        """
         h = self.complex_state(u)
         return torch.cat([h.real, h.imag], dim=-1)
 
 
 class LRUReadout(nn.Module):
-    """``Re(C h) + D * u`` from ``[Re h, Im h]`` and the recurrence input ``u``."""
+    """``Re(C h) + D * u`` from ``[Re h, Im h]`` and the recurrence input ``u``.
+
+    Parameters
+    ----------
+    d_state : int
+        Complex state dimensions.
+    d_model : int
+        Width of ``u`` and of the output.
+    """
 
     def __init__(self, d_state: int, d_model: int) -> None:
         super().__init__()
@@ -319,6 +461,19 @@ class LRUReadout(nn.Module):
         self.D = nn.Parameter(torch.randn(d_model))
 
     def forward(self, state: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """``Re(C h) + D * u``.
+
+        Parameters
+        ----------
+        state : torch.Tensor of shape (batch, pos, 2 * d_state)
+            ``[Re h, Im h]`` (the recurrence's output).
+        u : torch.Tensor of shape (batch, pos, d_model)
+            The recurrence's input.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, pos, d_model)
+        """
         re, im = state.chunk(2, dim=-1)
         return re @ self.C_re.T - im @ self.C_im.T + self.D * u
 
@@ -381,6 +536,10 @@ class LRU(nn.Module):
 
     @property
     def mode(self) -> str:
+        """How the recurrence is computed: ``'auto'``, ``'scan'``, ``'fft'`` or ``'recurrent'``.
+
+        Setting an unknown mode raises :class:`ProbekitError`.
+        """
         return self.recurrence.mode
 
     @mode.setter
@@ -390,7 +549,17 @@ class LRU(nn.Module):
         self.recurrence.mode = value
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Next-step predictions ``(batch, pos, output_dim)`` from inputs ``(batch, pos, input_dim)``."""
+        """Next-step predictions from inputs.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, pos, input_dim), float
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, pos, output_dim)
+            Position ``t`` predicts observation ``t + 1``.
+        """
         u = self.norm(self.embed(x))
         return self.head(self.readout(self.recurrence(u), u))
 
@@ -438,10 +607,24 @@ MODEL_NAMES = ("gpt", "lru")
 def build_sequence_model(name: str, d_model: int, **kwargs) -> nn.Module:
     """Build ``'gpt'`` (:class:`SequenceGPT`) or ``'lru'`` (:class:`LRU`) of width ``d_model``.
 
+    Parameters
+    ----------
+    name : {'gpt', 'lru'}
+        The architecture.
+    d_model : int
+        Width of the residual stream / embedding.
+    **kwargs
+        The other arguments of the class.
+
+    Returns
+    -------
+    torch.nn.Module
+        Freshly initialised (float32).
+
     Raises
     ------
     ProbekitError
-        Unknown ``name``.
+        Unknown ``name``, or bad arguments (as the class).
     """
     if name == "gpt":
         return SequenceGPT(d_model=d_model, **kwargs)
@@ -454,8 +637,19 @@ def build_sequence_model(name: str, d_model: int, **kwargs) -> nn.Module:
 def record_module_output(model: nn.Module, module_name: str) -> Iterator[list]:
     """Record the forward outputs of ``model.<module_name>`` inside a ``with`` block.
 
-    Yields a list to which each forward call's output (detached) is appended;
-    the hook is removed on exit, also on exceptions.
+    The hook is removed on exit, also on exceptions.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+    module_name : str
+        A submodule name (e.g. ``'block'``, ``'recurrence'``).
+
+    Yields
+    ------
+    list of torch.Tensor
+        Each forward call's output (detached) is appended.
 
     Raises
     ------

@@ -111,7 +111,14 @@ class ImagePreprocess:
 
 
 class HFImagePreprocess:
-    """Wrap a Hugging Face image processor as ``PIL.Image -> (3, height, width)`` float tensor."""
+    """Wrap a Hugging Face image processor as ``PIL.Image -> (3, height, width)`` float tensor.
+
+    Parameters
+    ----------
+    processor : transformers.BaseImageProcessor
+        The model's image processor; called with ``return_tensors="pt"``, output cast to
+        float32.
+    """
 
     def __init__(self, processor):
         self.processor = processor
@@ -131,7 +138,15 @@ class HFImagePreprocess:
 
 
 class TimmPreprocess:
-    """Wrap a timm eval transform (``PIL.Image -> (3, height, width)`` float tensor)."""
+    """Wrap a timm eval transform (``PIL.Image -> (3, height, width)`` float tensor).
+
+    Parameters
+    ----------
+    transform : callable
+        timm's eval transform; output cast to float32.
+    config : dict
+        timm's resolved data config (reported by :meth:`describe`).
+    """
 
     def __init__(self, transform, config: dict):
         self.transform = transform
@@ -155,8 +170,18 @@ def _describe(preprocess) -> dict:
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Read a state dict from ``.safetensors`` or a torch file (``weights_only=True``).
 
-    A checkpoint wrapping the weights under ``state_dict`` / ``model`` is unwrapped and a
-    ``module.`` prefix (DataParallel) is stripped.
+    A checkpoint wrapping the weights under ``state_dict`` / ``model`` /
+    ``model_state_dict`` is unwrapped and a ``module.`` prefix (DataParallel) is stripped.
+
+    Parameters
+    ----------
+    path : path-like
+        The weights file.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        On the CPU, in the file's dtypes.
 
     Raises
     ------
@@ -196,6 +221,17 @@ def _list_keys(keys: list[str], n: int = 6) -> str:
 
 def load_state_dict_checked(model: nn.Module, state: Mapping[str, torch.Tensor], source: str, arch: str) -> None:
     """Load ``state`` into ``model`` strictly; on any mismatch raise a readable error.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model, modified in place.
+    state : mapping of str to torch.Tensor
+        The state dict (``num_batches_tracked`` entries may be missing).
+    source : str
+        Where ``state`` came from, for the message.
+    arch : str
+        The architecture's name, for the message.
 
     Raises
     ------

@@ -12,9 +12,24 @@ from probekit.models.hashing import hash_parameters
 
 
 def infer_kind(model: nn.Module, tokenizer=None, preprocess: Callable | None = None) -> str:
-    """``encoder-decoder`` (``config.is_encoder_decoder``), ``causal-lm`` (a class with an
+    """The ``kind`` of a model given as a module.
+
+    ``encoder-decoder`` (``config.is_encoder_decoder``), ``causal-lm`` (a class with an
     LM head: ``*ForCausalLM``, ``*LMHeadModel``), ``encoder`` (other text models, given a
     tokenizer) or ``image-classifier`` (given ``preprocess``).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+    tokenizer : optional
+        Its tokenizer (a text model).
+    preprocess : callable, optional
+        Its image preprocessing (an image model).
+
+    Returns
+    -------
+    str
 
     Raises
     ------
