@@ -4,7 +4,13 @@ from __future__ import annotations
 
 
 def add_parsers(sub) -> None:
-    """Add ``audit`` and ``compare`` to the ``probekit`` sub-command parsers ``sub``."""
+    """Add ``audit`` and ``compare`` to the ``probekit`` sub-command parsers ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned.
+    """
     au = sub.add_parser("audit", help="probe many models × data sets at every layer from a config file; "
                                       "write results.csv, transfer.csv, audit.json, PNGs and report.html",
                         description="Run an interpretability audit from a TOML (or YAML) config: every model "
@@ -23,7 +29,24 @@ def add_parsers(sub) -> None:
 
 
 def cmd_audit(args) -> int:
-    """``probekit audit``: run the audit, print the best layer per model × variant × data set."""
+    """``probekit audit``: run the audit, print the best layer per model × variant × data set.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``config``, ``out``, ``overwrite``, ``quiet``.
+
+    Returns
+    -------
+    int
+        Exit status 0.
+
+    Raises
+    ------
+    ProbekitError
+        A bad config (:func:`~probekit.audit.config.load_audit_config`) or any error of
+        :func:`~probekit.audit.runner.run_audit`; the CLI prints it and exits 2.
+    """
     from probekit.audit.config import load_audit_config
     from probekit.audit.runner import run_audit
 
@@ -45,7 +68,23 @@ def cmd_audit(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    """``probekit compare``: one plot and table over several runs."""
+    """``probekit compare``: one plot and table over several runs.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``runs``, ``out``, ``quiet``.
+
+    Returns
+    -------
+    int
+        Exit status 0.
+
+    Raises
+    ------
+    ProbekitError
+        As :func:`~probekit.audit.compare.compare_runs` (e.g. a folder that is not a run).
+    """
     from probekit.audit.compare import compare_runs
 
     summary = compare_runs(args.runs, args.out)

@@ -26,6 +26,11 @@ def _hook_kind(hook_point: str) -> str:
 def read_run(folder) -> list[dict]:
     """The results rows of a ``probekit probe`` or ``probekit audit`` output folder.
 
+    Parameters
+    ----------
+    folder : path-like
+        The run's ``--out`` folder.
+
     Returns
     -------
     list of dict

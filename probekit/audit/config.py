@@ -115,7 +115,22 @@ class AuditConfig:
                                 "(label = \"...\" in its [[models]] table)")
 
     def model_extraction(self, model: AuditModel) -> ExtractionConfig:
-        """The extraction settings of ``model``: ``[extraction]`` with the model's overrides."""
+        """The extraction settings of ``model``: ``[extraction]`` with the model's overrides.
+
+        Parameters
+        ----------
+        model : AuditModel
+            One of :attr:`models`.
+
+        Returns
+        -------
+        ExtractionConfig
+
+        Raises
+        ------
+        ProbekitError
+            An override that is not an extraction setting, or an invalid value.
+        """
         base = asdict(self.extraction)
         return _build(ExtractionConfig, {**base, **model.extraction}, f"[models.extraction] of {model.name!r}")
 
@@ -232,6 +247,15 @@ class _AuditSection:
 
 def load_audit_config(path) -> AuditConfig:
     """Read an audit config file: ``.toml`` (``tomllib``), or ``.yaml`` / ``.yml`` / ``.json``.
+
+    Parameters
+    ----------
+    path : path-like
+        The config file; relative paths inside it are taken from its folder.
+
+    Returns
+    -------
+    AuditConfig
 
     Raises
     ------

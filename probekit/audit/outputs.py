@@ -52,6 +52,19 @@ def write_outputs(result, config, out: Path, started: str, argv: list[str] | Non
 
     Files are built under temporary names and renamed into place only when all are
     written (see :func:`probekit.pipeline.write_all_or_nothing`).
+
+    Parameters
+    ----------
+    result : AuditResult
+        The finished audit (its ``record`` is set here).
+    config : AuditConfig
+        The audit's config (saved in the run record).
+    out : pathlib.Path
+        Existing output folder.
+    started : str
+        UTC start time (ISO 8601), for the run record.
+    argv : list of str, optional
+        The command line, for the run record.
     """
     from probekit.runs import run_record
     from probekit.pipeline import write_all_or_nothing

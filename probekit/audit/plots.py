@@ -20,8 +20,21 @@ def _figure(width: float, height: float):
 
 
 def score_grid(rows: list[dict], datasets: list[str]) -> tuple[np.ndarray, list[str], list[int]]:
-    """Scores as a ``(n_datasets, n_hook_points)`` array (NaN where missing), with the hook
-    point names and layers of the columns, in the order the rows list them."""
+    """Scores as a data set × hook point grid.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows (``dataset``, ``hook_point``, ``layer``, ``score``).
+    datasets : list of str
+        The grid's rows, in order; rows of other data sets are left out.
+
+    Returns
+    -------
+    (ndarray, list of str, list of int)
+        float64 ``(n_datasets, n_hook_points)`` scores (NaN where missing), and the hook
+        point names and layers of the columns, in the order the rows list them.
+    """
     hooks = list(dict.fromkeys(r["hook_point"] for r in rows))
     layer = {r["hook_point"]: r["layer"] for r in rows}
     grid = np.full((len(datasets), len(hooks)), np.nan)
@@ -37,11 +50,24 @@ def _column_labels(hooks: list[str], layers: list[int]) -> list[str]:
 
 
 def plot_heatmaps(rows: list[dict], datasets: list[str], variants: list[str], path: Path, title: str) -> None:
-    """Held-out score per data set (rows) × hook point (columns), one panel per variant, stacked
-    (same columns one above the other, so pretrained and random-init compare layer by layer).
+    """Held-out score per data set (rows) × hook point (columns), one panel per variant.
 
-    Colours span 0..1 (scores below 0, e.g. a negative R², show as 0); every cell is annotated
-    with its value when the grid is small enough to read.
+    Panels are stacked (same columns one above the other, so pretrained and random-init
+    compare layer by layer). Colours span 0..1 (scores below 0, e.g. a negative R², show
+    as 0); every cell is annotated with its value when the grid is small enough to read.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows (``variant``, ``dataset``, ``hook_point``, ``layer``, ``score``).
+    datasets : list of str
+        Data sets, top to bottom.
+    variants : list of str
+        One panel each, in order.
+    path : pathlib.Path
+        The PNG written.
+    title : str
+        The figure's title.
     """
     n_hooks = len({r["hook_point"] for r in rows})
     fig = _figure(min(3.5 + 0.42 * n_hooks, 18), len(variants) * (0.9 + 0.42 * len(datasets)) + 0.6)
@@ -111,7 +137,19 @@ def plot_layer_curves(series: dict[str, list[dict]], path: Path, title: str,
 
 
 def plot_transfer(transfer: list[dict], variants: list[str], path: Path, title: str) -> None:
-    """Transfer matrices (train data set × test data set), one panel per variant."""
+    """Transfer matrices (train data set × test data set), one panel per variant.
+
+    Parameters
+    ----------
+    transfer : list of dict
+        Transfer rows (``variant``, ``train_dataset``, ``test_dataset``, ``score``).
+    variants : list of str
+        One panel each, in order.
+    path : pathlib.Path
+        The PNG written.
+    title : str
+        The figure's title.
+    """
     fig = _figure(4.5 * len(variants) + 1, 4)
     axes = fig.subplots(1, len(variants), squeeze=False)[0]
     image = None

@@ -68,6 +68,18 @@ class AuditResult:
 def load_audit_data(config: AuditConfig, progress: bool = True) -> list[LoadedData]:
     """Load every data set of the audit (before any model), with unique display names.
 
+    Parameters
+    ----------
+    config : AuditConfig
+        The audit.
+    progress : bool
+        Show progress bars (image folders).
+
+    Returns
+    -------
+    list of LoadedData
+        In the config's order.
+
     Raises
     ------
     ProbekitError
@@ -156,14 +168,39 @@ def _model_facts(loaded) -> dict:
 
 def probe_combination(config: AuditConfig, model: AuditModel, variant: str, data: LoadedData, loaded,
                       store_dir: Path, overwrite: bool, progress: bool) -> dict:
-    """Extract (or resume) one store and probe every hook point; returns the finished-results payload.
+    """Extract (or resume) one store and probe every hook point.
+
+    Parameters
+    ----------
+    config : AuditConfig
+        The audit (extraction and probe settings).
+    model : AuditModel
+        The model's entry.
+    variant : str
+        ``pretrained``, ``random-init`` or ``pixel-projection``.
+    data : LoadedData
+        The data set.
+    loaded : LoadedModel
+        The loaded model (weights of ``variant``).
+    store_dir : pathlib.Path
+        The store folder (resumed when it holds this extraction).
+    overwrite : bool
+        Replace a store of another identity.
+    progress : bool
+        Show progress bars.
 
     Returns
     -------
     dict
-        ``rows`` (one results row per hook point, with ``model``, ``variant``,
-        ``dataset``, ``task``), ``model`` (facts of the loaded model) and
-        ``text`` (how texts were read).
+        The finished-results payload: ``rows`` (one results row per hook point, with
+        ``model``, ``variant``, ``dataset``, ``task``), ``model`` (facts of the loaded
+        model) and ``text`` (how texts were read).
+
+    Raises
+    ------
+    ProbekitError
+        Inputs the model cannot take (:func:`probekit.pipeline.check_inputs`), a store
+        of another identity without ``overwrite``, or a probe error.
     """
     from probekit.extract.runner import extract
     from probekit.pipeline import check_inputs, probe_options

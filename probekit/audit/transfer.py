@@ -17,8 +17,18 @@ __all__ = ["compatible", "transfer_matrix", "transfer_score"]
 
 
 def compatible(a, b) -> bool:
-    """True when a probe of data set ``a`` can be scored on ``b``: same task type, and for
-    multiclass tasks the same class names."""
+    """Whether a probe of data set ``a`` can be scored on ``b``.
+
+    Parameters
+    ----------
+    a, b : ConceptDataset
+        The training and test data sets.
+
+    Returns
+    -------
+    bool
+        Same task type, and for multiclass tasks the same class names.
+    """
     if a.task != b.task:
         return False
     return a.task != "multiclass" or list(a.label_names or []) == list(b.label_names or [])
@@ -35,9 +45,22 @@ def _features(store_dir: Path, hook_point: str, dataset):
 
 def transfer_score(train, test, task: str, seed: int = 0, device: str | None = "auto",
                    dtype: str = "float32") -> float:
-    """Fit the default probe (:class:`LogisticProbe`, or :class:`RidgeProbe` for a continuous
-    target; penalty by group-aware inner CV) on ``train = (X, y, groups)`` and score it on
-    ``test = (X, y, groups)``; ``device`` and ``dtype`` are the probe engine's.
+    """Fit the default probe on ``train`` and score it on ``test``.
+
+    :class:`LogisticProbe`, or :class:`RidgeProbe` for a continuous target; penalty by
+    group-aware inner CV.
+
+    Parameters
+    ----------
+    train, test : (ndarray, ndarray, ndarray)
+        ``(X, y, groups)``: features ``(n_samples, d_model)``, targets ``(n_samples,)``,
+        groups ``(n_samples,)`` (``test``'s groups are unused).
+    task : str
+        The task type (``"continuous"`` for regression).
+    seed : int
+        The probe's ``random_state``.
+    device, dtype : str
+        The probe engine's.
 
     Returns
     -------

@@ -164,7 +164,17 @@ class ConceptDataset:
         return h.hexdigest()[:16]
 
     def subset(self, index: np.ndarray) -> "ConceptDataset":
-        """Rows ``index`` as a new data set (same name, task and metadata)."""
+        """Rows ``index`` as a new data set (same name, task and metadata).
+
+        Parameters
+        ----------
+        index : array_like of int, shape (n_subset,)
+            Integer row indices (repeats allowed; a boolean mask is not supported).
+
+        Returns
+        -------
+        ConceptDataset
+        """
         index = np.asarray(index)
         return ConceptDataset(
             inputs=[self.inputs[i] for i in index],

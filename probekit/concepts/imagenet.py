@@ -93,6 +93,15 @@ def default_imagenet_sample_dir() -> Path | None:
 def wnids_in_directory(directory: str | os.PathLike) -> list[str]:
     """Sorted unique WordNet ids named by the entries of ``directory`` (files or sub-folders).
 
+    Parameters
+    ----------
+    directory : path-like
+        A folder of ImageNet-style entries (``n01440764``, ``n01440764_tench.JPEG``).
+
+    Returns
+    -------
+    list of str
+
     Raises
     ------
     ProbekitError
@@ -159,6 +168,15 @@ def imagenet_wnids(directory: str | os.PathLike | None = None) -> list[str]:
 
 def is_animal_class(index: int) -> bool:
     """Whether ImageNet-1k class ``index`` is an animal (``0 <= index <= 397``).
+
+    Parameters
+    ----------
+    index : int
+        Class index in the ImageNet-1k order.
+
+    Returns
+    -------
+    bool
 
     Raises
     ------

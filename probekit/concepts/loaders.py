@@ -44,6 +44,11 @@ BUILTIN_DATASETS = {
 def builtin_resource(file: str):
     """The packaged file ``file`` of ``probekit/concepts/data/`` (a built-in data set or its card).
 
+    Parameters
+    ----------
+    file : str
+        A file name (e.g. ``cities.csv``); existence is not checked.
+
     Returns
     -------
     importlib.resources.abc.Traversable
