@@ -32,14 +32,43 @@ pre { background: #f7f7f7; padding: 0.8rem; overflow-x: auto; font-size: 0.78rem
 
 
 def data_uri(path) -> str:
-    """A PNG (or SVG) file as a ``data:`` URI, for an ``<img src=...>`` that needs no file or network."""
+    """A PNG (or SVG) file as a ``data:`` URI, for an ``<img src=...>`` that needs no file or network.
+
+    Parameters
+    ----------
+    path : path-like
+        The image; a ``.svg`` suffix gives ``image/svg+xml``, anything else ``image/png``.
+
+    Returns
+    -------
+    str
+        ``data:<mime>;base64,...``.
+
+    Raises
+    ------
+    OSError
+        The file cannot be read.
+    """
     path = Path(path)
     mime = "image/svg+xml" if path.suffix == ".svg" else "image/png"
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
 def score_colour(value, low: float = 0.0, high: float = 1.0) -> str:
-    """A light background colour for a score cell: white at ``low`` to green at ``high`` (clipped)."""
+    """A light background colour for a score cell: white at ``low`` to green at ``high`` (clipped).
+
+    Parameters
+    ----------
+    value : float or None
+        The score (``None``: no colour).
+    low, high : float
+        Scores mapped to the palest and the deepest green.
+
+    Returns
+    -------
+    str
+        An inline CSS declaration, ``""`` for ``None``.
+    """
     if value is None:
         return ""
     t = min(1.0, max(0.0, (float(value) - low) / (high - low) if high > low else 0.0))
@@ -54,9 +83,23 @@ def _cell(value, fmt: str = ".3f") -> str:
 
 def html_table(headers: list[str], rows: list[list], styles: list[list[str]] | None = None,
                name_columns: int = 1) -> str:
-    """An HTML table; cells are escaped (floats as ``.3f``); the first ``name_columns`` are left-aligned.
+    """An HTML table; cells are escaped (floats as ``.3f``).
 
-    ``styles`` (optional) holds an inline CSS string per cell, same shape as ``rows``.
+    Parameters
+    ----------
+    headers : list of str
+        Column headers.
+    rows : list of list
+        Cell values, one list per row.
+    styles : list of list of str, optional
+        An inline CSS string per cell, same shape as ``rows``.
+    name_columns : int
+        The first ``name_columns`` columns are left-aligned (names, not numbers).
+
+    Returns
+    -------
+    str
+        The ``<table>`` element.
     """
     head = "".join(f'<th class="name">{escape(h)}</th>' if i < name_columns else f"<th>{escape(h)}</th>"
                    for i, h in enumerate(headers))
@@ -72,7 +115,19 @@ def html_table(headers: list[str], rows: list[list], styles: list[list[str]] | N
 
 
 def html_page(title: str, body: str) -> str:
-    """A complete HTML document with the inline stylesheet."""
+    """A complete HTML document with the inline stylesheet.
+
+    Parameters
+    ----------
+    title : str
+        The page title (escaped).
+    body : str
+        HTML of the body (inserted as is).
+
+    Returns
+    -------
+    str
+    """
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
 
@@ -93,7 +148,22 @@ def _best(rows: list[dict], model: str, variant: str, dataset: str) -> dict | No
 
 
 def best_layer_table(rows: list[dict], model: str, variants: list[str], datasets: list[str]) -> str:
-    """Best hook point per variant × data set: score with its 95 % CI, control, selectivity, p-value."""
+    """Best hook point per variant × data set: score with its 95 % CI, control, selectivity, p-value.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Audit results rows.
+    model : str
+        The model whose rows are shown (``model`` column).
+    variants, datasets : list of str
+        Table order; combinations without rows are left out.
+
+    Returns
+    -------
+    str
+        The ``<table>`` element.
+    """
     table = []
     for variant in variants:
         for dataset in datasets:
@@ -106,7 +176,22 @@ def best_layer_table(rows: list[dict], model: str, variants: list[str], datasets
 
 
 def baseline_table(rows: list[dict], model: str, datasets: list[str]) -> str:
-    """Pretrained vs random-init, side by side: best score [CI] (layer) of each and their difference."""
+    """Pretrained vs random-init, side by side: best score [CI] (layer) of each and their difference.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Audit results rows.
+    model : str
+        The model whose rows are shown.
+    datasets : list of str
+        Table order; a data set without both variants is left out.
+
+    Returns
+    -------
+    str
+        The ``<table>`` element.
+    """
     table = []
     for dataset in datasets:
         p, r = (_best(rows, model, v, dataset) for v in ("pretrained", "random-init"))
@@ -119,7 +204,23 @@ def baseline_table(rows: list[dict], model: str, datasets: list[str]) -> str:
 
 
 def transfer_tables(transfer: list[dict], model: str, variants: list[str]) -> str:
-    """One train × test grid per variant; cells coloured by score."""
+    """One train × test grid per variant; cells coloured by score.
+
+    Parameters
+    ----------
+    transfer : list of dict
+        Transfer rows (``model``, ``variant``, ``train_dataset``, ``test_dataset``,
+        ``hook_point``, ``layer``, ``score``).
+    model : str
+        The model whose rows are shown.
+    variants : list of str
+        One grid each, in order (a variant without rows is left out).
+
+    Returns
+    -------
+    str
+        HTML: an ``<h4>`` and a ``<table>`` per variant.
+    """
     parts = []
     for variant in variants:
         items = [t for t in transfer if t["model"] == model and t["variant"] == variant]
@@ -189,7 +290,21 @@ def audit_report_html(result: dict, images: dict, path) -> None:
 
 
 def compare_report_html(summary: list[dict], image, path, sources: list[str]) -> None:
-    """Write the ``probekit compare`` page: the overlaid layer curves and the table of best layers."""
+    """Write the ``probekit compare`` page: the overlaid layer curves and the table of best layers.
+
+    Parameters
+    ----------
+    summary : list of dict
+        One entry per curve (``label``, ``model``, ``variant``, ``dataset``, ``metric``,
+        ``best_hook_point``, ``best_layer``, ``best_score``, optional ``ci_low``,
+        ``ci_high``, ``selectivity``).
+    image : path-like
+        The PNG of the curves (embedded as a data URI).
+    path : path-like
+        The HTML file written.
+    sources : list of str
+        The run folders, listed on the page.
+    """
     table = [[s["label"], s["model"], s["variant"], s["dataset"], s["metric"], s["best_hook_point"],
               s["best_layer"], _fmt_ci({"score": s["best_score"], "ci_low": s.get("ci_low"),
                                         "ci_high": s.get("ci_high")}), s.get("selectivity")] for s in summary]

@@ -47,8 +47,15 @@ def draw_ci_band(ax, x, items: list[dict], color) -> None:
 def draw_control_band(ax, x, items: list[dict], color) -> None:
     """Shade control mean ± sd over the K draws, when the rows carry ``control_sd``.
 
-    Parameters as :func:`draw_ci_band`; the rows' ``control_score``, ``control_sd`` (score
-    units) and ``n_controls`` are used, and nothing is drawn when any row lacks ``control_sd``.
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    x : sequence of int, length n_points
+        Layer indices of the line.
+    items : list of dict, length n_points
+        Result rows: ``control_score``, ``control_sd`` (score units) and ``n_controls``;
+        nothing is drawn when any row lacks ``control_sd``.
+    color : matplotlib colour
     """
     if items and all(r.get("control_sd") is not None for r in items):
         mean_sd = [(r["control_score"], r["control_sd"]) for r in items]
