@@ -119,7 +119,24 @@ def _load(model_config):
 
 
 def cmd_probe(args) -> int:
-    """``probekit probe``: run the main job, print the table, write the outputs."""
+    """``probekit probe``: run the main job, print the table, write the outputs.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (config options, ``--config``).
+
+    Returns
+    -------
+    int
+        Exit status 0.
+
+    Raises
+    ------
+    ProbekitError
+        Any bad input (config, model, data set, store); :func:`main` prints it and
+        exits 2.
+    """
     return _probe(_configs(args))
 
 
@@ -144,7 +161,23 @@ def _probe(config) -> int:
 
 
 def cmd_extract(args) -> int:
-    """``probekit extract``: write an activation store (and its config.json and run.json)."""
+    """``probekit extract``: write an activation store (and its config.json and run.json).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (config options, ``--shard i/N``).
+
+    Returns
+    -------
+    int
+        Exit status 0.
+
+    Raises
+    ------
+    ProbekitError
+        Any bad input (config, model, data set, shard, store).
+    """
     return _extract(_configs(args), args.shard)
 
 
@@ -191,7 +224,24 @@ def _extract(config, shard_text: str | None) -> int:
 
 
 def cmd_rerun(args) -> int:
-    """``probekit rerun DIR``: repeat a probe or extract run from its record, into DIR or ``--out``."""
+    """``probekit rerun DIR``: repeat a probe or extract run from its record, into DIR or ``--out``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``directory``, ``rerun_out`` and the typed options (``--quiet``).
+
+    Returns
+    -------
+    int
+        The repeated command's exit status.
+
+    Raises
+    ------
+    ProbekitError
+        No readable run record in ``directory``, a command that cannot be rerun, or any
+        error of the repeated run.
+    """
     from probekit import __version__
     from probekit.cliargs import given_options
     from probekit.errors import ProbekitError
@@ -231,7 +281,23 @@ RERUNS = {"probe": lambda record, out, quiet: _probe(_recorded_config(record, ou
 
 
 def cmd_list_modules(args) -> int:
-    """``probekit list-modules``: hook points and modules with output shapes."""
+    """``probekit list-modules``: hook points and modules with output shapes.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The model options and ``all``.
+
+    Returns
+    -------
+    int
+        Exit status 0.
+
+    Raises
+    ------
+    ProbekitError
+        A model that cannot be loaded or has no sample input.
+    """
     from probekit.extract.inspect import describe_modules
 
     loaded = _load(_configs(args).model)
@@ -241,7 +307,24 @@ def cmd_list_modules(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    """``probekit predict``: top-k classes per image (and accuracy for ImageNet names)."""
+    """``probekit predict``: top-k classes per image (and accuracy for ImageNet names).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The model options, ``images`` and ``top_k``.
+
+    Returns
+    -------
+    int
+        Exit status 0.
+
+    Raises
+    ------
+    ProbekitError
+        As :func:`probekit.models.predict.predict_folder_report`, or a model that cannot
+        be loaded.
+    """
     from probekit.models.predict import predict_folder_report
 
     loaded = _load(_configs(args).model)
@@ -251,8 +334,28 @@ def cmd_predict(args) -> int:
 
 
 def cmd_store(args) -> int:
-    """``probekit store verify DIR``: print each shard's state; a damaged store exits 2.
-    ``probekit store merge OUT PART...``: join partial stores (mismatched parts exit 2)."""
+    """``probekit store verify DIR`` / ``probekit store merge OUT PART...``.
+
+    ``verify`` prints each shard's state; ``merge`` joins partial stores (and copies the
+    first part's ``config.json``).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``store_command`` and its arguments (``directory``; or ``out``, ``parts``,
+        ``overwrite``).
+
+    Returns
+    -------
+    int
+        Exit status 0.
+
+    Raises
+    ------
+    ProbekitError
+        A damaged store (verify), or parts that do not fit together (merge); the CLI
+        exits 2.
+    """
     from probekit.store import merge_stores, verify_store
 
     _configs(args)  # --quiet
@@ -289,7 +392,23 @@ def _silence_libraries() -> None:
 
 
 def cmd_check(args) -> int:
-    """``probekit check``: print the self-check table; exit 2 naming a failed check."""
+    """``probekit check``: print the self-check table; exit 2 naming a failed check.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The model options and ``json`` (a path for the report, or ``None``).
+
+    Returns
+    -------
+    int
+        Exit status 0 when every check passed.
+
+    Raises
+    ------
+    ProbekitError
+        A failed check (named), or a model that cannot be loaded.
+    """
     from probekit.check import check_model
 
     report = check_model(_load(_configs(args).model))
@@ -301,14 +420,36 @@ def cmd_check(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    """``probekit audit``: see :func:`probekit.audit._cli.cmd_audit` (imported only when used)."""
+    """``probekit audit``: see :func:`probekit.audit._cli.cmd_audit` (imported only when used).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        Exit status 0.
+    """
     from probekit.audit._cli import cmd_audit as run
 
     return run(args)
 
 
 def cmd_compare(args) -> int:
-    """``probekit compare``: see :func:`probekit.audit._cli.cmd_compare` (imported only when used)."""
+    """``probekit compare``: see :func:`probekit.audit._cli.cmd_compare` (imported only when used).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        Exit status 0.
+    """
     from probekit.audit._cli import cmd_compare as run
 
     return run(args)
@@ -342,7 +483,20 @@ def _raised_in(exc: BaseException, package: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``probekit`` command; returns the exit status."""
+    """Entry point of the ``probekit`` command; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``probekit`` (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 for a :class:`ProbekitError` (printed as one ``error: ...``
+        line), 130 when interrupted. ``argparse`` exits by itself (status 2) on a
+        malformed command line.
+    """
     from probekit.cliargs import PREFIX
 
     args = build_parser().parse_args(argv)

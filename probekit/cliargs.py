@@ -75,7 +75,20 @@ def docstring_params(cls) -> dict[str, str]:
 
 
 def field_metadata(cls, f: dataclasses.Field) -> dict:
-    """A field's CLI metadata: :data:`EXTRA_METADATA` for its class (any base class), then its own."""
+    """A field's CLI metadata: :data:`EXTRA_METADATA` for its class (any base class), then its own.
+
+    Parameters
+    ----------
+    cls : type
+        The config dataclass.
+    f : dataclasses.Field
+        One of its fields.
+
+    Returns
+    -------
+    dict
+        Later entries win: base classes, then ``cls``, then ``f.metadata``.
+    """
     meta: dict = {}
     for klass in reversed(cls.__mro__):
         meta.update(EXTRA_METADATA.get(klass, {}).get(f.name, {}))
@@ -100,7 +113,17 @@ def _show(value) -> str:
 
 
 def comma_list(text: str) -> list[str]:
-    """``"a, b,c"`` -> ``["a", "b", "c"]`` (the CLI form of a ``list[str]`` field)."""
+    """``"a, b,c"`` -> ``["a", "b", "c"]`` (the CLI form of a ``list[str]`` field).
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated items; blanks are dropped.
+
+    Returns
+    -------
+    list of str
+    """
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
@@ -194,7 +217,18 @@ def add_config_options(parser: argparse.ArgumentParser, cls, *, include=None, ex
 
 
 def given_options(args: argparse.Namespace) -> dict:
-    """The config values the user typed, as a nested dict (``{"probe": {"n_splits": 3}}``)."""
+    """The config values the user typed, as a nested dict (``{"probe": {"n_splits": 3}}``).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments; only the prefixed config options (those typed: their default
+        is unset) are taken.
+
+    Returns
+    -------
+    dict
+    """
     given: dict = {}
     for key, value in vars(args).items():
         if not key.startswith(PREFIX):
@@ -208,7 +242,13 @@ def given_options(args: argparse.Namespace) -> dict:
 
 
 def add_config_file_option(parser: argparse.ArgumentParser) -> None:
-    """``--config FILE``: a TOML file of settings that typed flags override."""
+    """``--config FILE``: a TOML file of settings that typed flags override.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The sub-command's parser, modified in place.
+    """
     parser.add_argument("--config", default=None, metavar="FILE",
                         help="TOML file of settings: top-level keys (out, overwrite, ...) and sections [model] "
                              "[dataset] [extraction] [probe] with the field names of the options below; flags "
@@ -216,8 +256,23 @@ def add_config_file_option(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(cls, args: argparse.Namespace, file: dict | None = None):
-    """Build config ``cls``: field defaults, then ``file`` (a plain nested dict, e.g. from
-    ``--config``; read from ``args.config`` when not given), then the flags the user typed.
+    """Build config ``cls`` from defaults, a config file and the typed flags.
+
+    Field defaults, then ``file`` (a plain nested dict, e.g. from ``--config``; read from
+    ``args.config`` when not given), then the flags the user typed.
+
+    Parameters
+    ----------
+    cls : type
+        The config dataclass (e.g. :class:`~probekit.config.RunConfig`).
+    args : argparse.Namespace
+        Parsed arguments.
+    file : dict, optional
+        Settings laid under the flags.
+
+    Returns
+    -------
+    cls instance
 
     Raises
     ------

@@ -208,6 +208,15 @@ class RunConfig:
 
         Missing keys take their defaults; nested dicts become the nested configs.
 
+        Parameters
+        ----------
+        data : dict
+            Plain nested dict of settings.
+
+        Returns
+        -------
+        RunConfig
+
         Raises
         ------
         ProbekitError
@@ -218,7 +227,19 @@ class RunConfig:
 
 
 def slug(text: str) -> str:
-    """File-name-safe form of a model or data set name."""
+    """File-name-safe form of a model or data set name.
+
+    Parameters
+    ----------
+    text : str
+        The name.
+
+    Returns
+    -------
+    str
+        Runs of characters other than letters, digits, ``.`` and ``-`` become ``-``;
+        at most 60 characters; ``"x"`` when nothing is left.
+    """
     return re.sub(r"[^A-Za-z0-9.-]+", "-", str(text)).strip("-.")[:60] or "x"
 
 
@@ -230,7 +251,19 @@ def field_types(cls) -> dict[str, object]:
 
 
 def unwrap_optional(hint) -> tuple[object, bool]:
-    """``(X, True)`` for ``X | None``, ``(hint, False)`` otherwise."""
+    """``(X, True)`` for ``X | None``, ``(hint, False)`` otherwise.
+
+    Parameters
+    ----------
+    hint : type hint
+        A field's resolved type.
+
+    Returns
+    -------
+    (object, bool)
+        The hint without ``None`` (a ``Union`` when several types remain) and whether
+        ``None`` was allowed.
+    """
     args = typing.get_args(hint)
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         rest = tuple(a for a in args if a is not type(None))
@@ -324,7 +357,18 @@ def config_from_dict(cls, data: dict, where: str = ""):
 
 
 def merge_dicts(base: dict, override: dict) -> dict:
-    """``base`` with ``override`` laid over it, nested dicts merged key by key (new dict)."""
+    """``base`` with ``override`` laid over it, nested dicts merged key by key (new dict).
+
+    Parameters
+    ----------
+    base, override : dict
+        Plain nested dicts; neither is modified (nested dicts of ``base`` that
+        ``override`` does not touch are shared, not copied).
+
+    Returns
+    -------
+    dict
+    """
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):

@@ -81,7 +81,22 @@ def git_commit() -> tuple[str | None, bool | None]:
 
 
 def config_dict(config) -> dict:
-    """A config as a plain nested dict: dataclasses through :func:`dataclasses.asdict`, dicts copied."""
+    """A config as a plain nested dict: dataclasses through :func:`dataclasses.asdict`, dicts copied.
+
+    Parameters
+    ----------
+    config : dataclass instance or dict
+        The config (a dict's values JSON cannot hold become strings).
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    TypeError
+        Neither a dataclass instance nor a dict.
+    """
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
         return dataclasses.asdict(config)
     if isinstance(config, dict):
@@ -128,7 +143,15 @@ def run_record(config, command: str, started: str, ended: str | None = None, dev
 
 
 def write_run_record(path, record: dict) -> None:
-    """Write ``record`` as JSON at ``path`` (through a temporary file, so a crash leaves no half record)."""
+    """Write ``record`` as JSON at ``path`` (through a temporary file, so a crash leaves no half record).
+
+    Parameters
+    ----------
+    path : path-like
+        The JSON file (its folder must exist).
+    record : dict
+        The run record (values JSON cannot hold are written with ``str``).
+    """
     import os
 
     path = Path(path)
