@@ -64,10 +64,12 @@ class CheckReport:
 
     @property
     def passed(self) -> bool:
+        """True when no check failed (skipped checks, ``passed=None``, do not fail)."""
         return all(r.passed is not False for r in self.results)
 
     @property
     def failed(self) -> list[CheckResult]:
+        """The checks that failed."""
         return [r for r in self.results if r.passed is False]
 
     def table(self) -> str:
@@ -80,6 +82,7 @@ class CheckReport:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
+        """``model``, ``passed`` and every result as plain dicts (JSON-able)."""
         return {"model": self.model, "passed": self.passed, "results": [asdict(r) for r in self.results]}
 
     def raise_if_failed(self) -> None:
@@ -91,7 +94,18 @@ class CheckReport:
 
 
 def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
-    """``max |a - b| / max |b|`` (0 when both are zero)."""
+    """``max |a - b| / max |b|`` (0 when both are zero).
+
+    Parameters
+    ----------
+    a, b : torch.Tensor
+        Same shape (any dtype); the difference is taken in float32.
+
+    Returns
+    -------
+    float
+        The absolute error when ``b`` is all zero.
+    """
     scale = float(b.abs().max()) if b.numel() else 0.0
     diff = float((a.float() - b.float()).abs().max()) if b.numel() else 0.0
     return diff / scale if scale > 0 else diff
@@ -113,7 +127,21 @@ def _mask_for(point: HookPoint, inputs: dict) -> torch.Tensor:
 
 
 def check_hidden_states(loaded: LoadedModel, sentences=SENTENCES) -> CheckResult:
-    """Residual hook points against ``output_hidden_states`` on one unpadded sentence."""
+    """Residual hook points against ``output_hidden_states`` on one unpadded sentence.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        A text model.
+    sentences : sequence of str
+        The first one is run.
+
+    Returns
+    -------
+    CheckResult
+        ``hidden_states`` row: ``value`` the worst relative error; skipped
+        (``passed=None``) for models without a block list or hidden states.
+    """
     points = [p for p in hook_points(loaded.model) if p.kind == "resid"]
     if not points:
         return CheckResult("hidden_states", None, detail="no block list: module names only")
@@ -200,8 +228,23 @@ def _padding(loaded: LoadedModel, side: str, position_ids: bool):
 
 
 def alone_runs(loaded: LoadedModel, sentences) -> list[dict[str, torch.Tensor]]:
-    """The reference: each text run alone (no padding, the model's own positions), as
-    ``{recorder key: (pos, d_model)}`` for every residual hook point (``""``: the output)."""
+    """The reference of the padding checks: each text run alone.
+
+    No padding, the model's own positions.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        A text model.
+    sentences : sequence of str
+        The texts.
+
+    Returns
+    -------
+    list of dict of str to torch.Tensor
+        Per text, ``{recorder key: (pos, d_model)}`` for every residual hook point
+        (``""``: the model's output when it has none).
+    """
     points = [p for p in hook_points(loaded.model) if p.kind == "resid"]
     runs = []
     with _padding(loaded, "right", False):
@@ -241,12 +284,20 @@ def _left_padding(loaded: LoadedModel, sentences, alone=None) -> tuple[float, bo
 
 
 def settle_padding(loaded: LoadedModel, sentences=SENTENCES) -> str:
-    """Decide, once per model, how batches are padded so that no value changes: the
-    tokenizer's side as it is (``"padded"``), left padding with ``position_ids`` from the
-    attention mask (``"position_ids"``), or, where neither makes a padded batch equal each
-    text run alone (RWKV or BART-family with left padding, ConvBERT on either side), one
-    text per forward pass with no padding at all (``"unpadded"``, slower; a warning says
-    so). Stored in ``loaded.info["position_ids"]`` and ``loaded.info["unpadded"]``.
+    """Decide, once per model, how batches are padded so that no value changes.
+
+    The tokenizer's side as it is (``"padded"``), left padding with ``position_ids`` from
+    the attention mask (``"position_ids"``), or, where neither makes a padded batch equal
+    each text run alone (RWKV or BART-family with left padding, ConvBERT on either side),
+    one text per forward pass with no padding at all (``"unpadded"``, slower; a warning
+    says so). Stored in ``loaded.info["position_ids"]`` and ``loaded.info["unpadded"]``.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        The model (``loaded.info`` is updated); non-text models are left as they are.
+    sentences : sequence of str
+        The texts compared.
 
     Returns
     -------
@@ -280,8 +331,24 @@ def _takes_position_ids(model) -> bool:
 
 
 def check_padding(loaded: LoadedModel, side: str, sentences=SENTENCES, alone=None) -> CheckResult:
-    """Padded batch against each text alone (``alone``: :func:`alone_runs`, computed when
-    not given), with ``side`` padding."""
+    """Padded batch against each text run alone, with ``side`` padding.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        A text model.
+    side : {'left', 'right'}
+        The padding side tried.
+    sentences : sequence of str
+        The texts, padded into one batch.
+    alone : list of dict, optional
+        :func:`alone_runs` of ``sentences``; computed when not given.
+
+    Returns
+    -------
+    CheckResult
+        ``padding-{side}`` row; ``value`` the worst relative error.
+    """
     if side == "left":
         error, use_ids = _left_padding(loaded, sentences, alone)
     else:
@@ -294,7 +361,21 @@ def check_padding(loaded: LoadedModel, side: str, sentences=SENTENCES, alone=Non
 
 
 def check_sublayer_sums(loaded: LoadedModel, sentences=SENTENCES) -> CheckResult:
-    """``attn_out + mlp_out == resid_post - resid_pre`` per block, where it applies."""
+    """``attn_out + mlp_out == resid_post - resid_pre`` per block, where it applies.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        A text model.
+    sentences : sequence of str
+        The first one is run.
+
+    Returns
+    -------
+    CheckResult
+        ``sublayer-sums`` row; ``value`` the worst relative error. Skipped
+        (``passed=None``) without attn/mlp hook points or for post-norm blocks.
+    """
     points = hook_points(loaded.model)
     by_name = {p.name: p for p in points}
     resid = [p for p in points if p.kind == "resid"]
@@ -379,9 +460,19 @@ def check_model(loaded: LoadedModel, sentences=SENTENCES, cheap: bool = False) -
 
 
 def cheap_check(loaded: LoadedModel) -> CheckReport:
-    """What ``probe`` / ``extract`` run first: the residual hook points against
-    ``output_hidden_states`` (padding is then settled by :func:`settle_padding`, which
-    never lets padding change a value).
+    """What ``probe`` / ``extract`` run first.
+
+    The residual hook points against ``output_hidden_states`` (padding is then settled by
+    :func:`settle_padding`, which never lets padding change a value).
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        The model (non-text models get an empty report).
+
+    Returns
+    -------
+    CheckReport
 
     Raises
     ------

@@ -13,6 +13,15 @@ __all__ = ["resolve_device", "model_device"]
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """``None`` / ``"auto"`` -> CUDA when available, else CPU; otherwise ``torch.device(device)``.
 
+    Parameters
+    ----------
+    device : str, torch.device or None
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ...
+
+    Returns
+    -------
+    torch.device
+
     Raises
     ------
     ProbekitError
@@ -30,7 +39,17 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def model_device(model: nn.Module) -> torch.device:
-    """Device of the model's first parameter (or buffer); CPU for a model with neither."""
+    """Device of the model's first parameter (or buffer); CPU for a model with neither.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+
+    Returns
+    -------
+    torch.device
+    """
     for tensor in model.parameters():
         return tensor.device
     for tensor in model.buffers():

@@ -22,6 +22,16 @@ CALL_SEPARATOR = "@"
 def split_key(key: str) -> tuple[str, bool, int | None]:
     """``"a.b:input@2"`` -> ``("a.b", True, 2)``: module name, input flag, call index.
 
+    Parameters
+    ----------
+    key : str
+        A recorder key: a module name, optional ``:input``, optional ``@k``.
+
+    Returns
+    -------
+    (str, bool, int or None)
+        ``call`` is ``None`` without ``@k``.
+
     Raises
     ------
     ProbekitError

@@ -55,6 +55,15 @@ def check_modality(dataset, modality: str, model_name: str, kind: str | None = N
 def check_inputs(loaded, dataset, extraction: ExtractionConfig) -> ExtractionConfig:
     """Check a loaded model against the data and extraction settings, before extracting.
 
+    Parameters
+    ----------
+    loaded : LoadedModel
+        The model.
+    dataset : ConceptDataset
+        The data set (its ``metadata["modality"]``).
+    extraction : ExtractionConfig
+        The extraction settings.
+
     Returns
     -------
     ExtractionConfig
@@ -74,9 +83,9 @@ def check_inputs(loaded, dataset, extraction: ExtractionConfig) -> ExtractionCon
 
 
 def run_probe(config: RunConfig) -> list[dict]:
-    """Run a whole probe job and write ``results.csv``, ``results.json``,
-    ``probe_scores.png`` and ``report.md`` into the output folder.
+    """Run a whole probe job and write its outputs into the output folder.
 
+    Writes ``results.csv``, ``results.json``, ``probe_scores.png`` and ``report.md``.
     Activations go to ``OUT/activations`` (resumable; reused when the same
     configuration runs again). For image classifiers the same probes also run, as
     baselines, on the architecture at random initialisation
@@ -90,10 +99,17 @@ def run_probe(config: RunConfig) -> list[dict]:
     so a failed run leaves every file already in the output folder (earlier results,
     the user's own files) untouched.
 
+    Parameters
+    ----------
+    config : RunConfig
+        The job (model, data set, extraction, probe, output folder).
+
     Returns
     -------
     list of dict
-        One results row per hook point (see :class:`probekit.probes.ProbeResult`).
+        One results row per hook point and variant (see
+        :class:`probekit.probes.ProbeResult`); ``[]`` on a non-main process of a
+        multi-process launch.
 
     Raises
     ------
@@ -205,12 +221,39 @@ def _run_facts(config, dataset, loaded, extraction, variants, rows, points, inpu
 
 
 def probe_options(probe_config) -> dict:
-    """``layer_sweep`` options from the probe config: ``n_controls``, ``seeds``, ``device``, ``dtype``."""
+    """``layer_sweep`` options from the probe config: ``n_controls``, ``seeds``, ``device``, ``dtype``.
+
+    Parameters
+    ----------
+    probe_config : ProbeConfig
+        The probe settings.
+
+    Returns
+    -------
+    dict
+    """
     return {k: getattr(probe_config, k) for k in ("n_controls", "seeds", "device", "dtype")}
 
 
 def probe_fact(rows: list[dict], probe_config) -> str:
-    """Report line: how the probes were fitted and how many control draws and seeds."""
+    """Report line: how the probes were fitted and how many control draws and seeds.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows (the first one's ``n_folds``, ``n_seeds``, ``n_controls``).
+    probe_config : ProbeConfig
+        The probe settings (``device``, ``dtype``).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ProbekitError
+        A device that cannot be used (:func:`probekit.devices.resolve_device`).
+    """
     from probekit.devices import resolve_device
 
     options = probe_options(probe_config)
@@ -221,7 +264,18 @@ def probe_fact(rows: list[dict], probe_config) -> str:
 
 
 def data_facts(dataset) -> dict[str, str]:
-    """Report lines about the data's hygiene: duplicates grouped, labels normalised, files skipped."""
+    """Report lines about the data's hygiene: duplicates grouped, labels normalised, files skipped.
+
+    Parameters
+    ----------
+    dataset : ConceptDataset
+        The data set (its ``metadata``).
+
+    Returns
+    -------
+    dict of str to str
+        Label -> text; only the facts the metadata holds.
+    """
     facts = {}
     dup = dataset.metadata.get("duplicates")
     if dup is not None:
