@@ -74,6 +74,11 @@ def pixel_statistics(image) -> dict[str, float]:
         largest saturation x value weight, or ``6`` (``achromatic``) when the mean
         saturation x value is below :data:`ACHROMATIC_THRESHOLD`.
 
+    Raises
+    ------
+    ProbekitError
+        An array that is not ``(height, width, 3)``.
+
     References
     ----------
     D. Hasler and S. Suesstrunk, "Measuring colourfulness in natural images", Proc. SPIE

@@ -198,6 +198,11 @@ def general_linear_tables(n: int):
     Yields
     ------
     numpy.ndarray of uint8, shape (n_maps_in_chunk, 2**n)
+
+    Raises
+    ------
+    ProbekitError
+        ``n`` not an integer in ``1 .. 5``.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= 5:
         raise ProbekitError(f"n={n!r}; the GL(n, 2) enumeration supports 1 <= n <= 5")

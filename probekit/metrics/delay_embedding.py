@@ -287,6 +287,11 @@ def choose_embedding_dimension(fnn_fractions, threshold: float = 0.01) -> int:
     int
         ``m >= 1``.
 
+    Raises
+    ------
+    ProbekitError
+        ``fnn_fractions`` not a non-empty 1-D array.
+
     References
     ----------
     Kennel, Brown & Abarbanel (1992), Phys. Rev. A 45, Sec. III (the embedding dimension

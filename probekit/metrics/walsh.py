@@ -106,6 +106,11 @@ def subset_sizes(n: int) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of int64, shape (2**n,)
+
+    Raises
+    ------
+    ProbekitError
+        ``n`` not an integer in ``1 .. 24``.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_BITS:
         raise ProbekitError(f"n={n!r}; expected an integer number of bits in [1, {MAX_BITS}]")
@@ -128,6 +133,11 @@ def walsh_matrix(n: int) -> np.ndarray:
     numpy.ndarray of float64, shape (2**n, 2**n)
         Symmetric, entries ±1, ``H @ H = 2**n * I``. Row ``s`` is the character
         ``chi_S`` evaluated at the cube points in truth-table order.
+
+    Raises
+    ------
+    ProbekitError
+        ``n`` not an integer in ``1 .. 14``.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= 14:
         raise ProbekitError(f"n={n!r}; walsh_matrix needs an integer n in [1, 14]")

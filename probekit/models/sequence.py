@@ -681,6 +681,12 @@ def hidden_states(model: nn.Module, inputs: torch.Tensor, module_name: str | Non
     Returns
     -------
     ndarray of shape (batch, pos, n_features), float32
+
+    Raises
+    ------
+    ProbekitError
+        No ``module_name`` for a model without ``HIDDEN_MODULE``, or no submodule of
+        that name.
     """
     name = module_name or getattr(model, "HIDDEN_MODULE", None)
     if name is None:

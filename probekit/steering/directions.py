@@ -96,6 +96,12 @@ def projection_std(x: Any, direction: Any) -> np.ndarray | float:
     float, or numpy.ndarray of float64 of shape (n_directions,)
         ``sqrt(θᵀ Cov(x) θ)`` (population covariance, ddof=0).
 
+    Raises
+    ------
+    ProbekitError
+        ``x`` not a finite 2-D array of at least 2 samples, or ``direction`` of another
+        width than ``x``.
+
     References
     ----------
     Li et al. (2023), "Inference-Time Intervention", NeurIPS, Eq. (2) (``σ_l^h``).
