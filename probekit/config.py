@@ -237,8 +237,9 @@ def slug(text: str) -> str:
     Returns
     -------
     str
-        Runs of characters other than letters, digits, ``.`` and ``-`` become ``-``;
-        at most 60 characters; ``"x"`` when nothing is left.
+        Runs of characters other than letters, digits, ``.`` and ``-`` become ``-``,
+        leading and trailing ``-`` / ``.`` are dropped, then at most 60 characters are
+        kept; ``"x"`` when nothing is left.
     """
     return re.sub(r"[^A-Za-z0-9.-]+", "-", str(text)).strip("-.")[:60] or "x"
 

@@ -73,7 +73,7 @@ def load_audit_data(config: AuditConfig, progress: bool = True) -> list[LoadedDa
     config : AuditConfig
         The audit.
     progress : bool
-        Show progress bars (image folders).
+        Show progress bars while loading.
 
     Returns
     -------

@@ -80,7 +80,7 @@ class MCCReport:
 
     @property
     def unmatched_true(self) -> np.ndarray:
-        """True-latent columns left without a partner (when ``n_features < n_latents``)."""
+        """Indices (int, sorted) of the true-latent columns left without a partner (when ``n_features < n_latents``)."""
         d_true = self.correlation_matrix.shape[0]
         return np.setdiff1d(np.arange(d_true), self.true_indices)
 

@@ -365,7 +365,7 @@ class LRURecurrence(nn.Module):
         self.B_im = nn.Parameter(torch.randn(d_state, d_model) / math.sqrt(2 * d_model))
 
     def eigenvalues(self) -> torch.Tensor:
-        """``lambda``, ``(d_state,)`` complex."""
+        """``lambda``, ``(d_state,)`` complex (complex64 for float32 parameters)."""
         return torch.polar(torch.exp(-torch.exp(self.nu_log)), torch.exp(self.theta_log))
 
     def _resolved_mode(self) -> str:
