@@ -9,6 +9,7 @@ getter's docstring.
 """
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,24 +94,36 @@ def _inherited_doc(cls, name, classes) -> str | None:
     return None
 
 
-def _undocumented(file: str, tree) -> list[str]:
+def _documented(file: str, tree):
+    """``(name, function, docstring)`` of every public function/method with parameters."""
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-    bad = []
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if not node.name.startswith("_") and _parameters(node) \
-                    and not _has_parameters(ast.get_docstring(node)):
-                bad.append(f"{file}:{node.name}")
+            if not node.name.startswith("_") and _parameters(node):
+                yield f"{file}:{node.name}", node, ast.get_docstring(node) or ""
         elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
             for name, fn in _methods(node).items():
                 if (name.startswith("_") and name != "__init__") or not _parameters(fn) or _is_setter(fn):
                     continue
-                doc = ast.get_docstring(fn) or _inherited_doc(node, name, classes)
-                if name == "__init__":
-                    doc = (doc or "") + (ast.get_docstring(node) or "")
-                if not _has_parameters(doc):
-                    bad.append(f"{file}:{node.name}.{name}")
-    return bad
+                doc = ast.get_docstring(fn) or _inherited_doc(node, name, classes) or ""
+                if name == "__init__" and not _has_parameters(doc):
+                    doc = ast.get_docstring(node) or ""
+                yield f"{file}:{node.name}.{name}", fn, doc
+
+
+def _undocumented(file: str, tree) -> list[str]:
+    return [name for name, _, doc in _documented(file, tree) if not _has_parameters(doc)]
+
+
+def _described(doc: str) -> set[str]:
+    """Names the ``Parameters`` section describes (``a, b : int`` and ``*args`` count)."""
+    match = re.search(r"Parameters\n-+\n(.*?)(?:\n\n[A-Z][A-Za-z ]+\n-+\n|\Z)", doc, re.S)
+    names = set()
+    for line in (match.group(1) if match else "").splitlines():
+        head = re.match(r"(\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)*)\s*(?::|$)", line)
+        if head:
+            names |= {n.strip().lstrip("*") for n in head.group(1).split(",")}
+    return names
 
 
 def test_public_functions_document_their_parameters():
@@ -156,3 +169,13 @@ def test_metrics_cite_their_source():
                     bad.append(f"{file}:{node.name}")
     assert not bad, "metrics without a References section:\n" + "\n".join(bad)
     assert not set(UTILITIES) - names, f"stale UTILITIES entries: {sorted(set(UTILITIES) - names)}"
+
+
+def test_every_parameter_is_described():
+    bad = []
+    for file, tree in _files():
+        for name, fn, doc in _documented(file, tree):
+            if _has_parameters(doc):
+                missing = [p for p in _parameters(fn) if p not in _described(doc)]
+                bad += [f"{name}: {', '.join(missing)}"] if missing else []
+    assert not bad, "parameters missing from the Parameters section:\n" + "\n".join(bad)

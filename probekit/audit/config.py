@@ -197,6 +197,9 @@ def parse_audit_config(data: dict, base: Path | None = None, source: str | None 
     base:
         Folder that relative model and data set paths are resolved against (when they
         exist there).
+    source:
+        Where ``data`` came from (the file's path), named in error messages and kept
+        as :attr:`AuditConfig.source`.
 
     Raises
     ------

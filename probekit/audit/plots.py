@@ -103,6 +103,10 @@ def plot_layer_curves(series: dict[str, list[dict]], path: Path, title: str,
     series:
         ``{label: rows}``; each row has ``layer``, ``score`` and optionally ``ci_low``/``ci_high``
         and ``metric``. Series of different metrics go on separate panels.
+    path:
+        The PNG written.
+    title:
+        The figure's title.
     styles:
         Optional matplotlib keyword arguments per label (``ls``, ``color``).
     """

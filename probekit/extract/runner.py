@@ -216,6 +216,10 @@ def extract(
         :class:`ExtractionConfig`.
     out_dir:
         Store folder.
+    overwrite:
+        Replace a store of another configuration (or an unreadable one) in ``out_dir``.
+    progress:
+        Show a progress bar.
     shard:
         ``(i, N)`` or ``"i/N"``: extract only the ``i``-th (from 0) of ``N`` contiguous
         slices of the examples (whole batches, or whole sort windows under

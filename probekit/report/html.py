@@ -251,6 +251,8 @@ def audit_report_html(result: dict, images: dict, path) -> None:
         (the run record), ``timings``.
     images:
         ``{model: {"heatmap": png, "curves": png, "transfer": png or None}}``.
+    path:
+        The HTML file written (self-contained: images as data URIs).
     """
     rows, transfer = result["rows"], result["transfer"]
     datasets = [d["name"] for d in result["datasets"]]

@@ -41,6 +41,8 @@ def write_report(rows: list[dict], config: dict, path: Path, facts: dict) -> Non
         Results rows (see :mod:`probekit.report.tables`).
     config:
         ``{"model": ..., "dataset": ...}`` for the title.
+    path:
+        The Markdown file written.
     facts:
         Extra lines (model source, data set size, timings, chance level, ...).
     """
