@@ -86,7 +86,13 @@ class CheckReport:
         return {"model": self.model, "passed": self.passed, "results": [asdict(r) for r in self.results]}
 
     def raise_if_failed(self) -> None:
-        """Raise :class:`ProbekitError` naming every failed check."""
+        """Raise when any check failed (skipped checks do not fail).
+
+        Raises
+        ------
+        ProbekitError
+            Naming every failed check and its detail.
+        """
         if not self.passed:
             names = "; ".join(f"{r.name}: {r.detail}" for r in self.failed)
             raise ProbekitError(f"probekit check failed for {self.model}: {names} "

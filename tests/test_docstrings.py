@@ -111,6 +111,11 @@ def _documented(file: str, tree):
                 yield f"{file}:{node.name}.{name}", fn, doc
 
 
+def _raises_directly(fn) -> bool:
+    return any(isinstance(n, ast.Raise) and n.exc is not None and ast.unparse(n.exc).startswith("ProbekitError")
+               for n in ast.walk(fn))
+
+
 def _undocumented(file: str, tree) -> list[str]:
     return [name for name, _, doc in _documented(file, tree) if not _has_parameters(doc)]
 
@@ -179,3 +184,27 @@ def test_every_parameter_is_described():
                 missing = [p for p in _parameters(fn) if p not in _described(doc)]
                 bad += [f"{name}: {', '.join(missing)}"] if missing else []
     assert not bad, "parameters missing from the Parameters section:\n" + "\n".join(bad)
+
+
+def test_raising_functions_say_so():
+    """A public function or method that raises ProbekitError itself has a Raises section."""
+    bad = []
+    for file, tree in _files():
+        classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                if _raises_directly(node) and "Raises\n------" not in (ast.get_docstring(node) or ""):
+                    bad.append(f"{file}:{node.name}")
+            if not isinstance(node, ast.ClassDef) or node.name.startswith("_"):
+                continue
+            defs = [f for f in node.body if isinstance(f, ast.FunctionDef)]
+            for fn in defs:
+                if fn.name.startswith("_") and fn.name != "__init__":
+                    continue
+                first = next(f for f in defs if f.name == fn.name)  # a setter shares its getter's docstring
+                doc = ast.get_docstring(first) or _inherited_doc(node, fn.name, classes) or ""
+                if fn.name == "__init__":
+                    doc += ast.get_docstring(node) or ""
+                if _raises_directly(fn) and "Raises\n------" not in doc:
+                    bad.append(f"{file}:{node.name}.{fn.name}")
+    assert not bad, "raise ProbekitError without a Raises section:\n" + "\n".join(bad)

@@ -339,6 +339,11 @@ class LRURecurrence(nn.Module):
     ``(batch, pos, 2 * d_state)`` -- the hidden state the paper analyses.
     :meth:`complex_state` returns ``h`` itself.
 
+    Raises
+    ------
+    ProbekitError
+        Not ``0 <= r_min < r_max < 1``, ``max_phase`` outside ``(0, 2 pi]``, unknown ``mode``.
+
     References
     ----------
     Orvieto et al. (2023). Resurrecting Recurrent Neural Networks for Long Sequences,
@@ -538,7 +543,10 @@ class LRU(nn.Module):
     def mode(self) -> str:
         """How the recurrence is computed: ``'auto'``, ``'scan'``, ``'fft'`` or ``'recurrent'``.
 
-        Setting an unknown mode raises :class:`ProbekitError`.
+        Raises
+        ------
+        ProbekitError
+            On setting an unknown mode.
         """
         return self.recurrence.mode
 

@@ -249,6 +249,13 @@ class Steering(HookSet):
     model's parameters are never modified. Activations are 3-D ``(batch, seq, d)`` (or
     2-D ``(seq, d)``, treated as batch 1); the vector's last dimension must match ``d``.
 
+    Raises
+    ------
+    ProbekitError
+        No interventions, an item that is not an :class:`Intervention`, a vector not of
+        shape ``(d,)`` or ``(batch, d)``, or a name that cannot be steered (see
+        :func:`steering_site`).
+
     References
     ----------
     Turner et al. (2023), "Activation Addition: Steering Language Models Without

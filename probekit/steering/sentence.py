@@ -31,6 +31,12 @@ class SentenceEmbedder:
     progress : bool
         Show a progress bar.
 
+    Raises
+    ------
+    ProbekitError
+        A model without a tokenizer (or a name :func:`~probekit.models.load_model`
+        cannot load).
+
     References
     ----------
     Reimers & Gurevych (2019), "Sentence-BERT", EMNLP (mean pooling);
