@@ -180,7 +180,7 @@ class ActivationStore:
         Returns
         -------
         Mapping of str to StoredRows
-            Each ``(n_samples, d_model)``; a shard is opened when its entry is first used.
+            Each ``(n_samples, d_model)``; an entry's shards are memory-mapped when it is accessed.
 
         Raises
         ------
