@@ -1,5 +1,9 @@
-"""The docstring rule, enforced: every public function or method that takes parameters
-has a numpy-style docstring with a ``Parameters`` section (CONTRIBUTING.md, Docstrings).
+"""CONTRIBUTING.md's docstring rule, enforced on the covered modules.
+
+Every public function or method that takes parameters has a numpy-style docstring
+whose ``Parameters`` section names each of them; a public function that raises
+``ProbekitError`` itself has a ``Raises`` section; every scikit-learn estimator and
+every metric function cites its source (``References``).
 
 Read from the source (``ast``), so the check imports nothing. A method without a
 docstring passes where a base class in the same module documents the same method
@@ -29,7 +33,8 @@ COVERED = [
         "cli", "cliargs", "config", "runs", "pipeline", "check", "files", "hooks",
         "devices", "errors", "_sklearn")),
 ]
-#: Files inside COVERED folders that other work owns (their docstrings are done there).
+#: Files inside COVERED folders not yet held to the rule (others own them this pass);
+#: drop an entry once its file passes.
 NOT_COVERED = {
     "probekit/models/dsprites.py", "probekit/report/recipe_figures.py",
     "probekit/report/tables.py", "probekit/steering/head_methods.py",
