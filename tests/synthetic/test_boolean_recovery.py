@@ -111,7 +111,7 @@ def test_paired_difference_and_summary_match_scipy():
 
 def test_trained_recovery_beats_untrained_and_covering_beats_uncovered():
     # the claim's direction at tiny scale: n=4, random-bijection world, MLP, 4 seeds
-    cfg = dict(hidden=32, head_hidden=8, steps=200, lr=1e-2)
+    cfg = dict(hidden=32, head_hidden=8, steps=100, lr=1e-2)  # measured: gain .27-.34, cover - uncovered .07
     gains, cover, uncov = [], [], []
     for seed in range(4):
         world = make_world(4, "bijection", seed=10 + seed)
