@@ -22,8 +22,8 @@ transformer and a basis-matched model.
 
 Presets::
 
-    python recipes/boolean_world_models.py all --tiny --out /tmp/bwm   # seconds, for tests
-    python recipes/boolean_world_models.py all --out results/bwm       # default budget, <= 20 min on 2 cores
+    python recipes/boolean_world_models.py all --tiny --out /tmp/bwm   # ~1 min, for tests
+    python recipes/boolean_world_models.py all --out results/bwm       # default budget, ~50 min on 2 busy cores
 
 Outputs in ``--out``: ``search_trials.csv``, ``search_summary.csv``, ``search_recovery.png``,
 ``train_runs.csv``, ``train_summary.csv``, ``train_recovery.png``, ``ood.csv``,
