@@ -296,3 +296,32 @@ def delay_embedding_figures(out: Path, result: dict, history: list, paper_delta_
            title="Increase in MASE under observation noise (hatched: the paper's numbers)")
     ax.legend(fontsize=7)
     _save(plt, fig, out / "delta_mase_noise.png")
+
+
+def world_model_recovery_figure(summary: list[dict], cfg: dict, path: Path) -> None:
+    """P1 train: recovery of z vs covering tasks (trained and untrained), and the input-basis experiment."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for (world, arch), color in zip([(w, a) for w in cfg["worlds"] for a in cfg["archs"]], ("C0", "C3", "C2", "C1")):
+        rows = [s for s in summary if (s["experiment"], s["world"], s["arch"], s["condition"])
+                == ("theory", world, arch, "cover")]
+        t = [r["n_tasks"] for r in rows]
+        for key, ls, lab in (("recovery", "-", "trained"), ("recovery_untrained", ":", "untrained")):
+            axes[0].errorbar(t, [r[key] for r in rows], yerr=[r[f"{key}_ci"] or 0 for r in rows], ls=ls,
+                             marker="o", color=color, capsize=3, ms=3, label=f"{world}/{arch} {lab}")
+    basis = [s for s in summary if s["experiment"] == "basis"]
+    xs = np.arange(len(basis))
+    for off, key, lab in ((-0.3, "recovery", "z"), (-0.1, "recovery_untrained", "z, untrained"),
+                          (0.1, "recovery_input", "input / E(ψ(z))"), (0.3, "recovery_input_untrained",
+                                                                     "input, untrained")):
+        axes[1].bar(xs + off, [s[key] for s in basis], 0.2, yerr=[s[f"{key}_ci"] or 0 for s in basis], label=lab)
+    axes[1].set_xticks(xs, [f"{s['arch']}\n{s['input_basis']}" for s in basis], fontsize=8)
+    axes[0].set_xlabel("number of covering 1-junta tasks")
+    for ax, title in zip(axes, ("random-bijection / affine worlds", "signed-permutation world, input x or E(x)")):
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    axes[0].set_ylabel(f"matched |corr| (mean ± 95% t, {cfg['seeds']} seeds)")
+    fig.suptitle(f"Multi-task networks, n={cfg['n']} latent bits, {cfg['steps']} steps for every arch", fontsize=10)
+    _save(plt, fig, path)

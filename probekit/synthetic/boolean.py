@@ -67,6 +67,7 @@ __all__ = [
     "bits_of",
     "compose",
     "coverage_probability",
+    "covering_juntas",
     "cube",
     "index_of",
     "invert",
@@ -543,6 +544,55 @@ def sample_tasks(
     return TaskSet(
         tables=tab, family=family, k=k, relevant=relevant_variables(tab), descriptions=tuple(desc)
     )
+
+
+def covering_juntas(n: int, n_tasks: int, n_uncovered: int = 0, seed: Any = None) -> TaskSet:
+    """1-junta tasks ``±z_j`` that cover every allowed latent bit as early as possible.
+
+    ``n_uncovered`` bits (drawn uniformly) are left out; of the remaining ``m = n -
+    n_uncovered`` bits, the first ``min(n_tasks, m)`` tasks are signed dictators of
+    *distinct* bits in random order and the rest pick their bit uniformly among the
+    ``m``; every sign is uniform. So prefixes are nested (the first ``T`` tasks of a set
+    with more tasks are the set with ``T`` tasks), ``T >= n`` tasks with
+    ``n_uncovered = 0`` always cover every bit, and ``n_uncovered >= 1`` never does — the
+    ideal low-degree learner then recovers ``z`` in the first case only (a bit that no
+    task depends on can be mixed with another bit at no cost in degree).
+
+    Parameters
+    ----------
+    n : int
+        Latent bits, ``1 <= n <= 20``.
+    n_tasks : int
+        ``>= 1``.
+    n_uncovered : int
+        Bits no task depends on, ``0 <= n_uncovered < n``.
+    seed : int, None or numpy.random.Generator
+
+    Returns
+    -------
+    TaskSet
+        ``family="junta"``, ``k=1``; ``tables`` of shape (2**n, n_tasks), entries ±1.
+
+    Raises
+    ------
+    ProbekitError
+        ``n``, ``n_tasks`` or ``n_uncovered`` out of range.
+    """
+    n = _check_n(n)
+    if isinstance(n_tasks, bool) or not isinstance(n_tasks, (int, np.integer)) or n_tasks < 1:
+        raise ProbekitError(f"n_tasks={n_tasks!r}; expected an integer >= 1")
+    if isinstance(n_uncovered, bool) or not isinstance(n_uncovered, (int, np.integer)) or not 0 <= n_uncovered < n:
+        raise ProbekitError(f"n_uncovered={n_uncovered!r}; expected an integer in [0, n={n})")
+    rng = _rng(seed)
+    allowed = np.sort(rng.choice(n, size=n - int(n_uncovered), replace=False))
+    order = rng.permutation(allowed)
+    coords, signs = np.empty(int(n_tasks), dtype=np.int64), np.empty(int(n_tasks))
+    for i in range(int(n_tasks)):  # one task at a time from one stream: prefixes nest
+        coords[i] = order[i] if i < order.size else rng.choice(allowed)
+        signs[i] = rng.choice([-1.0, 1.0])
+    tab = cube(n)[:, coords] * signs[None, :]
+    desc = tuple(f"{'+' if s > 0 else '-'}z{j}" for j, s in zip(coords.tolist(), signs))
+    return TaskSet(tables=tab, family="junta", k=1, relevant=relevant_variables(tab), descriptions=desc)
 
 
 def coverage_probability(n: int, n_tasks: int, k: int = 1) -> float:

@@ -38,6 +38,7 @@ from probekit.train.multitask import (
     apply_input_map,
     head_influence,
     train_multitask,
+    untrained_multitask,
 )
 from probekit.train.sequence import (
     SequenceTrainConfig,
@@ -80,4 +81,5 @@ __all__ = [
     "train_cross_entropy",
     "train_multitask",
     "train_sequence_model",
+    "untrained_multitask",
 ]

@@ -55,6 +55,7 @@ __all__ = [
     "apply_input_map",
     "head_influence",
     "train_multitask",
+    "untrained_multitask",
 ]
 
 ARCHITECTURES = ("mlp", "transformer")
@@ -382,7 +383,37 @@ def train_multitask(x: Any, y: Any, config: MultiTaskConfig | None = None) -> Mu
         return _train_multitask(x, y, config)
 
 
-def _train_multitask(x: Any, y: Any, config: MultiTaskConfig) -> MultiTaskResult:
+def untrained_multitask(x: Any, y: Any, config: MultiTaskConfig | None = None) -> MultiTaskResult:
+    """The network :func:`train_multitask` would start from: same architecture, same seed, no step.
+
+    The baseline of a recovery score: whatever a random trunk of this architecture already
+    shares with the latents (the initialisation is bit-for-bit the one training starts from).
+
+    Parameters
+    ----------
+    x : array-like, shape (n_samples, n_latents)
+    y : array-like, shape (n_samples, n_tasks)
+    config : MultiTaskConfig, optional
+        Only the architecture fields and ``seed`` matter (``steps`` is ignored).
+
+    Returns
+    -------
+    MultiTaskResult
+        ``losses`` empty; ``final_mse`` / ``final_influence`` of the initial network.
+
+    Raises
+    ------
+    ProbekitError
+        As :func:`train_multitask`.
+    """
+    config = config or MultiTaskConfig()
+    with _torch_threads(config.num_threads):
+        xa, ya = _check_xy(x, y, config)
+        model, xt, yt = _init_model(xa, ya, config)
+        return _finish(model, config, [], xt, yt)
+
+
+def _check_xy(x: Any, y: Any, config: MultiTaskConfig) -> tuple[np.ndarray, np.ndarray]:
     xa = np.asarray(x, dtype=np.float32)
     ya = np.asarray(y, dtype=np.float32)
     if ya.ndim == 1:
@@ -395,11 +426,30 @@ def _train_multitask(x: Any, y: Any, config: MultiTaskConfig) -> MultiTaskResult
         raise ProbekitError("x or y contains NaN or inf")
     if config.degree_reg > 0 and (config.rep_dim or xa.shape[1]) > 12:
         raise ProbekitError("degree_reg > 0 needs rep_dim <= 12 (heads are evaluated on the cube)")
+    return xa, ya
+
+
+def _init_model(xa: np.ndarray, ya: np.ndarray, config: MultiTaskConfig):
     torch.manual_seed(config.seed)
     dev = torch.device(config.device)
     model = MultiTaskNet(xa.shape[1], ya.shape[1], config).to(dev)
+    return model, torch.from_numpy(xa).to(dev), torch.from_numpy(ya).to(dev)
+
+
+def _finish(model: MultiTaskNet, config: MultiTaskConfig, losses: list[float], xt: torch.Tensor,
+            yt: torch.Tensor) -> MultiTaskResult:
+    model.eval()
+    with torch.no_grad():
+        final = float(((model(xt) - yt) ** 2).mean())
+        infl = float(head_influence(model)) if model.rep_dim <= 12 else float("nan")
+    return MultiTaskResult(model=model, config=config, losses=losses, final_mse=final, final_influence=infl)
+
+
+def _train_multitask(x: Any, y: Any, config: MultiTaskConfig) -> MultiTaskResult:
+    xa, ya = _check_xy(x, y, config)
+    model, xt, yt = _init_model(xa, ya, config)
+    dev = xt.device
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=True)
-    xt, yt = torch.from_numpy(xa).to(dev), torch.from_numpy(ya).to(dev)
     gen = torch.Generator().manual_seed(config.seed)
     every = max(1, config.steps // 100)
     losses: list[float] = []
@@ -417,8 +467,4 @@ def _train_multitask(x: Any, y: Any, config: MultiTaskConfig) -> MultiTaskResult
         opt.step()
         if step % every == 0 or step == config.steps - 1:
             losses.append(float(mse.detach()))
-    model.eval()
-    with torch.no_grad():
-        final = float(((model(xt) - yt) ** 2).mean())
-        infl = float(head_influence(model)) if model.rep_dim <= 12 else float("nan")
-    return MultiTaskResult(model=model, config=config, losses=losses, final_mse=final, final_influence=infl)
+    return _finish(model, config, losses, xt, yt)

@@ -11,6 +11,7 @@ from probekit.synthetic.boolean import (
     affine_table,
     compose,
     coverage_probability,
+    covering_juntas,
     cube,
     index_of,
     invert,
@@ -159,3 +160,26 @@ def test_multitask_data_exhaustive_and_sampled():
 def test_bad_arguments_raise(call, match):
     with pytest.raises(ProbekitError, match=match):
         call()
+
+
+@pytest.mark.parametrize("n, t, gap", [(4, 2, 0), (4, 4, 0), (5, 12, 0), (4, 9, 1), (5, 3, 2)])
+def test_covering_juntas_are_signed_dictators_that_cover_as_documented(n, t, gap):
+    tasks = covering_juntas(n, t, gap, seed=3)
+    pts = cube(n)
+    assert tasks.tables.shape == (2**n, t)
+    # every task is +-z_j for one j (checked against the cube directly, not via relevant_variables)
+    for i in range(t):
+        hits = [j for j in range(n) if np.array_equal(np.abs(tasks.tables[:, i] * pts[:, j]), np.ones(2**n))
+                and abs(tasks.tables[:, i] @ pts[:, j]) == 2**n]
+        assert len(hits) == 1
+    used = tasks.relevant.any(0)
+    assert used.sum() == min(t, n - gap)  # the first tasks use distinct bits
+    assert tasks.covers_all == (gap == 0 and t >= n)
+    # nested prefixes: a larger draw with the same seed starts with the smaller one
+    np.testing.assert_array_equal(covering_juntas(n, t + 3, gap, seed=3).tables[:, :t], tasks.tables)
+
+
+@pytest.mark.parametrize("args, match", [((3, 0), "n_tasks"), ((3, 2, 3), "n_uncovered"), ((3, 2, -1), "n_uncovered")])
+def test_covering_juntas_bad_arguments(args, match):
+    with pytest.raises(ProbekitError, match=match):
+        covering_juntas(*args)

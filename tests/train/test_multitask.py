@@ -13,6 +13,7 @@ from probekit.train.multitask import (
     apply_input_map,
     head_influence,
     train_multitask,
+    untrained_multitask,
 )
 
 
@@ -99,3 +100,20 @@ def test_trunk_that_is_a_signed_permutation_scores_recovery_one():
     np.testing.assert_allclose(rep, np.tanh(z[:, perm] * signs.numpy()), atol=1e-6)
     assert recovery_score(z, rep) == pytest.approx(1.0)
     assert recovery_score(z, res.representation(apply_input_map(z, random_affine_map(n, 3)))) < 1.0
+
+
+@pytest.mark.parametrize("arch", ["mlp", "transformer"])
+def test_untrained_network_is_the_start_of_training(arch):
+    z = cube(3)
+    y = sample_tasks("junta", 3, 3, k=1, seed=1).tables
+    cfg = MultiTaskConfig(arch=arch, hidden=16, head_hidden=4, d_model=8, n_layers=1, seed=5, steps=1)
+    base = untrained_multitask(z, y, cfg)
+    # one step at a negligible rate moves nothing: the untrained net is where training starts
+    start = train_multitask(z, y, MultiTaskConfig(**{**cfg.to_dict(), "lr": 1e-12}))
+    np.testing.assert_allclose(base.representation(z), start.representation(z), atol=1e-6)
+    assert base.losses == [] and np.isclose(base.final_mse, ((base.predict(z) - y) ** 2).mean(), atol=1e-6)
+    # a different seed is a different init
+    other = untrained_multitask(z, y, MultiTaskConfig(**{**cfg.to_dict(), "seed": 6}))
+    assert not np.allclose(other.representation(z), base.representation(z))
+    with pytest.raises(ProbekitError, match="must be"):
+        untrained_multitask(z, y[:5], cfg)
