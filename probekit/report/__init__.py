@@ -19,7 +19,7 @@ from probekit.report.tables import (RESULT_COLUMNS, format_mean_std, format_tabl
 from probekit.report.recipe_figures import (ce_dsprites_figure, ce_imagenet_figure, ce_synthetic_figure,
                                             concept_recovery_figure, delay_embedding_figures,
                                             extrapolation_figure, low_degree_search_figure,
-                                            multitask_recovery_figure, steering_figure)
+                                            steering_figure, world_model_recovery_figure)
 
 __all__ = ["format_mean_std", "format_table", "format_value", "group_rows", "mean_ci", "mean_std", "nan_to_none", "summarize_runs",
            "write_report", "plot_probe_scores", "pyplot", "write_results_csv", "write_results_json",
@@ -28,4 +28,4 @@ __all__ = ["format_mean_std", "format_table", "format_value", "group_rows", "mea
 
 __all__ += ["ce_dsprites_figure", "ce_imagenet_figure", "ce_synthetic_figure", "concept_recovery_figure",
             "delay_embedding_figures", "extrapolation_figure", "low_degree_search_figure",
-            "multitask_recovery_figure", "steering_figure"]
+            "steering_figure", "world_model_recovery_figure"]

@@ -14,7 +14,7 @@ from probekit.report.plots import pyplot
 
 __all__ = ["ce_dsprites_figure", "ce_imagenet_figure", "ce_synthetic_figure", "concept_recovery_figure",
            "delay_embedding_figures", "extrapolation_figure", "low_degree_search_figure",
-           "multitask_recovery_figure", "steering_figure"]
+           "steering_figure", "world_model_recovery_figure"]
 
 
 def _save(plt, fig, path, dpi: int | None = 120) -> None:
@@ -180,32 +180,6 @@ def low_degree_search_figure(summary: list[dict], cfg: dict, path: Path, familie
     axes[0][0].set_ylabel("P(minimizers = signed perms of z)")
     axes[0][-1].legend(fontsize=6, loc="center right")
     fig.suptitle("Ideal minimum-degree learner: exact recovery rate", fontsize=10)
-    _save(plt, fig, path)
-
-
-def multitask_recovery_figure(summary: list[dict], cfg: dict, path: Path) -> None:
-    """P1 train: signed-permutation recovery and probe decodability vs number of tasks."""
-    plt = pyplot()
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for arch, color in zip(cfg["archs"], ("C0", "C3")):
-        for basis, ls in (("matched", "-"), ("ablation", "--")):
-            rows = [s for s in summary if s["arch"] == arch and s["input_basis"] == basis]
-            t = [r["n_tasks"] for r in rows]
-            axes[0].errorbar(t, [r["recovery_mean"] for r in rows], yerr=[r["recovery_std"] for r in rows],
-                             ls=ls, marker="o", color=color, capsize=3, ms=3, label=f"{arch}, {basis} input")
-            axes[1].plot(t, [r["probe_mean"] for r in rows], ls=ls, marker="o", color=color, ms=3,
-                         label=f"{arch}, {basis} input")
-    for ax, title in zip(axes, ("signed-permutation recovery (matched |corr|)",
-                                "linear decodability (held-out probe, 2acc-1)")):
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("number of tasks")
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_title(title, fontsize=9)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"score (mean ± std over {cfg['seeds']} seeds)")
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"Multi-task networks, n={cfg['n']} latent bits, {cfg['train_k']}-junta tasks", fontsize=10)
     _save(plt, fig, path)
 
 
