@@ -524,6 +524,8 @@ def ridge_classes(scores: torch.Tensor) -> torch.Tensor:
 
 def _same_splits(inner: list) -> list[list[int]]:
     """Indices of label sets grouped by identical inner splits."""
+    if all(splits is inner[0] for splits in inner):  # one list shared by every label set (group folds)
+        return [list(range(len(inner)))]
     keys: dict = {}
     for s, splits in enumerate(inner):
         key = tuple((tuple(np.asarray(tr).tolist()), tuple(np.asarray(te).tolist())) for tr, te in splits)
@@ -624,6 +626,26 @@ def _stack_rows(designs, row_sets, dtype, device):
     return out
 
 
+def _refit(designs: list, q: torch.Tensor, outer: list, labels: torch.Tensor, inv_C: torch.Tensor,
+           start: torch.Tensor, k: int, tol: float, max_iter: int):
+    """Refit every (layer, outer fold, label set) on its outer training rows at its chosen ``C``.
+
+    ``designs`` per fold ``(L, N, p)``, ``q`` ``(L, p)``, ``inv_C`` ``(L, F, S)``, ``start``
+    ``(L, F, S, k, p)``. Returns ``(V, n_iter)`` with ``V`` ``(L, F, S, k, p)``.
+    """
+    L, F, S = inv_C.shape
+    p, dt, dev = q.shape[-1], q.dtype, q.device
+    G = _stack_rows(designs, [(f, outer[f][0]) for f in range(F)], dt, dev)
+    n = G.shape[2]
+    Y = torch.zeros(F, n, S, dtype=torch.long, device=dev)
+    for f, (tr, _) in enumerate(outer):
+        Y[f, :len(tr)] = labels[:, torch.as_tensor(tr, device=dev)].T
+    n_eff = torch.tensor([float(len(tr)) for tr, _ in outer], dtype=dt, device=dev).repeat(L)
+    V, it = sweep_lbfgs(G.reshape(L * F, n, p), q.repeat_interleave(F, 0), _targets(Y, k, dt).repeat(L, 1, 1, 1),
+                        inv_C.reshape(L * F, S), n_eff, k, start.reshape(L * F, S, k, p), tol=tol, max_iter=max_iter)
+    return V.reshape(L, F, S, k, p), it
+
+
 def logistic_folds(X: torch.Tensor, labels: torch.Tensor, outer: list, inner: list, Cs, k: int,
                    standardize: bool = True, tol: float = 1e-4, max_iter: int = 300):
     """Out-of-fold L2 logistic probes for every layer and label set: inner CV for ``C``, refit, predict.
@@ -691,19 +713,8 @@ def logistic_folds(X: torch.Tensor, labels: torch.Tensor, outer: list, inner: li
         start[:, f, sets] += V[:, e].transpose(1, 2) / len(inner[f][sets[0]])
     best = acc.argmax(-1)  # (L, F, S), the first maximum
     start = torch.gather(start, 3, best[..., None, None, None].expand(L, F, S, 1, k, p))[:, :, :, 0]
-    # refit on each outer training set at the chosen C
-    G2 = _stack_rows(designs, [(f, outer[f][0]) for f in range(F)], dt, dev)
-    n2 = G2.shape[2]
-    Y2 = torch.zeros(F, n2, S, dtype=torch.long, device=dev)
-    for f, (tr, _) in enumerate(outer):
-        Y2[f, :len(tr)] = labels[:, torch.as_tensor(tr, device=dev)].T
     Cs_t = torch.tensor([float(C) for C in Cs], dtype=dt, device=dev)
-    V2, it2 = sweep_lbfgs(G2.reshape(L * F, n2, p), q.repeat_interleave(F, 0),
-                          _targets(Y2, k, dt).repeat(L, 1, 1, 1),
-                          (1.0 / Cs_t[best]).reshape(L * F, S),
-                          torch.tensor([float(len(tr)) for tr, _ in outer], dtype=dt, device=dev).repeat(L), k,
-                          start.reshape(L * F, S, k, p), tol=tol, max_iter=max_iter)
-    V2 = V2.reshape(L, F, S, k, p)
+    V2, it2 = _refit(designs, Q[:, -1, :], outer, labels, 1.0 / Cs_t[best], start, k, tol, max_iter)
     decision = torch.full((L, S, N, k), float("nan"), dtype=torch.float64, device=dev)
     for f, (_, te) in enumerate(outer):
         te_t = torch.as_tensor(te, device=dev)
