@@ -120,7 +120,10 @@ class _Batch:
         self.cols = torch.arange(m, device=G.device).expand(B, m)
         self.G, self.GT, self.G2 = G, G.transpose(1, 2).contiguous(), G.square()  # products on contiguous operands
         self.q, self.n_eff, self.Y, self.inv_C, self.V = q, n_eff, Y, inv_C, V0.clone()
-        self.z = _z(self.GT, self.V)
+        if V0.any():
+            self.z = _z(self.GT, self.V)
+        else:  # a cold start: the logits are zero, no product needed
+            self.z = self.V.new_zeros(B, m, self.V.shape[2], G.shape[1])
         r, curv = _residual(self.z, Y, k, curvature=True)
         self.g = _gradient(G, q, self.V, r, inv_C, n_eff)
         self.h = _hessian_diagonal(self.G2, q, curv, inv_C, n_eff)
