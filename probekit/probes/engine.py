@@ -16,6 +16,9 @@ a chunk shares the columns, so a solve is a few batched matrix products
   the eigenbasis of ``F^T F`` (one eigendecomposition per layer), scaled by the loss
   curvature present at the iterate (Böhning's bound ``F^T F / 4`` with ``1/4`` replaced by
   the mean ``p (1 - p)``, refreshed every few iterations); warm-started along the ``C`` path.
+- **The layer sweep** (:func:`logistic_folds`): every (layer, outer fold, inner fold, label
+  set, ``C``) problem is one column of one :func:`probekit.probes.lbfgs.sweep_lbfgs` solve
+  (finished problems leave the batch), then one refit solve at the chosen ``C``.
 
 References
 ----------
