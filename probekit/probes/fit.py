@@ -17,7 +17,7 @@ import torch
 from probekit.devices import resolve_device
 from probekit.errors import ProbekitError
 from probekit.probes import engine as E
-from probekit.probes.splits import has_shared_groups, inner_splits
+from probekit.probes.splits import has_shared_groups, inner_splits, splits_by_groups
 
 DEFAULT_CS = (1e-3, 1e-2, 1e-1, 1.0)
 DEFAULT_ALPHAS = tuple(np.logspace(-2, 5, 15))
@@ -110,6 +110,8 @@ def _inner(codes, groups, settings, method, classification):
     """Inner splits per label set (``None`` = ridge's leave-one-out), as the sklearn probes choose them."""
     if method == "ridge" and not has_shared_groups(groups):
         return None
+    if splits_by_groups(groups, settings.cv):  # GroupKFold: one set of folds serves every label set
+        return [inner_splits(None, codes[0], groups, settings.cv, False, settings.random_state)] * len(codes)
     return [inner_splits(None, y, groups, settings.cv, classification and method == "logistic",
                           settings.random_state) for y in codes]
 

@@ -6,12 +6,17 @@ import numpy as np
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
 
-__all__ = ["inner_splits", "has_shared_groups"]
+__all__ = ["inner_splits", "has_shared_groups", "splits_by_groups"]
 
 
 def has_shared_groups(groups) -> bool:
     """True when some group holds more than one row (so splits must respect groups)."""
     return groups is not None and len(np.unique(groups)) < len(groups)
+
+
+def splits_by_groups(groups, cv: int) -> bool:
+    """True when :func:`inner_splits` uses ``GroupKFold`` (folds from the groups alone, the same for any labels)."""
+    return has_shared_groups(groups) and len(np.unique(groups)) >= cv
 
 
 def inner_splits(X, y, groups, cv: int, classification: bool, seed):
@@ -42,7 +47,7 @@ def inner_splits(X, y, groups, cv: int, classification: bool, seed):
     """
     n = len(y)
     dummy = np.zeros((n, 1)) if X is None else X
-    if has_shared_groups(groups) and len(np.unique(groups)) >= cv:
+    if splits_by_groups(groups, cv):
         return list(GroupKFold(n_splits=cv).split(dummy, y, groups))
     if classification:
         smallest = np.bincount(np.unique(y, return_inverse=True)[1]).min()
