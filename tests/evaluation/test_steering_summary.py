@@ -100,6 +100,8 @@ def test_comparisons_per_fold_and_pooled_with_holm():
         check_uniform_rows(rows, perq, bad)
     with pytest.raises(ProbekitError, match="no answer counts"):
         steering_comparisons(perq, {})
+    with pytest.raises(ProbekitError, match="no answer counts"):
+        check_uniform_rows(rows, perq, {})
 
 
 def test_partial_run_has_no_pooled_row_for_an_unfinished_method_and_csvs_round_trip(tmp_path):
