@@ -483,7 +483,7 @@ def concept_recovery_markdown(summary: list[dict], budget: str) -> str:
 
     by = {(r["setting"], r["mixing"], r["method"]): r for r in summary}
     lines = ["| setting | mixing | budget | n seeds | **MCC-out** contrastive | MCC-out PCA | MCC-out ICA "
-             "| contrastive − PCA | contrastive − ICA | R² contrastive | R² PCA | ref. MCC-out | ref. R² |",
+             "| contrastive − PCA | contrastive − ICA | R² contrastive | R² PCA / ICA | ref. MCC-out | ref. R² |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for (s, m, meth), r in by.items():
         if meth != "contrastive":
