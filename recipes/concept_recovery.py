@@ -60,7 +60,7 @@ from probekit.metrics.recovery import (concept_recovery_markdown, concept_recove
                                        read_concept_recovery_runs, summarise_concept_recovery)
 from probekit.evaluation.activation_cache import cached_rows
 from probekit.evaluation.steering_summary import (answer_counts, check_uniform_rows, format_steering_folds,
-                                                  read_steering_run, steering_comparisons,
+                                                  mc2_levels, read_steering_run, steering_comparisons,
                                                   steering_markdown_table, summarise_steering)
 from probekit.steering.head_methods import STEER_METHODS, head_directions, head_intervention_factory
 from probekit.report.recipe_figures import concept_recovery_figure, steering_figure
@@ -305,8 +305,9 @@ def _steer_tables(rows, per_question, counts, out: Path) -> tuple[list[dict], li
     write_rows_csv(summary, out / "steer_summary.csv")
     write_rows_csv(tests, out / "steer_tests.csv")
     base_q = [r for r in per_question if r["method"] == "baseline"]
-    budget = f"{len(base_q)} q, {len({r['fold'] for r in base_q})} folds"
-    table = steering_markdown_table(summary, tests, budget)
+    n_folds = len({r["fold"] for r in base_q})
+    budget = f"{len(base_q)} q, {n_folds} fold{'s' if n_folds > 1 else ''}"
+    table = steering_markdown_table(summary, tests, budget, mc2_levels(per_question, counts))
     (out / "steer_table.md").write_text(table + "\n")
     print(format_steering_folds(summary) + "\n\nPooled over folds (held-out questions; gains = paired "
           "differences of per-question MC2, 95 % paired bootstrap interval, two-sided paired t-test, Holm over "

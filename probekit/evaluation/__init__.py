@@ -22,8 +22,8 @@ from probekit.evaluation.balanced_probes import above_chance, balance_classes, b
 from probekit.evaluation.delay_probes import HiddenStateEvaluator, delay_baselines
 from probekit.evaluation.heldout_texts import DEFAULT_HELDOUT, load_heldout_texts
 from probekit.evaluation.steering_summary import (answer_counts, check_uniform_rows, format_steering_folds,
-                                                  read_steering_run, steering_comparisons, steering_markdown_table,
-                                                  summarise_steering, uniform_answer_mc2)
+                                                  mc2_levels, read_steering_run, steering_comparisons,
+                                                  steering_markdown_table, summarise_steering, uniform_answer_mc2)
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -51,4 +51,4 @@ __all__ += ["INFO_NAME", "cached_rows", "above_chance", "balance_classes", "bala
             "summarise_steering"]
 __all__ += ["PairedDifference", "holm", "paired_difference", "answer_counts", "check_uniform_rows",
             "read_steering_run", "steering_comparisons", "steering_markdown_table", "uniform_answer_mc2",
-            "format_steering_folds"]
+            "format_steering_folds", "mc2_levels"]

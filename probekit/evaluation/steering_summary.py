@@ -11,7 +11,8 @@ from probekit.errors import ProbekitError
 from probekit.evaluation.paired import holm, paired_difference, paired_gain
 
 __all__ = ["summarise_steering", "answer_counts", "uniform_answer_mc2", "steering_comparisons",
-           "read_steering_run", "check_uniform_rows", "steering_markdown_table", "format_steering_folds"]
+           "read_steering_run", "check_uniform_rows", "steering_markdown_table", "format_steering_folds",
+           "mc2_levels"]
 
 #: Names of the two reference "methods" in the comparisons (not steering directions).
 UNSTEERED, UNIFORM = "baseline", "uniform_answers"
@@ -115,6 +116,48 @@ def _per_question(per_question: list[dict]) -> dict[tuple, dict[tuple, float]]:
     return {k: {q: float(np.mean(v)) for q, v in d.items()} for k, d in acc.items()}
 
 
+def _with_uniform(per_question: list[dict], counts: dict) -> dict[tuple, dict[tuple, float]]:
+    """:func:`_per_question` plus ``(uniform_answers, 0.0)``: the uniform-answer MC2 of each baseline question."""
+    table = _per_question(per_question)
+    base = table.get((UNSTEERED, 0.0))
+    if not base:
+        raise ProbekitError("per-question rows have no 'baseline' (alpha 0) rows: nothing to compare with")
+    missing = sorted({q for _, q in base} - set(counts))
+    if missing:
+        raise ProbekitError(f"questions {missing[:5]} have no answer counts; is --truthfulqa the run's CSV?")
+    table[(UNIFORM, 0.0)] = {fq: float(uniform_answer_mc2(*counts[fq[1]])) for fq in base}
+    return table
+
+
+def mc2_levels(per_question: list[dict], counts: dict[int, tuple[int, int]], seed: int = 0,
+               n_resamples: int = 9999) -> dict[tuple, dict]:
+    """Held-out MC2 of every (method, alpha) pooled over folds, with a 95 % bootstrap interval.
+
+    Parameters and the averaging of random draws as :func:`steering_comparisons`; the
+    uniform-answer level is ``("uniform_answers", 0.0)``. Only (method, alpha) measured on
+    every fold of the baseline are returned (a partial run's unfinished methods are left out).
+
+    Returns
+    -------
+    dict
+        ``{(method, alpha): {"mean", "ci_low", "ci_high", "n"}}``: mean over the questions and
+        its percentile bootstrap interval (questions resampled; ``scipy.stats.bootstrap``).
+    """
+    from scipy import stats
+
+    table = _with_uniform(per_question, counts)
+    folds = {f for f, _ in table[(UNSTEERED, 0.0)]}
+    out = {}
+    for key, vals in table.items():
+        if {f for f, _ in vals} != folds or len(vals) < 2:
+            continue
+        x = np.array([vals[k] for k in sorted(vals)])
+        ci = stats.bootstrap((x,), np.mean, n_resamples=n_resamples, method="percentile",
+                             random_state=np.random.default_rng(seed)).confidence_interval
+        out[key] = {"mean": float(x.mean()), "ci_low": float(ci.low), "ci_high": float(ci.high), "n": int(x.size)}
+    return out
+
+
 def _comparison_pairs(methods: list[str], alphas: list[float]) -> list[tuple]:
     """(alpha, a, b) of the family: each method vs unsteered and vs uniform, then every pair of methods."""
     pairs = [(0.0, UNSTEERED, UNIFORM)]
@@ -159,15 +202,8 @@ def steering_comparisons(per_question: list[dict], counts: dict[int, tuple[int, 
     ProbekitError
         A question of ``per_question`` missing from ``counts``, or no baseline rows.
     """
-    table = _per_question(per_question)
-    base = table.get((UNSTEERED, 0.0))
-    if not base:
-        raise ProbekitError("per-question rows have no 'baseline' (alpha 0) rows: nothing to compare with")
-    missing = sorted({q for _, q in base} - set(counts))
-    if missing:
-        raise ProbekitError(f"questions {missing[:5]} have no answer counts; is --truthfulqa the run's CSV?")
-    uni = {fq: float(uniform_answer_mc2(*counts[fq[1]])) for fq in base}
-    table[(UNIFORM, 0.0)] = uni
+    table = _with_uniform(per_question, counts)
+    base, uni = table[(UNSTEERED, 0.0)], table[(UNIFORM, 0.0)]
     methods = list(dict.fromkeys(m for m, _ in table if m not in (UNSTEERED, UNIFORM)))
     alphas = sorted({a for m, a in table if m not in (UNSTEERED, UNIFORM)})
     ref = {UNSTEERED: base, UNIFORM: uni}
@@ -274,15 +310,23 @@ def _fmt_p(p: float) -> str:
     return f"{p:.2g}" if p >= 1e-3 else f"{p:.0e}"
 
 
-def steering_markdown_table(summary: list[dict], tests: list[dict], budget: str) -> str:
+def steering_markdown_table(summary: list[dict], tests: list[dict], budget: str,
+                            levels: dict | None = None) -> str:
     """README table: one row per (method, alpha) with pooled MC2, gains vs unsteered and uniform.
 
     ``summary`` from :func:`summarise_steering`, ``tests`` from :func:`steering_comparisons`
     (pooled rows used; gains with their 95 % paired bootstrap interval and Holm p);
-    ``budget`` is printed in every row (e.g. ``"817 q, 2 folds"``).
+    ``budget`` is printed in every row (e.g. ``"817 q, 2 folds"``); ``levels`` from
+    :func:`mc2_levels` adds the 95 % interval of each row's MC2.
     """
     pooled = {(r["alpha"], r["a"], r["b"]): r for r in tests if r["scope"] == "pooled"}
-    lines = ["| method | α | budget | n q | MC1 | MC2 | gain vs unsteered [95 % CI] (Holm p) "
+    levels = levels or {}
+
+    def mc2_cell(key, mean):
+        lv = levels.get(key)
+        return f"{lv['mean']:.3f} [{lv['ci_low']:.3f}, {lv['ci_high']:.3f}]" if lv else f"{mean:.3f}"
+
+    lines = ["| method | α | budget | n q | MC1 | MC2 [95 % CI] | gain vs unsteered [95 % CI] (Holm p) "
              "| gain vs uniform [95 % CI] (Holm p) | CE | KL |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary:
         m, a = r["method"], float(r["alpha"])
@@ -296,7 +340,7 @@ def steering_markdown_table(summary: list[dict], tests: list[dict], budget: str)
             ce = f"{r['CE']:.3f}" if m == UNSTEERED else "–"
             mc2 = (ref["mean_a"] if m == UNSTEERED else ref["mean_b"]) if ref else r["MC2"]
             mc1 = f"{r['MC1']:.3f}" if m == UNSTEERED else "–"
-            lines.append(f"| {m} | 0 | {budget} | {n} | {mc1} | {mc2:.3f} | – | {vs_u} | {ce} | "
+            lines.append(f"| {m} | 0 | {budget} | {n} | {mc1} | {mc2_cell((m, 0.0), mc2)} | – | {vs_u} | {ce} | "
                          f"{'0' if m == UNSTEERED else '–'} |")
             continue
         cells = []
@@ -307,7 +351,7 @@ def steering_markdown_table(summary: list[dict], tests: list[dict], budget: str)
         t = pooled.get((a, m, UNSTEERED))
         n, mc2 = (t["n"], t["mean_a"]) if t else ("-", r["MC2"])
         label = f"{m} (mean of {r['n_draws']} draws)" if r["n_draws"] > 1 else m
-        lines.append(f"| {label} | {a:g} | {budget} | {n} | {r['MC1']:.3f} | {mc2:.3f} | {cells[0]} | "
+        lines.append(f"| {label} | {a:g} | {budget} | {n} | {r['MC1']:.3f} | {mc2_cell((m, a), mc2)} | {cells[0]} | "
                      f"{cells[1]} | {r['CE']:.3f} | {r['KL']:.3f} |")
     pairs = [t for t in tests if t["scope"] == "pooled" and UNSTEERED not in (t["a"], t["b"])
              and UNIFORM not in (t["a"], t["b"])]

@@ -33,7 +33,8 @@ def test_random_draws_are_averaged_and_gains_are_paired_by_question():
 from probekit.errors import ProbekitError  # noqa: E402
 from probekit.evaluation.paired import holm  # noqa: E402
 from probekit.evaluation.steering_summary import (  # noqa: E402
-    check_uniform_rows, read_steering_run, steering_comparisons, steering_markdown_table, uniform_answer_mc2)
+    check_uniform_rows, mc2_levels, read_steering_run, steering_comparisons, steering_markdown_table,
+    uniform_answer_mc2)
 from probekit.report.tables import write_rows_csv  # noqa: E402
 
 
@@ -115,8 +116,12 @@ def test_partial_run_has_no_pooled_row_for_an_unfinished_method_and_csvs_round_t
     tests = steering_comparisons(perq2, counts)
     assert not [t for t in tests if t["scope"] == "pooled" and "good" in (t["a"], t["b"])]
     assert [t for t in tests if t["scope"] == "fold 0" and t["a"] == "good"]
-    table = steering_markdown_table(summarise_steering(rows2, perq2), tests, "20 q, 2 folds")
+    levels = mc2_levels(perq2, counts)
+    assert ("good", 2.0) not in levels and levels["random", 2.0]["n"] == 20  # only methods on every fold
+    table = steering_markdown_table(summarise_steering(rows2, perq2), tests, "20 q, 2 folds", levels)
     assert "not pooled (partial run)" in table and table.count("20 q, 2 folds") >= 4
+    lv = levels["baseline", 0.0]
+    assert f"| baseline | 0 | 20 q, 2 folds | 20 | 0.200 | {lv['mean']:.3f} [{lv['ci_low']:.3f}, " in table
     with pytest.raises(ProbekitError, match="does not exist"):
         read_steering_run(tmp_path / "nowhere")
 
@@ -128,3 +133,17 @@ def test_uniform_answer_mc2_is_mc2_of_equal_scores():
     assert mc_scores([-1.0, -1.0], [-1.0, -1.0, -1.0]).mc2 == pytest.approx(uniform_answer_mc2(2, 3))
     with pytest.raises(ProbekitError, match=">= 1"):
         uniform_answer_mc2([0], [3])
+
+
+def test_mc2_levels_pool_folds_average_draws_and_bootstrap_the_mean():
+    rows, perq, counts = _synthetic_run(n_per_fold=25)
+    levels = mc2_levels(perq, counts)
+    base = [r["MC2"] for r in perq if r["method"] == "baseline"]
+    lv = levels["baseline", 0.0]
+    assert lv["n"] == 50 and lv["mean"] == pytest.approx(np.mean(base))
+    se = np.std(base, ddof=1) / np.sqrt(50)  # the percentile interval is close to mean ± 1.96 SE
+    assert lv["ci_low"] == pytest.approx(lv["mean"] - 1.96 * se, abs=0.3 * se)
+    assert lv["ci_high"] == pytest.approx(lv["mean"] + 1.96 * se, abs=0.3 * se)
+    assert levels["random", 2.0]["mean"] == pytest.approx(lv["mean"])  # draws average back to the baseline
+    uni = np.mean([counts[q][0] / sum(counts[q]) for q in {r["question"] for r in perq}])
+    assert levels["uniform_answers", 0.0]["mean"] == pytest.approx(uni)

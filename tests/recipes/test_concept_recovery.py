@@ -171,7 +171,8 @@ def test_steer_summarize_recomputes_paired_tests_without_a_model(recipe, tmp_pat
     out = tmp_path / "summary"
     assert recipe.main(["steer", "--summarize", str(run), "--truthfulqa", str(tqa), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "Holm" in printed and "| good | 2 | 6 q, 2 folds | 6 |" in printed
+    assert "Holm" in printed and "| good | 2 | 6 q, 2 folds | 6 | 0.300 | " in printed
+    assert "| baseline | 0 | 6 q, 2 folds | 6 | 0.200 | 0.425 [" in printed  # MC2 with its 95 % interval
     with open(out / "steer_tests.csv", newline="") as f:
         tests = {(r["scope"], r["a"], r["b"]): r for r in csv.DictReader(f)}
     assert {s for s, _, _ in tests} == {"fold 0", "fold 1", "pooled"}
