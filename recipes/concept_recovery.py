@@ -5,43 +5,38 @@ Reproduces the two experiments of Rajendran, Buchholz, Aragam, Schölkopf & Ravi
 
 ``synthetic``
     Settings S1–S3, linear and nonlinear (random MLP) mixing, 5 seeds. Data: a base set and
-    n + 1 concept-conditioned sets, sampled exactly (closed-form Gaussian-mixture
-    conditioning, :mod:`probekit.synthetic.concept_conditioned`). Estimator: the
-    contrastive concept estimator (:mod:`probekit.estimators.contrastive_concepts`;
-    linear encoder for linear mixing, MLP encoder for nonlinear mixing). Metrics on
-    5000 fresh base samples: R² of a linear regression from h(x) to the true valuations
-    Z·Aᵀ (in-sample, as the reference code; also a held-out affine R²), MCC-in (matching
-    and score on 2500 samples) and MCC-out (matching on 2500, score on the other 2500).
-    Baselines that know nothing of the concepts: PCA and FastICA with n components
-    fitted on the base set.
+    n + 1 concept-conditioned sets, sampled exactly (:mod:`probekit.synthetic.concept_conditioned`).
+    Estimator: :mod:`probekit.estimators.contrastive_concepts` (linear / MLP encoder). Metrics on
+    5000 fresh base samples: MCC-out (headline: matching on 2500, score on the other 2500),
+    MCC-in, R² of a linear regression h(x) → Z·Aᵀ (in-sample, as the reference code) and held out.
+    Baselines that know nothing of the concepts: PCA and FastICA (n components, base set).
 
 ``steer``
     Inference-time intervention on SmolLM2-135M-Instruct (embedded) for TruthfulQA, 2-fold
     cross-validation by question. Per-head activations (input of ``o_proj``) at the last
     token of each question + answer, a logistic probe per head, top-K heads by validation
     accuracy (20 % of each training fold). Directions per head: mass-mean shift, probe
-    weight, random (same norm as the mass-mean vector; ``--random-draws`` independent draws,
-    averaged), and the steering matrix
-    ``W = Σ_q (μ⁺_q − μ⁻_q) e(q)ᵀ`` with MiniLM question embeddings (prompt-dependent
-    direction ``W e(prompt)``). Intervention ``α σ θ`` on each selected head, on the last
-    prompt token and the answer tokens. Metrics: MC1, MC2 (TruthfulQA), CE and KL to the
-    unsteered model on held-out text (true statements of geometry-of-truth
-    ``common_claim_true_false.csv``). Each fold's held-out MC2 gain over the unsteered model
-    is tested question by question (bootstrap interval, one-sided paired t-test). The
-    per-head activations of every answer are kept in an activation store under
-    ``OUT/steer_cache/`` so reruns only pay for the steered evaluations.
+    weight, random (same norm as the mass-mean vector; ``--random-draws`` draws, averaged per
+    question), steering matrix ``W = Σ_q (μ⁺_q − μ⁻_q) e(q)ᵀ`` with MiniLM question embeddings
+    (direction ``W e(prompt)``). Intervention ``α σ θ`` on each selected head, last prompt token
+    and answer tokens. Metrics: MC1, MC2, CE and KL to the unsteered model on held-out text.
+    Paired tests on held-out per-question MC2 (:func:`probekit.evaluation.steering_comparisons`):
+    each method vs the unsteered model, vs the uniform-answer MC2, and between methods, per fold
+    and pooled, 95 % paired bootstrap intervals, two-sided paired t-test (+ Wilcoxon), Holm.
+    Per-head activations are cached in an activation store under ``OUT/steer_cache/``.
 
 Commands::
 
-    python recipes/concept_recovery.py synthetic --out results/p4              # about 17 min on 2 shared CPU cores
+    python recipes/concept_recovery.py synthetic --out results/p4              # 5 seeds, 237 s measured on 2 CPU cores
     python recipes/concept_recovery.py synthetic --tiny --out /tmp/p4          # seconds (tests)
     python recipes/concept_recovery.py steer --out results/p4                  # 400 questions, ~45 min, 2 CPU cores
-    python recipes/concept_recovery.py steer --limit 0 --out results/p4        # all 817 (not run; est. ~2 h)
+    python recipes/concept_recovery.py steer --limit 0 --alphas 2 --out DIR    # all 817 questions
+    python recipes/concept_recovery.py steer --summarize DIR [--out OTHER]     # tables from DIR's CSVs, no model
 
-Outputs (``--out``): ``synthetic_runs.csv`` (one row per setting/mixing/seed/method),
-``synthetic_summary.csv``, ``synthetic.json``, ``synthetic.png``; ``steer_runs.csv``
-(fold × method × α), ``steer_per_question.csv`` (held-out MC2 of every question),
-``steer_summary.csv`` (with the paired gain over the unsteered model per fold), ``steer.json``, ``mc2_vs_alpha.png``.
+Outputs: ``synthetic_runs.csv`` (setting/mixing/seed/method), ``synthetic_summary.csv``,
+``synthetic_table.md``, ``synthetic.json``, ``synthetic.png``; ``steer_runs.csv`` (fold × method ×
+draw × α), ``steer_per_question.csv``, ``steer_summary.csv``, ``steer_tests.csv`` (every paired
+test), ``steer_table.md``, ``steer.json``, ``mc2_vs_alpha.png``.
 
 Dtypes: synthetic data float64, training float32; LLM activations cached as float16.
 """
@@ -61,12 +56,15 @@ import torch
 
 from probekit.errors import ProbekitError, run_command
 from probekit.evaluation.heldout_texts import load_heldout_texts
-from probekit.metrics.recovery import concept_recovery_scores
+from probekit.metrics.recovery import (concept_recovery_markdown, concept_recovery_scores,
+                                       read_concept_recovery_runs, summarise_concept_recovery)
 from probekit.evaluation.activation_cache import cached_rows
-from probekit.evaluation.steering_summary import summarise_steering
+from probekit.evaluation.steering_summary import (answer_counts, check_uniform_rows, format_steering_folds,
+                                                  mc2_levels, read_steering_run, steering_comparisons,
+                                                  steering_markdown_table, summarise_steering)
 from probekit.steering.head_methods import STEER_METHODS, head_directions, head_intervention_factory
 from probekit.report.recipe_figures import concept_recovery_figure, steering_figure
-from probekit.report.tables import group_rows, mean_std, write_rows_csv
+from probekit.report.tables import write_rows_csv
 
 #: R² / MCC-out of the authors' released code (causal_to_concept/synthetic at commit 8433463)
 #: run on a CPU machine, 4 seeds, mean ± sd (see design/papers.md P4). Reference, not measured here.
@@ -125,44 +123,36 @@ def run_synthetic(args) -> dict:
             print(f"[{setting} {mixing} seed {seed}] gen {gen_s:.2f}s fit {fit_s:.1f}s  R2 {r['r2']:.3f}  "
                   f"MCC-in {r['mcc_in']:.3f}  MCC-out {r['mcc_out']:.3f}  | PCA MCC-out {rows[-2]['mcc_out']:.3f}",
                   flush=True)
-    summary = _summarise_synthetic(rows)
     write_rows_csv(rows, out / "synthetic_runs.csv")
-    write_rows_csv(summary, out / "synthetic_summary.csv")
-    result = {"config": {k: v for k, v in vars(args).items() if k != "func"}, "runs": rows, "summary": summary,
+    summary = _synthetic_tables(rows, out, f"{args.epochs} ep, {args.n_per_env}/env")
+    result = {"config": {k: v for k, v in vars(args).items() if not callable(v)}, "runs": rows, "summary": summary,
               "reference": {f"{s} {m}": v for (s, m), v in REFERENCE.items()},
               "reference_note": "authors' released code, 4 seeds, mean ± sd (design/papers.md P4); not measured here",
               "seconds": round(time.time() - t_all, 1)}
     (out / "synthetic.json").write_text(json.dumps(result, indent=2))
-    _print_synthetic_table(summary)
     concept_recovery_figure(summary, out / "synthetic.png", REFERENCE)
     return result
 
 
-def _summarise_synthetic(rows: list[dict]) -> list[dict]:
-    groups = group_rows(rows, ("setting", "mixing", "method"))
-    out = []
-    for s, m, meth in sorted(groups, key=lambda k: (k[0], k[1], ["contrastive", "pca", "ica"].index(k[2]))):
-        sel = groups[(s, m, meth)]
-        row = {"setting": s, "mixing": m, "method": meth, "n_seeds": len(sel)}
-        for k in ("r2", "r2_heldout", "mcc_in", "mcc_out"):
-            row[k], row[k + "_sd"] = mean_std([r[k] for r in sel])
-        row["max_gen_seconds"] = max(r["gen_seconds"] for r in sel)
-        ref = REFERENCE.get((s, m)) if meth == "contrastive" else None
-        row["ref_r2"] = ref["r2"] if ref else None
-        row["ref_mcc_out"] = ref["mcc_out"] if ref else None
-        out.append(row)
-    return out
+def _synthetic_tables(rows: list[dict], out: Path, budget: str) -> list[dict]:
+    """Summary over seeds (95 % t-intervals, paired gaps to PCA / ICA), written and printed."""
+    summary = summarise_concept_recovery(rows, REFERENCE)
+    write_rows_csv(summary, out / "synthetic_summary.csv")
+    table = concept_recovery_markdown(summary, budget)
+    (out / "synthetic_table.md").write_text(table + "\n")
+    print("\nConcept recovery, MCC-out first (mean ± 95 % t-interval half-width over seeds; contrastive − PCA/ICA: "
+          "paired by seed)\n'ref.' = reference: authors' code, 4 seeds, NOT measured here\n" + table)
+    return summary
 
 
-def _print_synthetic_table(summary: list[dict]) -> None:
-    print("\nConcept recovery (mean ± sd over seeds; 'reference' = authors' code, 4 seeds, NOT measured here)")
-    print(f"{'setting':8s}{'mixing':8s}{'method':12s}{'R2':>15s}{'MCC-in':>9s}{'MCC-out':>9s}"
-          f"{'ref R2':>9s}{'ref MCC-out':>12s}{'gen s':>7s}")
-    for r in summary:
-        ref_r2 = f"{r['ref_r2']:.3f}" if r["ref_r2"] is not None else "-"
-        ref_mcc = f"{r['ref_mcc_out']:.3f}" if r["ref_mcc_out"] is not None else "-"
-        print(f"{r['setting']:8s}{r['mixing']:8s}{r['method']:12s}{r['r2']:>8.3f}±{r['r2_sd']:.3f}"
-              f"{r['mcc_in']:>9.3f}{r['mcc_out']:>9.3f}{ref_r2:>9s}{ref_mcc:>12s}{r['max_gen_seconds']:>7.2f}")
+def summarize_synthetic(args) -> list[dict]:
+    """--summarize: the tables again from DIR/synthetic_runs.csv (budget from DIR/synthetic.json if there)."""
+    folder = Path(args.summarize)
+    rows = read_concept_recovery_runs(folder / "synthetic_runs.csv")
+    cfg = json.loads((folder / "synthetic.json").read_text())["config"] if (folder / "synthetic.json").is_file() \
+        else vars(args)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    return _synthetic_tables(rows, Path(args.out), f"{cfg['epochs']} ep, {cfg['n_per_env']}/env")
 
 
 # ============================================================================ steer
@@ -295,36 +285,47 @@ def run_steer(args) -> dict:
                       flush=True)
                 write_rows_csv(rows, out / "steer_runs.csv")  # partial results survive an interrupted run
                 write_rows_csv(per_question, out / "steer_per_question.csv")
-    summary = summarise_steering(rows, per_question)
-    write_rows_csv(summary, out / "steer_summary.csv")
-    cfg = {k: v for k, v in vars(args).items() if k != "func"}
+    summary, tests = _steer_tables(rows, per_question, answer_counts(items), out)
+    cfg = {k: v for k, v in vars(args).items() if not callable(v)}
     result = {"config": cfg, "n_questions": len(items), "runs": rows, "summary": summary,
               "extraction_seconds": float(data["seconds"]), "seconds": round(time.time() - t_all, 1),
               "iti_reference_llama7b": ITI_REFERENCE,
               "iti_reference_note": "LLaMA-7B, Li et al. 2023 Table 3 (True*Info, True, MC1, CE, KL); "
                                     "orderings only are comparable, not measured here"}
-    (out / "steer.json").write_text(json.dumps(result, indent=2))
-    _print_steer_table(summary)
+    (out / "steer.json").write_text(json.dumps({**result, "tests": tests}, indent=2))
     steering_figure(rows, out / "mc2_vs_alpha.png", args.methods, args.alphas,
                     f"Steering {args.model} toward truthfulness (TruthfulQA, {args.folds}-fold, top-{args.top_k} heads)")
     return result
 
 
-def _print_steer_table(summary):
-    print("\nTruthfulQA MC (mean over folds; CE/KL in nats/token on held-out text)")
-    print(f"{'method':18s}{'alpha':>6s}{'MC1':>8s}{'MC2':>8s}{'CE':>8s}{'KL':>9s}  {'MC2 per fold':14s} "
-          f"{'gain per fold':16s} {'p per fold':16s} {'>base':6s}{'p<.05':6s} draws > base")
-    for r in summary:
-        print(f"{r['method']:18s}{r['alpha']:>6.1f}{r['MC1']:>8.3f}{r['MC2']:>8.3f}{r['CE']:>8.3f}{r['KL']:>9.4f}"
-              f"  {r['MC2_per_fold']:14s} {r['MC2_gain_per_fold']:16s} {r['p_value_per_fold']:16s} "
-              f"{'yes' if r['beats_baseline_MC2_all_folds'] else 'no':6s}"
-              f"{'yes' if r['significant_gain_all_folds'] else 'no':6s}"
-              f"{r['draws_above_baseline'] if r['n_draws'] > 1 else ''}")
-    print("gain = held-out MC2 minus the unsteered MC2 on the same questions; p = one-sided paired t-test over "
-          "questions.\nrandom: each question's MC2 is the mean over the draws (independent random directions).")
-    print("uniform_answers = MC2 if all answers were equally likely (chance level; MC1 not defined there)")
+def _steer_tables(rows, per_question, counts, out: Path) -> tuple[list[dict], list[dict]]:
+    """Summary per (method, α), paired tests (per fold and pooled, Holm), written and printed."""
+    summary = summarise_steering(rows, per_question)
+    tests = steering_comparisons(per_question, counts)
+    write_rows_csv(summary, out / "steer_summary.csv")
+    write_rows_csv(tests, out / "steer_tests.csv")
+    base_q = [r for r in per_question if r["method"] == "baseline"]
+    n_folds = len({r["fold"] for r in base_q})
+    budget = f"{len(base_q)} q, {n_folds} fold{'s' if n_folds > 1 else ''}"
+    table = steering_markdown_table(summary, tests, budget, mc2_levels(per_question, counts))
+    (out / "steer_table.md").write_text(table + "\n")
+    print(format_steering_folds(summary) + "\n\nPooled over folds (held-out questions; gains = paired "
+          "differences of per-question MC2, 95 % paired bootstrap interval, two-sided paired t-test, Holm over "
+          "every comparison of the scope; steer_tests.csv has each fold too)\n" + table)
     print("ITI reference (LLaMA-7B, not measured here; True*Info/True/MC1/CE/KL): "
           + "; ".join(f"{k} {v}" for k, v in ITI_REFERENCE.items()))
+    return summary, tests
+
+
+def summarize_steer(args) -> list[dict]:
+    """--summarize: the tables again from DIR/steer_runs.csv + steer_per_question.csv (no model)."""
+    from probekit.evaluation.truthfulqa import load_truthfulqa
+
+    rows, per_question = read_steering_run(args.summarize)
+    counts = answer_counts(load_truthfulqa(args.truthfulqa))
+    check_uniform_rows(rows, per_question, counts)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    return _steer_tables(rows, per_question, counts, Path(args.out))[1]
 
 
 # ============================================================================ CLI
@@ -335,7 +336,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("synthetic", help="concept recovery on synthetic concept-conditioned data")
-    s.add_argument("--out", default="results/concept_recovery")
     s.add_argument("--tiny", action="store_true", help="seconds: 2 seeds, 400 samples/env, 3 epochs (tests)")
     s.add_argument("--settings", nargs="+", default=["S1", "S2", "S3"], choices=["S1", "S2", "S3"])
     s.add_argument("--mixings", nargs="+", default=["linear", "mlp"], choices=["linear", "mlp"])
@@ -345,10 +345,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     s.add_argument("--epochs", type=int, default=100)
     s.add_argument("--batch-size", type=int, default=2048)
     s.add_argument("--progress", action="store_true")
-    s.set_defaults(func=run_synthetic)
 
     t = sub.add_parser("steer", help="steer an LLM toward truthfulness (TruthfulQA MC)")
-    t.add_argument("--out", default="results/concept_recovery")
     t.add_argument("--model", default="smollm2-135m")
     t.add_argument("--embedder", default="minilm-l6", help="sentence encoder for the steering matrix")
     t.add_argument("--truthfulqa", default=None, help="TruthfulQA.csv (default: $PROBEKIT_SHARED_DATA/truthfulqa)")
@@ -366,8 +364,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--no-cache", action="store_true", help="recompute the cached activations")
     t.add_argument("--progress", action="store_true")
-    t.set_defaults(func=run_steer)
+    for sp, run, summarize in ((s, run_synthetic, summarize_synthetic), (t, run_steer, summarize_steer)):
+        sp.add_argument("--out", default=None, help="output folder (default results/concept_recovery; DIR with "
+                        "--summarize)")
+        sp.add_argument("--summarize", metavar="DIR", help="only recompute the tables from DIR's CSVs (no model)")
+        sp.set_defaults(func=run, summarize_func=summarize)
     args = p.parse_args(argv)
+    args.out = args.out or args.summarize or "results/concept_recovery"
+    if args.summarize:
+        args.func = args.summarize_func
     if args.command == "synthetic" and args.tiny:
         args.seeds, args.n_per_env, args.n_eval, args.epochs, args.batch_size = [1, 2], 400, 1000, 3, 256
     if args.command == "synthetic":

@@ -1,7 +1,7 @@
 """probekit.evaluation: benchmark evaluations of (steered) models."""
 
 from probekit.evaluation.head_probes import HeadProbes, fit_head_probes, top_k_heads
-from probekit.evaluation.paired import PairedGain, paired_gain
+from probekit.evaluation.paired import PairedDifference, PairedGain, holm, paired_difference, paired_gain
 from probekit.evaluation.truthfulqa import (
     DEFAULT_TEMPLATE,
     MCResult,
@@ -21,7 +21,9 @@ from probekit.evaluation.activation_cache import INFO_NAME, cached_rows
 from probekit.evaluation.balanced_probes import above_chance, balance_classes, balanced_probe_accuracies
 from probekit.evaluation.delay_probes import HiddenStateEvaluator, delay_baselines
 from probekit.evaluation.heldout_texts import DEFAULT_HELDOUT, load_heldout_texts
-from probekit.evaluation.steering_summary import summarise_steering
+from probekit.evaluation.steering_summary import (answer_counts, check_uniform_rows, format_steering_folds,
+                                                  mc2_levels, read_steering_run, steering_comparisons,
+                                                  steering_markdown_table, summarise_steering, uniform_answer_mc2)
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -47,3 +49,6 @@ __all__ = [
 __all__ += ["INFO_NAME", "cached_rows", "above_chance", "balance_classes", "balanced_probe_accuracies",
             "HiddenStateEvaluator", "delay_baselines", "DEFAULT_HELDOUT", "load_heldout_texts",
             "summarise_steering"]
+__all__ += ["PairedDifference", "holm", "paired_difference", "answer_counts", "check_uniform_rows",
+            "read_steering_run", "steering_comparisons", "steering_markdown_table", "uniform_answer_mc2",
+            "format_steering_folds", "mc2_levels"]

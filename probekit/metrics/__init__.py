@@ -69,7 +69,8 @@ from probekit.metrics.walsh import (
     walsh_summary,
     weight_spectrum,
 )
-from probekit.metrics.recovery import concept_recovery_scores
+from probekit.metrics.recovery import (concept_recovery_markdown, concept_recovery_scores,
+                                       read_concept_recovery_runs, summarise_concept_recovery)
 
 __all__ = [
     # identifiability
@@ -97,4 +98,5 @@ __all__ = [
     "flatten_trajectories", "DecodingResult", "RolloutError", "TakensEmbedding",
 ]
 
-__all__ += ["concept_recovery_scores", "LINEAR_ALPHAS"]
+__all__ += ["concept_recovery_scores", "LINEAR_ALPHAS", "summarise_concept_recovery", "read_concept_recovery_runs",
+            "concept_recovery_markdown"]

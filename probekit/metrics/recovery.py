@@ -42,6 +42,9 @@ from probekit.errors import ProbekitError, did_you_mean
 
 __all__ = [
     "concept_recovery_scores",
+    "summarise_concept_recovery",
+    "read_concept_recovery_runs",
+    "concept_recovery_markdown",
     "RECOVERY_METHODS",
     "RecoveryReport",
     "abs_correlation_matrix",
@@ -390,3 +393,107 @@ def concept_recovery_scores(h: Any, v: Any, seed: int = 0) -> dict[str, float]:
         "mcc_in": float(mean_correlation_coefficient(v[:half], h[:half])),
         "mcc_out": float(mcc_report(v[: 2 * half], h[: 2 * half], test_size=0.5, seed=seed).mcc),
     }
+
+
+#: Scores of :func:`concept_recovery_scores` summarised over seeds.
+CONCEPT_METRICS = ("r2", "r2_heldout", "mcc_in", "mcc_out")
+
+
+def summarise_concept_recovery(rows: list[dict], reference: dict | None = None,
+                               level: float = 0.95) -> list[dict]:
+    """Per (setting, mixing, method): mean, sd and t-interval over seeds; paired gaps to PCA / ICA.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One per (setting, mixing, seed, method) with the keys of :func:`concept_recovery_scores`
+        and ``gen_seconds``; ``method`` is ``contrastive``, ``pca`` or ``ica``.
+    reference : dict, optional
+        ``{(setting, mixing): {"r2": ..., "mcc_out": ...}}`` shown beside the contrastive rows.
+    level : float
+        Level of the Student-t intervals (:func:`probekit.report.tables.mean_ci`).
+
+    Returns
+    -------
+    list of dict
+        ``setting, mixing, method, n_seeds``; per metric ``k``: ``k`` (mean), ``k_sd``,
+        ``k_ci`` (half-width); ``max_gen_seconds``; ``ref_r2`` / ``ref_mcc_out`` (contrastive
+        only); contrastive rows also ``mcc_out_minus_pca`` / ``mcc_out_minus_ica`` with
+        ``_ci``: the mean over seeds of the per-seed MCC-out difference (same data and seed)
+        and its t-interval half-width, and ``n_pairs``.
+    """
+    from probekit.report.tables import group_rows, mean_ci, mean_std
+
+    order = ["contrastive", "pca", "ica"]
+    groups = group_rows(rows, ("setting", "mixing", "method"))
+    out = []
+    for s, m, meth in sorted(groups, key=lambda k: (k[0], k[1], order.index(k[2]) if k[2] in order else 9)):
+        sel = groups[(s, m, meth)]
+        row = {"setting": s, "mixing": m, "method": meth, "n_seeds": len(sel)}
+        for k in CONCEPT_METRICS:
+            vals = [float(r[k]) for r in sel]
+            row[k], row[k + "_sd"] = mean_std(vals)
+            row[k + "_ci"] = mean_ci(vals, level)[1]
+        row["max_gen_seconds"] = max(float(r["gen_seconds"]) for r in sel)
+        ref = (reference or {}).get((s, m)) if meth == "contrastive" else None
+        row["ref_r2"], row["ref_mcc_out"] = (ref["r2"], ref["mcc_out"]) if ref else (None, None)
+        if meth == "contrastive":
+            own = {int(r["seed"]): float(r["mcc_out"]) for r in sel}
+            for base in ("pca", "ica"):
+                other = {int(r["seed"]): float(r["mcc_out"]) for r in groups.get((s, m, base), [])}
+                diffs = [own[k] - other[k] for k in sorted(own.keys() & other.keys())]
+                row[f"mcc_out_minus_{base}"], row[f"mcc_out_minus_{base}_ci"], row["n_pairs"] = mean_ci(diffs, level)
+        out.append(row)
+    return out
+
+
+def read_concept_recovery_runs(path) -> list[dict]:
+    """Rows of a ``synthetic_runs.csv`` (P4 recipe) with numbers as float (``seed`` int).
+
+    Raises
+    ------
+    ProbekitError
+        The file is missing or lacks ``setting, mixing, seed, method, gen_seconds`` or a score column.
+    """
+    import csv
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise ProbekitError(f"{str(path)!r} does not exist (give the --out folder of a synthetic run)")
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        need = {"setting", "mixing", "seed", "method", "gen_seconds", *CONCEPT_METRICS}
+        lacking = need - set(reader.fieldnames or [])
+        if lacking:
+            raise ProbekitError(f"{path} lacks the columns {sorted(lacking)}")
+        text = ("setting", "mixing", "method")
+        return [{k: (v if k in text else int(v) if k == "seed" else float(v) if v != "" else None)
+                 for k, v in r.items()} for r in reader]
+
+
+def concept_recovery_markdown(summary: list[dict], budget: str) -> str:
+    """README table of :func:`summarise_concept_recovery`: MCC-out first, PCA / ICA beside it.
+
+    Every row states ``budget``, the number of seeds and 95 % t-intervals (``mean ± half-width``).
+    """
+    def ci(r, k, digits=3):
+        half = r.get(k + "_ci")
+        return f"{r[k]:.{digits}f} ± {half:.{digits}f}" if half is not None else f"{r[k]:.{digits}f}"
+
+    by = {(r["setting"], r["mixing"], r["method"]): r for r in summary}
+    lines = ["| setting | mixing | budget | n seeds | **MCC-out** contrastive | MCC-out PCA | MCC-out ICA "
+             "| contrastive − PCA | contrastive − ICA | R² contrastive | R² PCA / ICA | ref. MCC-out | ref. R² |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (s, m, meth), r in by.items():
+        if meth != "contrastive":
+            continue
+        pca, ica = by.get((s, m, "pca")), by.get((s, m, "ica"))
+        gaps = [f"{r[k]:+.3f} ± {r[k + '_ci']:.3f}" if r.get(k + "_ci") is not None else "–"
+                for k in ("mcc_out_minus_pca", "mcc_out_minus_ica")]
+        ref_m = f"{r['ref_mcc_out']:.3f}" if r["ref_mcc_out"] is not None else "–"
+        ref_r = f"{r['ref_r2']:.3f}" if r["ref_r2"] is not None else "–"
+        lines.append(f"| {s} | {m} | {budget} | {r['n_seeds']} | **{ci(r, 'mcc_out')}** | "
+                     f"{ci(pca, 'mcc_out') if pca else '–'} | {ci(ica, 'mcc_out') if ica else '–'} | {gaps[0]} | "
+                     f"{gaps[1]} | {ci(r, 'r2')} | {ci(pca, 'r2') if pca else '–'} | {ref_m} | {ref_r} |")
+    return "\n".join(lines)

@@ -103,3 +103,28 @@ def test_concept_recovery_scores_against_sklearn_and_identity():
     noisy = v @ rng.normal(size=(3, 4)) + rng.normal(size=(400, 4))
     ref = LinearRegression().fit(noisy, v).score(noisy, v)  # the reference code's in-sample R²
     assert concept_recovery_scores(noisy, v)["r2"] == pytest.approx(ref, rel=1e-10)
+
+
+def test_summarise_concept_recovery_intervals_and_paired_gaps_by_hand():
+    from scipy import stats
+
+    from probekit.metrics.recovery import concept_recovery_markdown, summarise_concept_recovery
+
+    rows = []
+    for seed, (c, p, i) in enumerate([(0.9, 0.5, 0.6), (0.8, 0.6, 0.5), (0.95, 0.4, 0.7)]):
+        for method, mcc in (("contrastive", c), ("pca", p), ("ica", i)):
+            rows.append({"setting": "S1", "mixing": "linear", "seed": seed, "method": method, "r2": 0.9,
+                         "r2_heldout": 0.9, "mcc_in": mcc, "mcc_out": mcc, "gen_seconds": 0.1 * seed})
+    out = summarise_concept_recovery(rows, {("S1", "linear"): {"r2": 0.98, "mcc_out": 0.97}})
+    assert [r["method"] for r in out] == ["contrastive", "pca", "ica"]
+    con = out[0]
+    vals = np.array([0.9, 0.8, 0.95])
+    assert con["mcc_out"] == pytest.approx(vals.mean()) and con["n_seeds"] == 3
+    assert con["mcc_out_ci"] == pytest.approx(stats.t.ppf(0.975, 2) * vals.std(ddof=1) / np.sqrt(3))
+    gaps = vals - np.array([0.5, 0.6, 0.4])
+    assert con["mcc_out_minus_pca"] == pytest.approx(gaps.mean())
+    assert con["mcc_out_minus_pca_ci"] == pytest.approx(stats.t.ppf(0.975, 2) * gaps.std(ddof=1) / np.sqrt(3))
+    assert con["ref_mcc_out"] == 0.97 and out[1]["ref_mcc_out"] is None and con["max_gen_seconds"] == 0.2
+    assert con["r2_ci"] == pytest.approx(0.0, abs=1e-12)
+    table = concept_recovery_markdown(out, "100 ep")
+    assert "| S1 | linear | 100 ep | 3 | **0.883 ± " in table and "+0.383 ± " in table

@@ -35,8 +35,23 @@ def test_synthetic_tiny_writes_table_with_reference(recipe, tmp_path, capsys):
     assert seed1["contrastive"]["r2"] > 0.95
     summ = [r for r in res["summary"] if r["method"] == "contrastive"][0]
     assert summ["ref_r2"] == 0.986 and summ["ref_mcc_out"] == 0.973
-    for name in ("synthetic_runs.csv", "synthetic_summary.csv", "synthetic.png"):
+    for name in ("synthetic_runs.csv", "synthetic_summary.csv", "synthetic.png", "synthetic_table.md"):
         assert (tmp_path / name).stat().st_size > 0
+    # every row of the README table states its budget, n seeds and a 95 % interval; MCC-out comes first
+    table = (tmp_path / "synthetic_table.md").read_text().splitlines()
+    assert table[0].index("MCC-out") < table[0].index("R²")
+    assert "| S1 | linear | 3 ep, 400/env | 2 | **" in table[2] and table[2].count(" ± ") >= 6
+    half = 12.7062047 * np.std([r["mcc_out"] for r in res["runs"] if r["method"] == "contrastive"], ddof=1) / 2 ** 0.5
+    assert summ["mcc_out_ci"] == pytest.approx(half)  # Student t, 1 degree of freedom
+    pairs = [s["mcc_out"] - p["mcc_out"] for s, p in zip(*[[r for r in res["runs"] if r["method"] == m]
+                                                             for m in ("contrastive", "pca")])]
+    assert summ["mcc_out_minus_pca"] == pytest.approx(np.mean(pairs)) and summ["n_pairs"] == 2
+    # --summarize recomputes the same summary from the CSV alone
+    capsys.readouterr()
+    assert recipe.main(["synthetic", "--summarize", str(tmp_path), "--out", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "synthetic_table.md").read_text() == "\n".join(table) + "\n"
+    assert recipe.main(["synthetic", "--summarize", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_steer_runs_end_to_end_on_a_tiny_model(recipe, tmp_path, tiny_models, capsys):
@@ -92,6 +107,13 @@ def test_steer_runs_end_to_end_on_a_tiny_model(recipe, tmp_path, tiny_models, ca
             assert r["KL"] > 0  # the intervention does something
     assert (tmp_path / "o" / "mc2_vs_alpha.png").stat().st_size > 0
     assert (tmp_path / "o" / "steer_summary.csv").stat().st_size > 0
+    # paired tests between methods, vs unsteered and vs uniform answers, per fold and pooled, Holm-corrected
+    tests = res["tests"]
+    assert {t["scope"] for t in tests} == {"fold 0", "fold 1", "pooled"}
+    pooled = [t for t in tests if t["scope"] == "pooled"]
+    assert len(pooled) == 1 + 5 * 2 + 10 and all(t["n"] == 6 for t in pooled)  # 5 methods: 10 pairs
+    assert all(t["p_holm"] >= t["p_t"] for t in tests)
+    assert "| steering_matrix | 4 | 6 q, 2 folds | 6 |" in (tmp_path / "o" / "steer_table.md").read_text()
     # a second run reuses the cached activations
     capsys.readouterr()
     assert recipe.main(common + ["--alphas", "1", "--methods", "mass_mean"]) == 0
@@ -110,3 +132,59 @@ def test_bad_method_is_reported(recipe, tmp_path, capsys, tiny_models):
     assert recipe.main(["steer", "--model", str(tiny_models["llama"]), "--methods", "telepathy",
                         "--out", str(tmp_path)]) == 2
     assert "telepathy" in capsys.readouterr().err
+
+
+def _write_tqa(path):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Type", "Category", "Question", "Best Answer", "Correct Answers", "Incorrect Answers"])
+        for q in QUESTIONS:
+            w.writerow(["Adversarial", "Misc", *q])
+
+
+def test_steer_summarize_recomputes_paired_tests_without_a_model(recipe, tmp_path, capsys):
+    """CSVs as a steer run writes them (6 questions, 2 folds): 'good' gains 0.1 everywhere, random draws average 0."""
+    from probekit.report.tables import write_rows_csv
+
+    tqa = tmp_path / "tqa.csv"
+    _write_tqa(tqa)
+    rng = np.random.default_rng(0)
+    rows, perq = [], []
+    for fold, qs in enumerate(([0, 2, 4], [1, 3, 5])):
+        base = {q: 0.3 + 0.05 * q for q in qs}
+        rows += [{"fold": fold, "method": "baseline", "alpha": 0.0, "n_test": 3, "MC1": 0.2, "MC2": 0.4, "MC3": 0.1,
+                  "CE": 2.0, "KL": 0.0, "seconds": 0.0},
+                 {"fold": fold, "method": "uniform_answers", "alpha": 0.0, "n_test": 3, "MC1": 0.0, "MC2": 0.5,
+                  "MC3": 0.0, "CE": float("nan"), "KL": float("nan"), "seconds": 0.0}]
+        perq += [{"fold": fold, "method": "baseline", "draw": 0, "alpha": 0.0, "question": q, "MC2": v}
+                 for q, v in base.items()]
+        noise = rng.normal(0, 0.02, (2, 3))
+        for method, draw, shift in (("random", 0, noise[0]), ("random", 1, -noise[0]), ("good", 0, 0.1 + noise[1])):
+            rows.append({"fold": fold, "method": method, "draw": draw, "alpha": 2.0, "n_test": 3, "MC1": 0.3,
+                         "MC2": 0.5, "MC3": 0.1, "CE": 2.1, "KL": 0.01, "seconds": 1.0})
+            perq += [{"fold": fold, "method": method, "draw": draw, "alpha": 2.0, "question": q, "MC2": base[q] + d}
+                     for q, d in zip(qs, shift)]
+    run = tmp_path / "run"
+    run.mkdir()
+    write_rows_csv(rows, run / "steer_runs.csv")
+    write_rows_csv(perq, run / "steer_per_question.csv")
+    out = tmp_path / "summary"
+    assert recipe.main(["steer", "--summarize", str(run), "--truthfulqa", str(tqa), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Holm" in printed and "| good | 2 | 6 q, 2 folds | 6 | 0.300 | " in printed
+    assert "| baseline | 0 | 6 q, 2 folds | 6 | 0.200 | 0.425 [" in printed  # MC2 with its 95 % interval
+    with open(out / "steer_tests.csv", newline="") as f:
+        tests = {(r["scope"], r["a"], r["b"]): r for r in csv.DictReader(f)}
+    assert {s for s, _, _ in tests} == {"fold 0", "fold 1", "pooled"}
+    good = tests["pooled", "good", "baseline"]
+    assert int(good["n"]) == 6 and float(good["diff"]) == pytest.approx(0.1 + np.mean(noise[1]), abs=0.03)
+    assert float(tests["pooled", "random", "baseline"]["diff"]) == pytest.approx(0.0, abs=1e-12)
+    # every test question has 2 true of 4 answers: the uniform-answer MC2 is 0.5
+    uni = tests["pooled", "good", "uniform_answers"]
+    assert float(uni["mean_b"]) == pytest.approx(0.5) and float(uni["p_holm"]) >= float(uni["p_t"])
+    assert (tmp_path / "run" / "steer_tests.csv").exists() is False  # --out given: the run folder is untouched
+    # a run whose recorded chance level disagrees with the TruthfulQA CSV's answer counts is refused, loudly
+    rows[1]["MC2"] = 0.45
+    write_rows_csv(rows, run / "steer_runs.csv")
+    assert recipe.main(["steer", "--summarize", str(run), "--truthfulqa", str(tqa), "--out", str(out)]) == 2
+    assert "uniform-answer MC2" in capsys.readouterr().err
