@@ -13,7 +13,7 @@ import numpy as np
 from probekit.report.plots import pyplot
 
 __all__ = ["ce_dsprites_figure", "ce_imagenet_figure", "ce_synthetic_figure", "concept_recovery_figure",
-           "delay_embedding_figures", "extrapolation_figure", "low_degree_search_figure",
+           "ce_curve_figure", "delay_embedding_figures", "extrapolation_figure", "low_degree_search_figure",
            "multitask_recovery_figure", "steering_figure"]
 
 
@@ -296,3 +296,32 @@ def delay_embedding_figures(out: Path, result: dict, history: list, paper_delta_
            title="Increase in MASE under observation noise (hatched: the paper's numbers)")
     ax.legend(fontsize=7)
     _save(plt, fig, out / "delta_mase_noise.png")
+
+
+def ce_curve_figure(history: list[dict], path: Path) -> None:
+    """P2: held-out R² z~ → z against training step, one line per (row, method, seed) run.
+
+    ``history`` rows carry ``row``, ``method``, ``seed``, ``step``, ``affine_r2`` and
+    ``linear_r2``; a normalised-head run (``diet-norm``) is drawn with its no-intercept R²
+    (Table 2's score for that column), every other run with the affine R².
+    """
+    plt = pyplot()
+    runs: dict[tuple, list[dict]] = {}
+    for h in history:
+        runs.setdefault((h["row"], h["method"], h["seed"]), []).append(h)
+    colors = {"supervised": "tab:blue", "diet": "tab:orange", "diet-norm": "tab:green"}
+    rows = list(dict.fromkeys(k[0] for k in runs))
+    fig, axes = plt.subplots(1, len(rows), figsize=(4.6 * len(rows), 3.6), squeeze=False)
+    for ax, row in zip(axes[0], rows):
+        for (r, method, seed), hs in runs.items():
+            if r != row:
+                continue
+            key = "linear_r2" if method == "diet-norm" else "affine_r2"
+            hs = sorted(hs, key=lambda h: h["step"])
+            ax.plot([h["step"] for h in hs], [h[key] for h in hs], "-o", ms=2, color=colors.get(method),
+                    alpha=0.8, label=f"{method} seed {seed}")
+        ax.set(xlabel="training step", ylabel="held-out R² z~ → z", title=row, ylim=(0, 1.02))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.suptitle("R² against steps (diet-norm: no-intercept R²; others: affine R²)", fontsize=10)
+    _save(plt, fig, path)
