@@ -98,3 +98,12 @@ __all__ = [
 ]
 
 __all__ += ["concept_recovery_scores", "LINEAR_ALPHAS"]
+
+from probekit.metrics.identifiability import (  # noqa: E402
+    RIDGE_ALPHAS,
+    factor_probe_scores,
+    ridge_cv_probe,
+    singular_value_mae,
+)
+
+__all__ += ["RIDGE_ALPHAS", "factor_probe_scores", "ridge_cv_probe", "singular_value_mae"]

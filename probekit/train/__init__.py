@@ -81,3 +81,7 @@ __all__ = [
     "train_multitask",
     "train_sequence_model",
 ]
+
+from probekit.train.cross_entropy import head_singular_value_mae  # noqa: E402
+
+__all__ += ["head_singular_value_mae"]
