@@ -100,3 +100,12 @@ __all__ = [
 
 __all__ += ["concept_recovery_scores", "LINEAR_ALPHAS", "summarise_concept_recovery", "read_concept_recovery_runs",
             "concept_recovery_markdown"]
+
+from probekit.metrics.identifiability import (  # noqa: E402
+    RIDGE_ALPHAS,
+    factor_probe_scores,
+    ridge_cv_probe,
+    singular_value_mae,
+)
+
+__all__ += ["RIDGE_ALPHAS", "factor_probe_scores", "ridge_cv_probe", "singular_value_mae"]

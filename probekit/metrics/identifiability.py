@@ -30,14 +30,18 @@ from probekit.metrics._validation import (
 )
 
 __all__ = [
+    "RIDGE_ALPHAS",
     "LinearIdentifiabilityResult",
     "OrthogonalResult",
     "R2Result",
     "affine_r2",
+    "factor_probe_scores",
     "linear_identifiability",
     "no_intercept_probe",
     "orthogonal_identifiability",
     "r2_per_dimension",
+    "ridge_cv_probe",
+    "singular_value_mae",
     "split_indices",
 ]
 
@@ -241,6 +245,46 @@ def _orthogonal(
     )
 
 
+def singular_value_mae(singular_values: Any, target: float) -> float:
+    """Mean absolute error of a map's singular values to one target value.
+
+    ``mean_k |s_k - target|``: 0 iff the map is ``1 / target`` times an orthogonal
+    (isometric) map. The paper's "orthogonal" score: with a normalised head the encoder
+    learns ``f(g(z)) ≈ kappa · O z``, so the map from ``f`` back to ``z`` has singular
+    values ``1 / kappa`` (target ``1 / kappa`` for z~ -> z, 1 for the unit head rows w -> v).
+
+    Parameters
+    ----------
+    singular_values : array-like of float, shape (k,)
+        E.g. :attr:`OrthogonalResult.singular_values`.
+    target : float
+        Finite and > 0.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ProbekitError
+        An empty or non-finite ``singular_values``; a ``target`` that is not a finite
+        positive number.
+
+    References
+    ----------
+    Reizinger et al. (2025), ICLR, Sec. 5 (orthogonal case: MAE of the singular values of
+    the fitted no-intercept map to their target); the reference code (klindtlab/csi,
+    ``simulation/src/disentanglement_utils.py``, ``orthogonal_linear_disentanglement``,
+    ``scaler=kappa``) scores ``mean_absolute_error(ones / kappa, s)``.
+    """
+    s = np.asarray(singular_values, dtype=np.float64).ravel()
+    if s.size == 0 or not np.all(np.isfinite(s)):
+        raise ProbekitError(f"singular_values must be a non-empty finite array; got {s!r}")
+    if not (isinstance(target, (int, float, np.floating, np.integer)) and np.isfinite(target) and target > 0):
+        raise ProbekitError(f"target must be a finite number > 0; got {target!r}")
+    return float(np.mean(np.abs(s - float(target))))
+
+
 def affine_r2(
     z_learned: Any,
     z_true: Any,
@@ -413,15 +457,7 @@ def no_intercept_probe(f_train: Any, y_train: Any, f_test: Any, y_test: Any):
     z-scored factor; Pearson r on the test split).
     """
     one = np.ndim(y_train) == 1
-    ftr = as_float_matrix(f_train, "f_train", allow_1d=True)
-    fte = as_float_matrix(f_test, "f_test", allow_1d=True)
-    ytr = as_float_matrix(y_train, "y_train", allow_1d=True)
-    yte = as_float_matrix(y_test, "y_test", allow_1d=True)
-    check_same_n_samples([ftr, ytr], ["f_train", "y_train"])
-    check_same_n_samples([fte, yte], ["f_test", "y_test"])
-    if ftr.shape[1] != fte.shape[1] or ytr.shape[1] != yte.shape[1]:
-        raise ProbekitError(f"train and test widths differ: features {ftr.shape[1]} vs {fte.shape[1]}, "
-                            f"targets {ytr.shape[1]} vs {yte.shape[1]}")
+    ftr, ytr, fte, yte = _probe_inputs(f_train, y_train, f_test, y_test)
     sd = ytr.std(0)
     sd[sd == 0] = 1.0
     beta = np.linalg.lstsq(ftr, (ytr - ytr.mean(0)) / sd, rcond=None)[0]
@@ -431,3 +467,119 @@ def no_intercept_probe(f_train: Any, y_train: Any, f_test: Any, y_test: Any):
         if np.std(pred[:, j]) > 0 and np.std(yte[:, j]) > 0:
             r[j] = np.corrcoef(yte[:, j], pred[:, j])[0, 1]
     return float(r[0]) if one else r
+
+
+#: Default penalties of :func:`ridge_cv_probe` (log-spaced, 1e-3 .. 1e5).
+RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-3, 5, 17))
+
+
+def ridge_cv_probe(f_train: Any, y_train: Any, f_test: Any, y_test: Any, alphas=RIDGE_ALPHAS):
+    """Pearson r between ``y_test`` and a ridge prediction whose penalty is chosen by leave-one-out CV.
+
+    The regularised counterpart of :func:`no_intercept_probe` for features that are wide
+    compared with the training rows (e.g. 4096 pixels from 9600 images, where the
+    unpenalised fit overfits): each target column is z-scored with the train statistics
+    and fitted by :class:`sklearn.linear_model.RidgeCV` (efficient leave-one-out /
+    generalised cross-validation on the train split only, one penalty per target, with
+    an intercept -- Pearson r ignores a constant offset of the predictions, and the
+    intercept keeps the penalty off the mean). A column whose prediction or test target
+    is constant scores 0.
+
+    Parameters
+    ----------
+    f_train : array-like, shape (n_train, n_features)
+    y_train : array-like, shape (n_train,) or (n_train, n_targets)
+    f_test : array-like, shape (n_test, n_features)
+    y_test : array-like, shape (n_test,) or (n_test, n_targets)
+    alphas : sequence of float
+        Candidate penalties, all > 0 (default :data:`RIDGE_ALPHAS`).
+
+    Returns
+    -------
+    r : float for 1-D targets, else numpy.ndarray of float64, shape (n_targets,)
+    chosen : numpy.ndarray of float64, shape (n_targets,)
+        The penalty picked for each target.
+
+    Raises
+    ------
+    ProbekitError
+        As :func:`no_intercept_probe`; an empty or non-positive ``alphas``; fewer than 3
+        training rows.
+
+    References
+    ----------
+    Hoerl & Kennard (1970), "Ridge Regression", Technometrics 12(1); Golub, Heath & Wahba
+    (1979), "Generalized cross-validation as a method for choosing a good ridge
+    parameter", Technometrics 21(2); Reizinger et al. (2025), ICLR, Table 4 (the
+    unpenalised probe this regularises).
+    """
+    from sklearn.linear_model import RidgeCV
+
+    one = np.ndim(y_train) == 1
+    ftr, ytr, fte, yte = _probe_inputs(f_train, y_train, f_test, y_test)
+    a = np.asarray(alphas, dtype=np.float64).ravel()
+    if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a <= 0):
+        raise ProbekitError(f"alphas must be a non-empty list of finite penalties > 0; got {list(a)}")
+    check_min_samples(ftr.shape[0], 3, "a ridge probe with leave-one-out CV (train split)")
+    sd = ytr.std(0)
+    sd[sd == 0] = 1.0
+    model = RidgeCV(alphas=a, fit_intercept=True, alpha_per_target=True).fit(ftr, (ytr - ytr.mean(0)) / sd)
+    pred = model.predict(fte).reshape(fte.shape[0], -1)
+    r = np.zeros(ytr.shape[1])
+    for j in range(ytr.shape[1]):
+        if np.std(pred[:, j]) > 0 and np.std(yte[:, j]) > 0:
+            r[j] = np.corrcoef(yte[:, j], pred[:, j])[0, 1]
+    chosen = np.broadcast_to(np.asarray(model.alpha_, dtype=np.float64), (ytr.shape[1],)).copy()
+    return (float(r[0]) if one else r), chosen
+
+
+def _probe_inputs(f_train, y_train, f_test, y_test):
+    """Validated float64 matrices ``(f_train, y_train, f_test, y_test)`` of a train/test probe."""
+    ftr = as_float_matrix(f_train, "f_train", allow_1d=True)
+    fte = as_float_matrix(f_test, "f_test", allow_1d=True)
+    ytr = as_float_matrix(y_train, "y_train", allow_1d=True)
+    yte = as_float_matrix(y_test, "y_test", allow_1d=True)
+    check_same_n_samples([ftr, ytr], ["f_train", "y_train"])
+    check_same_n_samples([fte, yte], ["f_test", "y_test"])
+    if ftr.shape[1] != fte.shape[1] or ytr.shape[1] != yte.shape[1]:
+        raise ProbekitError(f"train and test widths differ: features {ftr.shape[1]} vs {fte.shape[1]}, "
+                            f"targets {ytr.shape[1]} vs {yte.shape[1]}")
+    return ftr, ytr, fte, yte
+
+
+def factor_probe_scores(f_train: Any, y_train: Any, f_test: Any, y_test: Any, names, probe: str = "ridge-cv"
+                        ) -> dict[str, float]:
+    """Both probes' Pearson r per factor: :func:`no_intercept_probe` and :func:`ridge_cv_probe`.
+
+    Parameters
+    ----------
+    f_train, f_test : array-like, shape (n, n_features)
+    y_train, y_test : array-like, shape (n, n_factors)
+    names : sequence of str, length n_factors
+    probe : {"ridge-cv", "lstsq"}
+        Which probe's score goes under the bare factor name.
+
+    Returns
+    -------
+    dict
+        ``<name>`` (the chosen probe), ``<name>_lstsq``, ``<name>_ridge_cv`` and
+        ``<name>_ridge_alpha`` (the penalty chosen by leave-one-out CV) for every factor.
+
+    Raises
+    ------
+    ProbekitError
+        An unknown ``probe``; ``names`` not matching the factor columns; as the probes.
+    """
+    check_choice(probe, "probe", ("ridge-cv", "lstsq"))
+    names = list(names)
+    if np.ndim(y_train) != 2 or np.shape(y_train)[1] != len(names):
+        raise ProbekitError(f"names has {len(names)} entries; y_train must have shape (n, {len(names)}), "
+                            f"got {np.shape(y_train)}")
+    lsq = no_intercept_probe(f_train, y_train, f_test, y_test)
+    ridge, alphas = ridge_cv_probe(f_train, y_train, f_test, y_test)
+    out: dict[str, float] = {}
+    for j, name in enumerate(names):
+        out[name] = float(ridge[j] if probe == "ridge-cv" else lsq[j])
+        out[f"{name}_lstsq"], out[f"{name}_ridge_cv"] = float(lsq[j]), float(ridge[j])
+        out[f"{name}_ridge_alpha"] = float(alphas[j])
+    return out

@@ -29,3 +29,11 @@ __all__ = ["format_mean_std", "format_table", "format_value", "group_rows", "mea
 __all__ += ["ce_dsprites_figure", "ce_imagenet_figure", "ce_synthetic_figure", "concept_recovery_figure",
             "delay_embedding_figures", "extrapolation_figure", "low_degree_search_figure",
             "steering_figure", "world_model_recovery_figure"]
+
+from probekit.report.ce_summary import (BUDGET_KEYS, CE_METRICS, FINAL_KEYS, TABLE_HEADER,  # noqa: E402
+                                        budget_label, ce_run_record, ce_synthetic_table, format_mean_ci,
+                                        load_ce_runs, summarize_ce_runs)
+from probekit.report.recipe_figures import ce_curve_figure  # noqa: E402
+
+__all__ += ["BUDGET_KEYS", "CE_METRICS", "FINAL_KEYS", "TABLE_HEADER", "budget_label", "ce_run_record",
+            "ce_synthetic_table", "format_mean_ci", "load_ce_runs", "summarize_ce_runs", "ce_curve_figure"]

@@ -13,7 +13,7 @@ import numpy as np
 from probekit.report.plots import pyplot
 
 __all__ = ["ce_dsprites_figure", "ce_imagenet_figure", "ce_synthetic_figure", "concept_recovery_figure",
-           "delay_embedding_figures", "extrapolation_figure", "low_degree_search_figure",
+           "ce_curve_figure", "delay_embedding_figures", "extrapolation_figure", "low_degree_search_figure",
            "steering_figure", "world_model_recovery_figure"]
 
 
@@ -298,4 +298,33 @@ def world_model_recovery_figure(summary: list[dict], cfg: dict, path: Path) -> N
         ax.legend(fontsize=6)
     axes[0].set_ylabel(f"matched |corr| (mean ± 95% t, {cfg['seeds']} seeds)")
     fig.suptitle(f"Multi-task networks, n={cfg['n']} latent bits, {cfg['steps']} steps for every arch", fontsize=10)
+    _save(plt, fig, path)
+
+
+def ce_curve_figure(history: list[dict], path: Path) -> None:
+    """P2: held-out R² z~ → z against training step, one line per (row, method, seed) run.
+
+    ``history`` rows carry ``row``, ``method``, ``seed``, ``step``, ``affine_r2`` and
+    ``linear_r2``; a normalised-head run (``diet-norm``) is drawn with its no-intercept R²
+    (Table 2's score for that column), every other run with the affine R².
+    """
+    plt = pyplot()
+    runs: dict[tuple, list[dict]] = {}
+    for h in history:
+        runs.setdefault((h["row"], h["method"], h["seed"]), []).append(h)
+    colors = {"supervised": "tab:blue", "diet": "tab:orange", "diet-norm": "tab:green"}
+    rows = list(dict.fromkeys(k[0] for k in runs))
+    fig, axes = plt.subplots(1, len(rows), figsize=(4.6 * len(rows), 3.6), squeeze=False)
+    for ax, row in zip(axes[0], rows):
+        for (r, method, seed), hs in runs.items():
+            if r != row:
+                continue
+            key = "linear_r2" if method == "diet-norm" else "affine_r2"
+            hs = sorted(hs, key=lambda h: h["step"])
+            ax.plot([h["step"] for h in hs], [h[key] for h in hs], "-o", ms=2, color=colors.get(method),
+                    alpha=0.8, label=f"{method} seed {seed}")
+        ax.set(xlabel="training step", ylabel="held-out R² z~ → z", title=row, ylim=(0, 1.02))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.suptitle("R² against steps (diet-norm: no-intercept R²; others: affine R²)", fontsize=10)
     _save(plt, fig, path)

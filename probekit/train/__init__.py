@@ -83,3 +83,7 @@ __all__ = [
     "train_sequence_model",
     "untrained_multitask",
 ]
+
+from probekit.train.cross_entropy import head_singular_value_mae  # noqa: E402
+
+__all__ += ["head_singular_value_mae"]

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from probekit.devices import resolve_device
 from probekit.errors import ProbekitError, did_you_mean
-from probekit.metrics.identifiability import affine_r2, orthogonal_identifiability
+from probekit.metrics.identifiability import affine_r2, orthogonal_identifiability, singular_value_mae
 from probekit.train.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "LinearHead",
     "evaluate_identifiability",
     "head_identifiability",
+    "head_singular_value_mae",
     "mlp_encoder",
     "train_classifier",
     "train_cross_entropy",
@@ -232,8 +233,9 @@ class CrossEntropyResult:
     head : LinearHead
     history : list of dict
         One row per evaluation: ``step``, ``loss`` (mean since the previous evaluation;
-        NaN-free, ``None`` at step 0), ``affine_r2``, ``linear_r2``, ``sv_deviation``,
-        ``head_r2`` (``None`` when not computable).
+        NaN-free, ``None`` at step 0) and the keys of :func:`evaluate_identifiability`
+        (``affine_r2``, ``linear_r2``, ``sv_deviation``, ``sv_mae`` against ``1 / kappa``,
+        ``singular_values``, ``head_r2``, ``head_sv_mae``; ``None`` when not computable).
     final : dict
         The last row of ``history``.
     config : CrossEntropyConfig
@@ -278,10 +280,47 @@ def head_identifiability(head_weight, cluster_vectors, normalized: bool, seed: i
     return float(fn(w, target, test_size=0.5, seed=seed).mean)
 
 
+def head_singular_value_mae(head_weight, cluster_vectors, seed: int = 0) -> float | None:
+    """MAE to 1 of the singular values of the no-intercept map from head rows to cluster vectors.
+
+    The normalised-head "orthogonal" w -> v score: unit rows ``w_j`` that are an orthogonal
+    transform of their unit cluster vectors ``v_{j mod |C|}`` give singular values 1 and
+    an MAE of 0 (:func:`probekit.metrics.identifiability.singular_value_mae`, target 1).
+
+    Parameters
+    ----------
+    head_weight : array-like, shape (n_outputs, dim)
+    cluster_vectors : array-like, shape (n_classes, dim)
+    seed : int
+        Seed of the half/half split the map is fitted on.
+
+    Returns
+    -------
+    float or None
+        ``None`` with fewer than ``2 (dim + 2)`` rows or a zero map.
+
+    References
+    ----------
+    Reizinger et al. (2025), ICLR, Sec. 5; reference code klindtlab/csi
+    ``simulation/main_diet.py`` ``test_disentanglement_W_ortho`` (``scaler=1.0``).
+    """
+    w = np.asarray(head_weight.detach().cpu() if isinstance(head_weight, torch.Tensor) else head_weight,
+                   dtype=np.float64)
+    v = np.asarray(cluster_vectors, dtype=np.float64)
+    if w.shape[0] < 2 * (w.shape[1] + 2):
+        return None
+    try:
+        orth = orthogonal_identifiability(w, v[np.arange(w.shape[0]) % v.shape[0]], test_size=0.5, seed=seed)
+    except ProbekitError:  # a zero map
+        return None
+    return singular_value_mae(orth.singular_values, 1.0)
+
+
 @torch.no_grad()
 def evaluate_identifiability(encoder: nn.Module, generator: nn.Module, z: np.ndarray, *,
                              head: LinearHead | None = None, cluster_vectors: np.ndarray | None = None,
-                             seed: int = 0, device: str | torch.device = "cpu") -> dict[str, Any]:
+                             sv_target: float | None = None, seed: int = 0,
+                             device: str | torch.device = "cpu") -> dict[str, Any]:
     """How linearly ``f(g(z))`` recovers ``z``.
 
     Parameters
@@ -295,6 +334,9 @@ def evaluate_identifiability(encoder: nn.Module, generator: nn.Module, z: np.nda
     head : LinearHead, optional
         When given with ``cluster_vectors``, also reports ``head_r2`` (w -> v).
     cluster_vectors : numpy.ndarray, shape (n_classes, n_latents), optional
+    sv_target : float, optional
+        Target of the singular values of the no-intercept map z_learned -> z (the trainer
+        passes ``1 / kappa``, as the reference code); ``sv_mae`` is NaN without it.
     seed : int
         Seed of the half/half split.
     device : str or torch.device
@@ -304,8 +346,10 @@ def evaluate_identifiability(encoder: nn.Module, generator: nn.Module, z: np.nda
     dict
         ``affine_r2`` (held-out R² with intercept, z_learned -> z), ``linear_r2``
         (no intercept: the orthogonal case), ``sv_deviation`` (mean relative spread of the
-        singular values of the no-intercept map; 0 for a scaled orthogonal map) and
-        ``head_r2`` (float or ``None``).
+        singular values of the no-intercept map; 0 for a scaled orthogonal map),
+        ``sv_mae`` (mean |s_k - sv_target|), ``singular_values`` (list, descending),
+        ``head_r2`` (float or ``None``) and ``head_sv_mae`` (normalised heads only, else
+        ``None``: :func:`head_singular_value_mae`).
 
     References
     ----------
@@ -326,13 +370,17 @@ def evaluate_identifiability(encoder: nn.Module, generator: nn.Module, z: np.nda
     aff = affine_r2(zl, z, test_size=0.5, seed=seed)
     try:
         orth = orthogonal_identifiability(zl, z, test_size=0.5, seed=seed)
-        lin_r2, sv_dev = float(orth.mean), float(orth.sv_deviation)
+        lin_r2, sv_dev, svs = float(orth.mean), float(orth.sv_deviation), [float(v) for v in orth.singular_values]
     except ProbekitError:  # a zero map: no linear information at all
-        lin_r2, sv_dev = float(np.nan), float(np.nan)
-    head_r2 = None
+        lin_r2, sv_dev, svs = float(np.nan), float(np.nan), []
+    sv_mae = singular_value_mae(svs, sv_target) if svs and sv_target is not None else float(np.nan)
+    head_r2 = head_sv = None
     if head is not None and cluster_vectors is not None:
         head_r2 = head_identifiability(head.weight, cluster_vectors, head.normalize_rows, seed=seed)
-    return {"affine_r2": float(aff.mean), "linear_r2": lin_r2, "sv_deviation": sv_dev, "head_r2": head_r2}
+        if head.normalize_rows:
+            head_sv = head_singular_value_mae(head.weight, cluster_vectors, seed=seed)
+    return {"affine_r2": float(aff.mean), "linear_r2": lin_r2, "sv_deviation": sv_dev, "sv_mae": sv_mae,
+            "singular_values": svs, "head_r2": head_r2, "head_sv_mae": head_sv}
 
 
 _RESUME_KEYS = ("task", "batch_size", "lr", "lr_schedule", "normalize_head", "hidden", "eval_samples", "seed")
@@ -399,7 +447,7 @@ def train_cross_entropy(latents, generator: nn.Module, config: CrossEntropyConfi
         row = {"step": step, "loss": loss}
         row.update(evaluate_identifiability(encoder, generator, z_eval, head=head,
                                             cluster_vectors=getattr(latents, "cluster_vectors", None),
-                                            seed=int(cfg.seed), device=dev))
+                                            sv_target=_sv_target(latents), seed=int(cfg.seed), device=dev))
         history.append(row)
 
     if step == 0 and not history:
@@ -422,6 +470,12 @@ def train_cross_entropy(latents, generator: nn.Module, config: CrossEntropyConfi
     head.renormalize_()
     encoder.eval()
     return CrossEntropyResult(encoder=encoder, head=head, history=history, final=dict(history[-1]), config=cfg)
+
+
+def _sv_target(latents) -> float | None:
+    """``1 / kappa`` (the reference code's ``scaler=c_param``), ``None`` without a positive ``concentration``."""
+    kappa = getattr(latents, "concentration", None)
+    return 1.0 / float(kappa) if isinstance(kappa, (int, float)) and kappa > 0 else None
 
 
 def _cross_entropy_models(latents, generator: nn.Module, encoder: nn.Module | None, cfg: CrossEntropyConfig,
@@ -483,13 +537,23 @@ def _cross_entropy_step(latents, generator, encoder, head: LinearHead, opt, cfg:
     labels = torch.from_numpy(inst if cfg.task == "diet" else cls).to(dev)
     x = generator(torch.from_numpy(z).float().to(dev))
     head.renormalize_()
-    loss = F.cross_entropy(head(encoder(x)), labels)
+    return _optimizer_step(opt, F.cross_entropy(head(encoder(x)), labels), f"at step {step + 1}", cfg.lr)
+
+
+def _optimizer_step(opt, loss: torch.Tensor, where: str, lr: float) -> float:
+    """Zero the gradients, back-propagate ``loss``, step ``opt``; the loss as a float.
+
+    Raises
+    ------
+    ProbekitError
+        The loss is NaN or infinite (``where`` names the step / epoch).
+    """
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
     value = float(loss.detach())
     if not math.isfinite(value):
-        raise ProbekitError(f"loss became {value} at step {step + 1}; lower lr (now {cfg.lr})")
+        raise ProbekitError(f"loss became {value} {where}; lower lr (now {lr})")
     return value
 
 
@@ -638,15 +702,8 @@ def train_classifier(encoder: nn.Module, feature_dim: int, n_classes: int, x_tra
             idx = order[s : s + cfg.batch_size]
             if idx.numel() < 2:
                 continue
-            logits = head(encoder(_as_float_batch(x_train[idx], dev)))
-            loss = F.cross_entropy(logits, y_train[idx].to(dev))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            lv = float(loss.detach())
-            if not math.isfinite(lv):
-                raise ProbekitError(f"loss became {lv} in epoch {epoch}; lower lr (now {cfg.lr})")
-            losses.append(lv)
+            loss = F.cross_entropy(head(encoder(_as_float_batch(x_train[idx], dev))), y_train[idx].to(dev))
+            losses.append(_optimizer_step(opt, loss, f"in epoch {epoch}", cfg.lr))
         epoch += 1
         acc = _accuracy(encoder, head, x_val, y_val, cfg.batch_size, dev)
         history.append({"epoch": epoch, "loss": float(np.mean(losses)) if losses else None, "val_accuracy": acc})

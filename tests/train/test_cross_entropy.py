@@ -184,3 +184,28 @@ def test_save_killed_between_renames_falls_back_to_the_previous_checkpoint(tmp_p
     fresh = nn.Linear(3, 2)
     assert load_checkpoint(ckpt, {"lin": fresh})["step"] == 7
     assert torch.equal(fresh.weight, lin.weight) and not (tmp_path / "ck.old").exists()
+
+
+def test_sv_mae_is_zero_for_a_kappa_scaled_orthogonal_encoder_and_head_rows_equal_to_v():
+    """The paper's orthogonal score: f = kappa O g^-1 gives singular values 1/kappa (MAE 0); w = v gives MAE 0."""
+    from scipy.stats import ortho_group
+
+    from probekit.train.cross_entropy import head_singular_value_mae
+
+    lat, g = _setup(kappa=10.0)
+    z = lat.sample(1000, np.random.default_rng(0))[0]
+    q = torch.tensor(10.0 * ortho_group.rvs(3, random_state=0))
+
+    class Scaled(nn.Module):
+        def forward(self, x):
+            return (g.inverse(x) @ q).float()
+
+    out = evaluate_identifiability(Scaled(), g, z, sv_target=0.1)
+    assert out["sv_mae"] == pytest.approx(0.0, abs=1e-5) and len(out["singular_values"]) == 3
+    assert evaluate_identifiability(Scaled(), g, z, sv_target=1.0)["sv_mae"] == pytest.approx(0.9, abs=1e-5)
+    v = lat.cluster_vectors
+    assert head_singular_value_mae(v[np.arange(40) % 20], v) == pytest.approx(0.0, abs=1e-10)
+    assert head_singular_value_mae(2 * v[np.arange(40) % 20], v) == pytest.approx(0.5, abs=1e-10)
+    res = train_cross_entropy(lat, g, CrossEntropyConfig(steps=4, eval_every=4, batch_size=32, normalize_head=True,
+                                                         eval_samples=64, progress=False))
+    assert res.final["sv_mae"] >= 0 and res.final["head_sv_mae"] is not None
