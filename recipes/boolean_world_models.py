@@ -197,7 +197,7 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
     from scipy.stats import spearmanr
     from tqdm.auto import tqdm
 
-    from probekit.synthetic.boolean_recovery import (paired_difference, recovery_design, recovery_run,
+    from probekit.synthetic.boolean_recovery import (seed_paired_difference, recovery_design, recovery_run,
                                                      summarize_recovery)
     from probekit.train.multitask import MultiTaskConfig
 
@@ -241,7 +241,7 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
                 f"train {world}/{arch}: recovery rises with the number of covering tasks",
                 rec[-1] > rec[0] and rho > 0, f"T={cfg['train_counts'][0]}: {rec[0]:.3f} -> T={top}: "
                 f"{rec[-1]:.3f}, Spearman {rho:.2f}"))
-            d, ci, k = paired_difference(th, dict(world=world, arch=arch, condition="cover", n_tasks=top),
+            d, ci, k = seed_paired_difference(th, dict(world=world, arch=arch, condition="cover", n_tasks=top),
                                          dict(world=world, arch=arch, condition="uncovered"))
             checks.append(_check(
                 f"train {world}/{arch}: covering every bit recovers more than leaving one bit uncovered",
@@ -253,13 +253,13 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
     for arch in cfg["archs"]:
         a = cell(experiment="basis", arch=arch, input_basis="ablation")
         abl, mat = dict(arch=arch, input_basis="ablation"), dict(arch=arch, input_basis="matched")
-        d, ci, k = paired_difference(bs, abl, abl, "recovery_input", "recovery")
+        d, ci, k = seed_paired_difference(bs, abl, abl, "recovery_input", "recovery")
         checks.append(_check(
             f"train basis/{arch}: the mismatched-basis model is closer to the transformed latent E(psi(z)) than to z",
             _above0(d, ci), f"|corr| with E(psi(z)) {a['recovery_input']:.3f} (untrained "
             f"{a['recovery_input_untrained']:.3f}) vs with z {a['recovery']:.3f} (untrained "
             f"{a['recovery_untrained']:.3f}); paired difference {d:.3f} ± {ci or 0:.3f}"))
-        d, ci, k = paired_difference(bs, mat, abl)
+        d, ci, k = seed_paired_difference(bs, mat, abl)
         checks.append(_check(f"train basis/{arch}: the mismatched input basis lowers recovery of z", _above0(d, ci),
                              f"paired difference matched - ablation {d:.3f} ± {ci or 0:.3f} (n={k})"))
     return rows, summary, checks

@@ -35,7 +35,7 @@ from probekit.synthetic.boolean import (
 from probekit.synthetic.boolean_recovery import (
     RECOVERY_METRICS,
     identifiability,
-    paired_difference,
+    seed_paired_difference,
     recovery_conditions,
     recovery_design,
     recovery_run,
@@ -161,7 +161,7 @@ __all__ = [
     "make_polynomial",
     "make_multitask_data",
     "make_world",
-    "paired_difference",
+    "seed_paired_difference",
     "parity_table",
     "projection_moments",
     "random_affine_map",

@@ -44,7 +44,7 @@ import numpy as np
 from probekit.errors import ProbekitError
 from probekit.synthetic.boolean import BooleanWorld, TaskSet, covering_juntas, cube
 
-__all__ = ["RECOVERY_METRICS", "identifiability", "paired_difference", "recovery_conditions", "recovery_design",
+__all__ = ["RECOVERY_METRICS", "identifiability", "seed_paired_difference", "recovery_conditions", "recovery_design",
            "recovery_run", "stable_seed",
            "summarize_recovery"]
 
@@ -185,7 +185,7 @@ def summarize_recovery(rows: list[dict], keys: tuple[str, ...], level: float = 0
     return summarize_runs(runs, keys, [m for m in RECOVERY_METRICS if any(m in r for r in rows)], level)
 
 
-def paired_difference(rows: list[dict], a: dict, b: dict, metric: str = "recovery",
+def seed_paired_difference(rows: list[dict], a: dict, b: dict, metric: str = "recovery",
                       metric_b: str | None = None, level: float = 0.95) -> tuple[float | None, float | None, int]:
     """Mean and t-interval over seeds of ``metric(a) - metric_b(b)``, paired by seed.
 

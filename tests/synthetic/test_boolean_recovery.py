@@ -12,7 +12,7 @@ from probekit.metrics.recovery import recovery_score
 from probekit.synthetic.boolean import cube, make_world, random_affine_map, sample_tasks
 from probekit.synthetic.boolean_recovery import (
     identifiability,
-    paired_difference,
+    seed_paired_difference,
     recovery_conditions,
     recovery_design,
     recovery_run,
@@ -98,7 +98,7 @@ def test_paired_difference_and_summary_match_scipy():
     rows = [{"seed": s, "arch": a, "recovery": float(rng.random()), "gain": 0.1 * s}
             for s in range(5) for a in ("mlp", "transformer")]
     d = [rows[2 * s]["recovery"] - rows[2 * s + 1]["recovery"] for s in range(5)]
-    mean, half, n = paired_difference(rows, {"arch": "mlp"}, {"arch": "transformer"})
+    mean, half, n = seed_paired_difference(rows, {"arch": "mlp"}, {"arch": "transformer"})
     lo, hi = stats.t.interval(0.95, 4, loc=np.mean(d), scale=stats.sem(d))
     assert n == 5 and mean == pytest.approx(np.mean(d)) and half == pytest.approx((hi - lo) / 2)
     summ = {s["arch"]: s for s in summarize_recovery(rows, ("arch",))}
@@ -106,7 +106,7 @@ def test_paired_difference_and_summary_match_scipy():
     assert summ["mlp"]["recovery"] == pytest.approx(np.mean(mlp)) and summ["mlp"]["n_runs"] == 5
     assert summ["mlp"]["recovery_ci"] == pytest.approx(stats.t.ppf(0.975, 4) * stats.sem(mlp))
     with pytest.raises(ProbekitError, match="more than one run"):
-        paired_difference(rows, {}, {"arch": "mlp"})
+        seed_paired_difference(rows, {}, {"arch": "mlp"})
 
 
 def test_trained_recovery_beats_untrained_and_covering_beats_uncovered():
