@@ -292,26 +292,40 @@ def write_outputs(out: Path, result: dict, history: list) -> None:
 SUMMARY_METRICS = ["r2_linear", "r2_elasticnet", "r2_mlp", "overlap", "overlap_no_pe", "mase"]
 
 
-def summarize(run_dirs: list[str], out: Path) -> list[dict]:
-    """Rows and x-only / Takens baselines over seeds: mean ± 95 % t-interval (n = runs)."""
-    runs, baselines, budgets = [], [], set()
-    for folder in run_dirs:
+def _load_by_seed(run_dirs: list[str]) -> tuple[dict, str]:
+    """``{seed: {"rows", "baselines"}}`` merging folders of the same seed (e.g. one per sigma), and the budget."""
+    seeds, budgets = {}, set()
+    for i, folder in enumerate(run_dirs):
         path = Path(folder) / "results.json"
         if not path.is_file():
             raise ProbekitError(f"--summarize: {str(path)!r} does not exist (give folders of finished runs)")
         result = json.loads(path.read_text())
         st = result["settings"]
         budgets.add(f"{result['train_steps']} steps, lr {st['lr']:g}, {st['n_train']} traj × {st['n_steps']}")
-        runs.append(result["rows"])
-        baselines.append([{"sigma": float(sg), **b} for sg, b in result["baselines"].items()])
+        got = seeds.setdefault(result.get("args", {}).get("seed", f"run{i}"), {"rows": [], "baselines": {}})
+        have = {(r["model"], r["d"], r["sigma"], r["phase"]) for r in got["rows"]}
+        if have & {(r["model"], r["d"], r["sigma"], r["phase"]) for r in result["rows"]} or \
+                set(got["baselines"]) & set(result["baselines"]):
+            raise ProbekitError(f"--summarize: {folder!r} repeats cells of another folder of the same seed")
+        got["rows"] += result["rows"]
+        got["baselines"].update(result["baselines"])
     if len(budgets) > 1:
         raise ProbekitError(f"--summarize: the runs have different budgets {sorted(budgets)}; summarise each apart")
-    budget = budgets.pop()
+    return seeds, budgets.pop()
+
+
+def summarize(run_dirs: list[str], out: Path) -> list[dict]:
+    """Rows, baselines and ΔMASE over seeds: mean ± 95 % t-interval (n = seeds; folders of one seed merge)."""
+    seeds, budget = _load_by_seed(run_dirs)
+    runs = [v["rows"] for v in seeds.values()]
+    baselines = [[{"sigma": float(sg), **b} for sg, b in v["baselines"].items()] for v in seeds.values()]
     rows = [dict(r, budget=budget) for r in summarize_runs(runs, ("model", "d", "sigma", "phase"), SUMMARY_METRICS)]
     base = summarize_runs(baselines, ("sigma",), ["x_only_r2_linear", "x_only_r2_elasticnet", "x_only_r2_mlp",
-                                        "takens_r2_elasticnet", "takens_r2_mlp"])
+                                                  "takens_r2_elasticnet", "takens_r2_mlp"])
+    dmase = summarize_runs([delta_mase(r) for r in runs], ("model", "d"), ["delta_mase"])
     out.mkdir(parents=True, exist_ok=True)
     write_rows_csv(rows + [dict(r, model="baselines") for r in base], out / "summary.csv")
+    write_rows_csv([dict(r, budget=budget) for r in dmase], out / "delta_mase.csv")
 
     def cell(r, m):
         return "—" if r[m] is None else f"{r[m]:.3f}" + ("" if r[f"{m}_ci"] is None else f" ± {r[f'{m}_ci']:.3f}")
@@ -326,6 +340,10 @@ def summarize(run_dirs: list[str], out: Path) -> list[dict]:
         print(f"σ = {b['sigma']}: x alone MLP R² {cell(b, 'x_only_r2_mlp')}, ridge {cell(b, 'x_only_r2_linear')}, "
               f"ElasticNet {cell(b, 'x_only_r2_elasticnet')}; Takens MLP R² {cell(b, 'takens_r2_mlp')}, "
               f"ElasticNet {cell(b, 'takens_r2_elasticnet')} (n = {b['n_runs']}; ± = 95 % t-interval half-width)")
+    paper = {(m, d): v for m in MODEL_CHOICES for d, v in zip(PAPER_DELTA_MASE["d"], PAPER_DELTA_MASE[m])}
+    print(format_table(["model", "d", "budget", "seeds", "ΔMASE σ 0 → 0.05", "paper"],
+                       [[r["model"], r["d"], budget, r["n_runs"], cell(r, "delta_mase"),
+                         _fmt(paper.get((r["model"], r["d"])), ".2f")] for r in dmase]))
     return rows
 
 

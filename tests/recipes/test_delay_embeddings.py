@@ -85,3 +85,30 @@ def test_summarize_gives_mean_and_t_interval_over_seeds(recipe, tmp_path, capsys
     printed = capsys.readouterr().out
     assert "0.850 ± " in printed and "1000 steps, lr 0.01" in printed
     assert recipe.main(["--summarize", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_summarize_merges_the_sigma_halves_of_one_seed_and_gives_delta_mase(recipe, tmp_path, capsys):
+    import pytest
+
+    def half(folder, seed, sigma, mase):
+        rows = [{"model": "lru", "d": 8, "sigma": sigma, "phase": p, "r2_linear": 0.9, "mase": mase + (p == "init")}
+                for p in ("init", "trained")]
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "results.json").write_text(json.dumps({
+            "rows": rows, "baselines": {str(sigma): {"x_only_r2_mlp": 0.5}}, "args": {"seed": seed},
+            "settings": {"lr": 0.01, "n_train": 200, "n_steps": 250}, "train_steps": 1000}))
+        return str(tmp_path / folder)
+
+    dirs = [half("a0", 0, 0.0, 0.10), half("b0", 0, 0.05, 0.30), half("a1", 1, 0.0, 0.10), half("b1", 1, 0.05, 0.20)]
+    rows = recipe.summarize(dirs, tmp_path / "sum")
+    assert {r["n_runs"] for r in rows} == {2}  # two seeds, each from two folders
+    dm = (tmp_path / "sum" / "delta_mase.csv").read_text().splitlines()
+    assert len(dm) == 2 and "lru" in dm[1]
+    assert "0.150 ± " in capsys.readouterr().out  # mean of 0.20 and 0.10
+    import csv
+
+    row = next(csv.DictReader(open(tmp_path / "sum" / "delta_mase.csv")))
+    assert float(row["delta_mase"]) == pytest.approx(0.15) and row["n_runs"] == "2"
+    # the same cells twice for one seed is an error, not a silent extra run
+    assert recipe.main(["--summarize", dirs[0], dirs[0], "--out", str(tmp_path / "x")]) == 2
+    assert "repeats" in capsys.readouterr().err
