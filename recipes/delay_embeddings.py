@@ -114,7 +114,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--summarize", nargs="+", metavar="RUN_DIR",
                    help="instead of training: mean and 95%% t-interval over the results.json of these runs "
-                        "(one per --seed), written to OUT/summary.csv and printed as a table")
+                        "(folders of one --seed, e.g. one per --sigma, merge), written to OUT/summary.csv and "
+                        "OUT/delta_mase.csv and printed as tables")
     args = p.parse_args(argv)
     preset = dict(PRESETS[args.preset or "budget"])
     args.preset = args.preset or "budget"
