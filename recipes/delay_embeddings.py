@@ -7,13 +7,16 @@ their hidden states (GPT: post-attention residual, hook ``block``; LRU: [Re, Im]
 of the state, hook ``recurrence``) are probed for the unobserved (y, z) at
 initialisation and during training:
 
-* decoding R² of (y, z), linear (ridge) and MLP, split by trajectory;
-* k-NN neighbour overlap (k = 20) of hidden states with the true (x, y, z);
+* decoding R² of (y, z), linear (ridge; ElasticNet as in the paper at init and trained) and MLP,
+  split by trajectory;
+* k-NN neighbour overlap (k = 20) of hidden states with the true (x, y, z), and for the GPT also
+  of the hidden state minus its positional embedding (``overlap_no_pe``);
 * MASE of the next-step prediction (vs the persistence forecast), multi-step rollouts;
 * a Takens delay-embedding baseline (tau from mutual information, m from FNN)
   and an "x alone" baseline.
 
-Sweep: d in {10, 25, 50, 100} x {gpt, lru} x sigma in {0, 0.05}.
+Sweep: d in {10, 25, 50, 100} x {gpt, lru} x sigma in {0, 0.05}; both sigma see the same clean
+trajectories (only the observation noise differs).
 
 Presets::
 
@@ -46,7 +49,7 @@ from probekit.models.sequence import build_sequence_model, computation_mode, cou
 from probekit.report.recipe_figures import delay_embedding_figures
 from probekit.report.tables import format_value as _fmt
 from probekit.report.tables import format_table, summarize_runs, write_rows_csv
-from probekit.synthetic.dynamical import DynamicalConfig, NextStepDataset, simulate
+from probekit.synthetic.dynamical import DynamicalConfig, NextStepDataset, simulate_noise_levels
 from probekit.train.sequence import SequenceTrainConfig, train_sequence_model
 
 #: Increase in MASE from sigma = 0 to sigma = 0.05, per d = 10/25/50/100, as reported by
@@ -111,7 +114,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--summarize", nargs="+", metavar="RUN_DIR",
                    help="instead of training: mean and 95%% t-interval over the results.json of these runs "
-                        "(one per --seed), written to OUT/summary.csv and printed as a table")
+                        "(folders of one --seed, e.g. one per --sigma, merge), written to OUT/summary.csv and "
+                        "OUT/delta_mase.csv and printed as tables")
     args = p.parse_args(argv)
     preset = dict(PRESETS[args.preset or "budget"])
     args.preset = args.preset or "budget"
@@ -156,10 +160,14 @@ def run(args: argparse.Namespace) -> dict:
     rows, history, base = [], [], {}
     total_runs = len(s["sigma"]) * len(s["d"]) * len(s["models"])
     run_i = 0
-    for si, sigma in enumerate(s["sigma"]):
-        common = dict(system=args.system, n_steps=s["n_steps"], noise_std=sigma)
-        train_traj = simulate(DynamicalConfig(n_trajectories=s["n_train"], seed=args.seed * 1000 + 2 * si, **common))
-        val_traj = simulate(DynamicalConfig(n_trajectories=s["n_val"], seed=args.seed * 1000 + 2 * si + 1, **common))
+    # the same clean trajectories under every sigma: only the observation noise differs
+    common = dict(system=args.system, n_steps=s["n_steps"])
+    train_all = simulate_noise_levels(DynamicalConfig(n_trajectories=s["n_train"], seed=args.seed * 1000, **common),
+                                      s["sigma"])
+    val_all = simulate_noise_levels(DynamicalConfig(n_trajectories=s["n_val"], seed=args.seed * 1000 + 1, **common),
+                                    s["sigma"])
+    for sigma in s["sigma"]:
+        train_traj, val_traj = train_all[float(sigma)], val_all[float(sigma)]
         train_ds = NextStepDataset(train_traj.observations)
         val_ds = NextStepDataset(val_traj.observations, mean=train_ds.mean, std=train_ds.std)
         unobserved = train_traj.unobserved
@@ -183,10 +191,10 @@ def run(args: argparse.Namespace) -> dict:
                                           warmup_steps=s["warmup"], eval_every=s["eval_every"],
                                           checkpoint_dir=ckpt, seed=args.seed, device=args.device,
                                           progress=not args.no_progress)
-                mlp_at = {0, n_steps_train} if s["mlp_decoding"] else set()
+                ends = {0, n_steps_train}  # MLP (if on) and ElasticNet read-outs at init and trained only
                 tstart = time.time()
-                res = train_sequence_model(model, train_ds, val_ds, cfg,
-                                           evaluate=lambda m, step: evaluator(m, step, mlp=step in mlp_at))
+                res = train_sequence_model(model, train_ds, val_ds, cfg, evaluate=lambda m, step: evaluator(
+                    m, step, mlp=s["mlp_decoding"] and step in ends, elasticnet=step in ends))
                 model = res.model.cpu()
                 with computation_mode(model, "scan"):  # identical maths (tested), much faster for rollouts
                     roll = rollout_error(model, val_ds.data, context=s["n_steps"] - s["rollout_horizon"],
@@ -199,7 +207,8 @@ def run(args: argparse.Namespace) -> dict:
                     rows.append({
                         "model": name, "d": d, "sigma": sigma, "n_params": n_params, "phase": phase,
                         "step": h["step"], "r2_linear": h["r2_linear"], "r2_mlp": h.get("r2_mlp"),
-                        "overlap": h["overlap"], "chance_overlap": args.k / (len(evaluator.groups) - 1),
+                        "r2_elasticnet": h.get("r2_elasticnet"), "overlap": h["overlap"],
+                        "overlap_no_pe": h["overlap_no_pe"], "chance_overlap": args.k / (len(evaluator.groups) - 1),
                         "mase": h["mase"], "val_loss": h["val_loss"],
                         "rollout_nrmse_h10": float(roll.nrmse[min(9, len(roll.nrmse) - 1)]) if phase == "trained" else None,
                         "rollout_nrmse_end": float(roll.nrmse[-1]) if phase == "trained" else None,
@@ -245,7 +254,7 @@ def print_table(result: dict) -> None:
           f"split by trajectory; overlap k={result['args']['k']} with the true state)")
     hdr = (f"{'model':9s}{'d':>4s}{'sigma':>6s}{'params':>8s} | {'R2 lin init':>11s}{'trained':>8s} | "
            f"{'R2 mlp init':>11s}{'trained':>8s} | {'overlap init':>12s}{'trained':>8s} | "
-           f"{'MASE init':>9s}{'trained':>8s} | {'rollout@end':>11s}")
+           f"{'MASE init':>9s}{'trained':>8s} | {'rollout@end':>11s} | {'EN R2 tr':>8s} | {'ovl-PE tr':>9s}")
     print(hdr)
     print("-" * len(hdr))
     keys = list(dict.fromkeys((r["model"], r["d"], r["sigma"]) for r in rows))
@@ -255,7 +264,8 @@ def print_table(result: dict) -> None:
         print(f"{key[0]:9s}{key[1]:>4d}{key[2]:>6.2f}{init['n_params']:>8d} | {_fmt(init['r2_linear']):>11s}"
               f"{_fmt(tr['r2_linear']):>8s} | {_fmt(init['r2_mlp']):>11s}{_fmt(tr['r2_mlp']):>8s} | "
               f"{_fmt(init['overlap']):>12s}{_fmt(tr['overlap']):>8s} | {_fmt(init['mase']):>9s}"
-              f"{_fmt(tr['mase']):>8s} | {_fmt(tr['rollout_nrmse_end']):>11s}")
+              f"{_fmt(tr['mase']):>8s} | {_fmt(tr['rollout_nrmse_end']):>11s} | {_fmt(tr['r2_elasticnet']):>8s} | "
+              f"{_fmt(tr['overlap_no_pe']):>9s}")
     for sigma, b in result["baselines"].items():
         print(f"baselines sigma={sigma}: Takens (m={b['m']}, tau={b['tau']}) R2 lin {_fmt(b['takens_r2_linear'])} "
               f"mlp {_fmt(b.get('takens_r2_mlp'))} overlap {_fmt(b['takens_overlap'])} | x alone R2 lin "
@@ -280,35 +290,61 @@ def write_outputs(out: Path, result: dict, history: list) -> None:
     delay_embedding_figures(out, result, history, PAPER_DELTA_MASE)
 
 
-SUMMARY_METRICS = ["r2_linear", "r2_mlp", "overlap", "mase"]
+SUMMARY_METRICS = ["r2_linear", "r2_elasticnet", "r2_mlp", "overlap", "overlap_no_pe", "mase"]
 
 
-def summarize(run_dirs: list[str], out: Path) -> list[dict]:
-    """Rows and x-only / Takens baselines over seeds: mean ± 95 % t-interval (n = runs)."""
-    runs, baselines = [], []
-    for folder in run_dirs:
+def _load_by_seed(run_dirs: list[str]) -> tuple[dict, str]:
+    """``{seed: {"rows", "baselines"}}`` merging folders of the same seed (e.g. one per sigma), and the budget."""
+    seeds, budgets = {}, set()
+    for i, folder in enumerate(run_dirs):
         path = Path(folder) / "results.json"
         if not path.is_file():
             raise ProbekitError(f"--summarize: {str(path)!r} does not exist (give folders of finished runs)")
         result = json.loads(path.read_text())
-        runs.append(result["rows"])
-        baselines.append([{"sigma": float(sg), **b} for sg, b in result["baselines"].items()])
-    rows = summarize_runs(runs, ("model", "d", "sigma", "phase"), SUMMARY_METRICS)
-    base = summarize_runs(baselines, ("sigma",), ["x_only_r2_linear", "x_only_r2_mlp", "takens_r2_mlp"])
+        st = result["settings"]
+        budgets.add(f"{result['train_steps']} steps, lr {st['lr']:g}, {st['n_train']} traj × {st['n_steps']}")
+        got = seeds.setdefault(result.get("args", {}).get("seed", f"run{i}"), {"rows": [], "baselines": {}})
+        have = {(r["model"], r["d"], r["sigma"], r["phase"]) for r in got["rows"]}
+        if have & {(r["model"], r["d"], r["sigma"], r["phase"]) for r in result["rows"]} or \
+                set(got["baselines"]) & set(result["baselines"]):
+            raise ProbekitError(f"--summarize: {folder!r} repeats cells of another folder of the same seed")
+        got["rows"] += result["rows"]
+        got["baselines"].update(result["baselines"])
+    if len(budgets) > 1:
+        raise ProbekitError(f"--summarize: the runs have different budgets {sorted(budgets)}; summarise each apart")
+    return seeds, budgets.pop()
+
+
+def summarize(run_dirs: list[str], out: Path) -> list[dict]:
+    """Rows, baselines and ΔMASE over seeds: mean ± 95 % t-interval (n = seeds; folders of one seed merge)."""
+    seeds, budget = _load_by_seed(run_dirs)
+    runs = [v["rows"] for v in seeds.values()]
+    baselines = [[{"sigma": float(sg), **b} for sg, b in v["baselines"].items()] for v in seeds.values()]
+    rows = [dict(r, budget=budget) for r in summarize_runs(runs, ("model", "d", "sigma", "phase"), SUMMARY_METRICS)]
+    base = summarize_runs(baselines, ("sigma",), ["x_only_r2_linear", "x_only_r2_elasticnet", "x_only_r2_mlp",
+                                                  "takens_r2_elasticnet", "takens_r2_mlp"])
+    dmase = summarize_runs([delta_mase(r) for r in runs], ("model", "d"), ["delta_mase"])
     out.mkdir(parents=True, exist_ok=True)
     write_rows_csv(rows + [dict(r, model="baselines") for r in base], out / "summary.csv")
+    write_rows_csv([dict(r, budget=budget) for r in dmase], out / "delta_mase.csv")
 
     def cell(r, m):
         return "—" if r[m] is None else f"{r[m]:.3f}" + ("" if r[f"{m}_ci"] is None else f" ± {r[f'{m}_ci']:.3f}")
 
     init = {(r["model"], r["d"], r["sigma"]): r for r in rows if r["phase"] == "init"}
-    table = [[r["model"], r["d"], r["sigma"], r["n_runs"], *(f"{cell(init[(r['model'], r['d'], r['sigma'])], m)} → "
-                                                             f"{cell(r, m)}" for m in SUMMARY_METRICS)]
+    table = [[r["model"], r["d"], r["sigma"], budget, r["n_runs"],
+              *(f"{cell(init[(r['model'], r['d'], r['sigma'])], m)} → {cell(r, m)}" for m in SUMMARY_METRICS)]
              for r in rows if r["phase"] == "trained"]
-    print(format_table(["model", "d", "σ", "seeds", "linear R² init → trained", "MLP R²", "overlap", "MASE"], table))
+    print(format_table(["model", "d", "σ", "budget", "seeds", "ridge R² init → trained", "ElasticNet R²", "MLP R²",
+                        "overlap", "overlap without PE", "MASE"], table))
     for b in base:
-        print(f"σ = {b['sigma']}: x alone MLP R² {cell(b, 'x_only_r2_mlp')}, linear {cell(b, 'x_only_r2_linear')}; "
-              f"Takens MLP R² {cell(b, 'takens_r2_mlp')} (n = {b['n_runs']})")
+        print(f"σ = {b['sigma']}: x alone MLP R² {cell(b, 'x_only_r2_mlp')}, ridge {cell(b, 'x_only_r2_linear')}, "
+              f"ElasticNet {cell(b, 'x_only_r2_elasticnet')}; Takens MLP R² {cell(b, 'takens_r2_mlp')}, "
+              f"ElasticNet {cell(b, 'takens_r2_elasticnet')} (n = {b['n_runs']}; ± = 95 % t-interval half-width)")
+    paper = {(m, d): v for m in MODEL_CHOICES for d, v in zip(PAPER_DELTA_MASE["d"], PAPER_DELTA_MASE[m])}
+    print(format_table(["model", "d", "budget", "seeds", "ΔMASE σ 0 → 0.05", "paper"],
+                       [[r["model"], r["d"], budget, r["n_runs"], cell(r, "delta_mase"),
+                         _fmt(paper.get((r["model"], r["d"])), ".2f")] for r in dmase]))
     return rows
 
 

@@ -19,7 +19,7 @@ from probekit.evaluation.truthfulqa import (
 )
 from probekit.evaluation.activation_cache import INFO_NAME, cached_rows
 from probekit.evaluation.balanced_probes import above_chance, balance_classes, balanced_probe_accuracies
-from probekit.evaluation.delay_probes import HiddenStateEvaluator, delay_baselines
+from probekit.evaluation.delay_probes import HiddenStateEvaluator, delay_baselines, positional_component
 from probekit.evaluation.heldout_texts import DEFAULT_HELDOUT, load_heldout_texts
 from probekit.evaluation.steering_summary import (answer_counts, check_uniform_rows, format_steering_folds,
                                                   mc2_levels, read_steering_run, steering_comparisons,
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 __all__ += ["INFO_NAME", "cached_rows", "above_chance", "balance_classes", "balanced_probe_accuracies",
-            "HiddenStateEvaluator", "delay_baselines", "DEFAULT_HELDOUT", "load_heldout_texts",
+            "HiddenStateEvaluator", "delay_baselines", "positional_component", "DEFAULT_HELDOUT", "load_heldout_texts",
             "summarise_steering"]
 __all__ += ["PairedDifference", "holm", "paired_difference", "answer_counts", "check_uniform_rows",
             "read_steering_run", "steering_comparisons", "steering_markdown_table", "uniform_answer_mc2",

@@ -21,7 +21,42 @@ from probekit.metrics.delay_embedding import decoding_r2, flatten_trajectories, 
 from probekit.metrics.neighbours import neighbour_overlap
 from probekit.models.sequence import hidden_states
 
-__all__ = ["HiddenStateEvaluator", "delay_baselines"]
+__all__ = ["HiddenStateEvaluator", "delay_baselines", "positional_component"]
+
+
+def positional_component(model, n_pos: int) -> np.ndarray | None:
+    """The positional encoding a GPT adds to its residual stream, ``(n_pos, d_model)`` float64.
+
+    The GPT's hidden state (hook ``block``) is ``e_t + attn(ln_1(e_t))`` with
+    ``e_t = W u_t + b + p_t``; subtracting ``p_t`` removes the positional embedding's
+    direct (residual-path) contribution. What position reaches the state *through*
+    attention stays: the difference is "the hidden state without its positional
+    component", not "a position-free state".
+
+    Parameters
+    ----------
+    model : nn.Module
+        A :class:`~probekit.models.sequence.SequenceGPT` or any other sequence model.
+    n_pos : int
+        Positions of the inputs.
+
+    Returns
+    -------
+    ndarray of shape (n_pos, d_model) or None
+        Zeros for a GPT without positions; ``None`` for a model without a positional
+        embedding on its hidden state (e.g. the LRU).
+    """
+    embed = getattr(model, "embed", None)
+    kind = getattr(embed, "positional", None)
+    if kind is None:
+        return None
+    if kind == "learned":
+        table = embed.position.weight[:n_pos]
+    elif kind == "sinusoidal":
+        table = embed.position_table[:n_pos]
+    else:
+        return np.zeros((n_pos, embed.value.out_features))
+    return table.detach().cpu().double().numpy()
 
 
 class HiddenStateEvaluator:
@@ -53,20 +88,35 @@ class HiddenStateEvaluator:
         self.true_state, self.groups = flatten_trajectories(states[:, :n_pos][:, self.t_idx], start=0)
         self.targets = self.true_state[:, list(unobserved)]
 
+    def _r2(self, feats: np.ndarray, regressor: str) -> float:
+        return decoding_r2(feats, self.targets, self.groups, regressor, max_train=self.max_train,
+                           seed=self.seed).r2
+
     def features(self, model) -> np.ndarray:
         """Hidden states at the evaluated time points, ``(n_traj * n_times, d_hidden)`` float64."""
         h = hidden_states(model, self.val.inputs())
         return h[:, self.t_idx].reshape(-1, h.shape[-1]).astype(np.float64)
 
-    def __call__(self, model, step: int, mlp: bool = False) -> dict:
-        """``{"r2_linear", "overlap", "mase"}`` (+ ``"r2_mlp"`` when ``mlp``) of ``model`` (``step`` unused)."""
+    def __call__(self, model, step: int, mlp: bool = False, elasticnet: bool = False) -> dict:
+        """Metrics of ``model`` (``step`` unused).
+
+        Returns ``{"r2_linear", "overlap", "overlap_no_pe", "mase"}``, plus ``"r2_mlp"``
+        when ``mlp`` and ``"r2_elasticnet"`` when ``elasticnet``. ``overlap_no_pe`` is the
+        overlap of the hidden states minus :func:`positional_component` (``None`` for a
+        model without one, e.g. the LRU; equal to ``overlap`` for a GPT without positions).
+        """
         feats = self.features(model)
-        row = {"r2_linear": decoding_r2(feats, self.targets, self.groups, "linear", max_train=self.max_train,
-                                        seed=self.seed).r2,
-               "overlap": neighbour_overlap(feats, self.true_state, k=self.k).score}
+        row = {"r2_linear": self._r2(feats, "linear"),
+               "overlap": neighbour_overlap(feats, self.true_state, k=self.k).score, "overlap_no_pe": None}
+        pe = positional_component(model, self.val.inputs().shape[1])
+        if pe is not None:
+            n_traj = len(feats) // len(self.t_idx)
+            no_pe = feats - np.tile(pe[self.t_idx], (n_traj, 1))
+            row["overlap_no_pe"] = neighbour_overlap(no_pe, self.true_state, k=self.k).score
         if mlp:
-            row["r2_mlp"] = decoding_r2(feats, self.targets, self.groups, "mlp", max_train=self.max_train,
-                                        seed=self.seed).r2
+            row["r2_mlp"] = self._r2(feats, "mlp")
+        if elasticnet:
+            row["r2_elasticnet"] = self._r2(feats, "elasticnet")
         with torch.no_grad():
             dev = next(model.parameters()).device
             pred = torch.cat([model(x.to(dev)).cpu() for x in self.val.inputs().split(64)]).numpy()
@@ -91,7 +141,8 @@ def delay_baselines(val_obs: np.ndarray, states: np.ndarray, unobserved: tuple, 
     Returns
     -------
     dict
-        ``m``, ``tau``, ``fnn_fractions``, ``takens_r2_<reg>``, ``x_only_r2_<reg>``,
+        ``m``, ``tau``, ``fnn_fractions``, ``takens_r2_<reg>``, ``x_only_r2_<reg>`` (reg in
+        linear, elasticnet and, with ``mlp``, mlp),
         ``takens_overlap``, ``x_only_overlap``, ``chance_overlap`` (``k / (n - 1)``).
     """
     x = val_obs[..., 0]
@@ -101,7 +152,7 @@ def delay_baselines(val_obs: np.ndarray, states: np.ndarray, unobserved: tuple, 
                                                            val_obs[:, t_idx])
     targets = st_flat[:, list(unobserved)]
     out = {"m": emb.m, "tau": emb.tau, "fnn_fractions": emb.fnn_fractions.tolist()}
-    for reg in ["linear", "mlp"] if mlp else ["linear"]:
+    for reg in ["linear", "elasticnet", "mlp"] if mlp else ["linear", "elasticnet"]:
         out[f"takens_r2_{reg}"] = decoding_r2(v_flat, targets, groups, reg, max_train=max_train, seed=seed).r2
         out[f"x_only_r2_{reg}"] = decoding_r2(x_flat, targets, groups, reg, max_train=max_train, seed=seed).r2
     out["takens_overlap"] = neighbour_overlap(v_flat, st_flat, k=k).score

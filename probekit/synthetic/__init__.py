@@ -80,6 +80,7 @@ from probekit.synthetic.dynamical import (
     lorenz_rhs,
     rossler_rhs,
     simulate,
+    simulate_noise_levels,
 )
 from probekit.synthetic.extrapolation import (
     ExtrapolationConfig,
@@ -186,6 +187,7 @@ __all__ = [
     "sample_vmf",
     "signed_permutation_table",
     "simulate",
+    "simulate_noise_levels",
     "stable_seed",
     "summarize_recovery",
     "vmf_mean_resultant_length",

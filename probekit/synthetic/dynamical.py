@@ -19,7 +19,7 @@ standard deviation), as in the reference code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -38,6 +38,7 @@ __all__ = [
     "lorenz_rhs",
     "rossler_rhs",
     "simulate",
+    "simulate_noise_levels",
 ]
 
 
@@ -325,6 +326,46 @@ def simulate(config: DynamicalConfig) -> Trajectories:
     obs = np.ascontiguousarray(noisy[..., list(config.observed)])
     times = np.arange(config.n_steps) * config.dt
     return Trajectories(states, noisy, obs, times, config)
+
+
+def simulate_noise_levels(config: DynamicalConfig, noise_stds) -> dict:
+    """The same clean trajectories observed under several noise levels (integrated once).
+
+    Every level gets exactly ``simulate(replace(config, noise_std=s))``: the same initial
+    conditions and states (they depend on ``config.seed`` only) and the same standard-normal
+    draws scaled by ``s`` (common random numbers), so the levels differ in the noise alone.
+
+    Parameters
+    ----------
+    config : DynamicalConfig
+        Its ``noise_std`` is ignored.
+    noise_stds : sequence of float
+        Noise standard deviations (state units), each >= 0.
+
+    Returns
+    -------
+    dict
+        ``{noise_std: Trajectories}`` in the order given.
+
+    Raises
+    ------
+    ProbekitError
+        A negative noise level, none given, or a bad configuration.
+    """
+    levels = [float(s) for s in np.atleast_1d(noise_stds)]
+    if not levels or any(not s >= 0 for s in levels):
+        raise ProbekitError(f"noise_stds must be one or more values >= 0; got {noise_stds!r}")
+    clean = simulate(replace(config, noise_std=0.0))
+    rng = np.random.default_rng(config.seed)
+    rng.random(config.n_trajectories)  # the initial-condition draw of simulate()
+    z = rng.standard_normal(clean.states.shape)
+    out = {}
+    for s in levels:
+        cfg = replace(config, noise_std=s)
+        noisy = clean.states + s * z if s > 0 else clean.states.copy()
+        obs = np.ascontiguousarray(noisy[..., list(cfg.observed)])
+        out[s] = Trajectories(clean.states, noisy, obs, clean.times, cfg)
+    return out
 
 
 class NextStepDataset(Dataset):

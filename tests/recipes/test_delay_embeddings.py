@@ -3,8 +3,22 @@ import json
 
 
 
-def test_tiny_recipe_runs_and_writes_outputs(recipe, tmp_path, capsys):
+def test_tiny_recipe_runs_and_writes_outputs(recipe, tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    made = []
+
+    def recording(config, noise_stds):
+        made.append(real(config, noise_stds))
+        return made[-1]
+
+    real = recipe.simulate_noise_levels
+    monkeypatch.setattr(recipe, "simulate_noise_levels", recording)
     assert recipe.main(["--tiny", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert len(made) == 2  # train and validation: the same clean trajectories under both sigma
+    for levels in made:
+        np.testing.assert_array_equal(levels[0.0].states, levels[0.05].states)
+        assert not np.array_equal(levels[0.0].observations, levels[0.05].observations)
     printed = capsys.readouterr().out
     assert "Takens" in printed and "lru" in printed and "gpt" in printed and "paper" in printed
     for name in ("results.csv", "history.csv", "results.json", "decoding_vs_step.png", "mase_vs_params.png",
@@ -25,6 +39,13 @@ def test_tiny_recipe_runs_and_writes_outputs(recipe, tmp_path, capsys):
         # (measured: R² 0.89 vs 0.28, overlap 0.63 vs 0.07 at sigma 0)
         assert by["lru", sigma, "init"]["r2_linear"] > by["gpt", sigma, "init"]["r2_linear"] + 0.3
         assert by["lru", sigma, "init"]["overlap"] > by["gpt", sigma, "init"]["overlap"]
+        # ElasticNet read-out beside ridge at init and trained; the GPT's overlap without its
+        # positional component is higher (positions dominate its neighbourhoods), the LRU has none
+        for model in ("gpt", "lru"):
+            for phase in ("init", "trained"):
+                assert -1.5 < by[model, sigma, phase]["r2_elasticnet"] <= 1
+        assert by["lru", sigma, "init"]["overlap_no_pe"] is None
+        assert by["gpt", sigma, "init"]["overlap_no_pe"] > by["gpt", sigma, "init"]["overlap"]
         for model in ("gpt", "lru"):  # training lowers the next-step error
             assert by[model, sigma, "trained"]["mase"] < by[model, sigma, "init"]["mase"]
         b = res["baselines"][str(sigma)]
@@ -47,7 +68,9 @@ def test_summarize_gives_mean_and_t_interval_over_seeds(recipe, tmp_path, capsys
                  "r2_mlp": None, "overlap": 0.3, "mase": 0.2} for phase in ("init", "trained")]
         base = {"0.0": {"x_only_r2_linear": 0.4, "x_only_r2_mlp": 0.5, "takens_r2_mlp": 0.9}}
         (tmp_path / folder).mkdir()
-        (tmp_path / folder / "results.json").write_text(json.dumps({"rows": rows, "baselines": base}))
+        settings = {"lr": 0.01, "n_train": 200, "n_steps": 250}
+        (tmp_path / folder / "results.json").write_text(json.dumps({"rows": rows, "baselines": base,
+                                                                     "settings": settings, "train_steps": 1000}))
         return str(tmp_path / folder)
 
     dirs = [run("s0", 0.90), run("s1", 0.80), run("s2", 0.85)]
@@ -58,5 +81,34 @@ def test_summarize_gives_mean_and_t_interval_over_seeds(recipe, tmp_path, capsys
     assert rows[0]["r2_linear_ci"] == pytest.approx((high - low) / 2)
     assert rows[0]["r2_mlp"] is None
     assert (tmp_path / "sum" / "summary.csv").read_text().count("\n") == 4  # header, init, trained, baselines
-    assert "0.850 ± " in capsys.readouterr().out
+    assert rows[0]["budget"] == "1000 steps, lr 0.01, 200 traj × 250"
+    printed = capsys.readouterr().out
+    assert "0.850 ± " in printed and "1000 steps, lr 0.01" in printed
     assert recipe.main(["--summarize", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_summarize_merges_the_sigma_halves_of_one_seed_and_gives_delta_mase(recipe, tmp_path, capsys):
+    import pytest
+
+    def half(folder, seed, sigma, mase):
+        rows = [{"model": "lru", "d": 8, "sigma": sigma, "phase": p, "r2_linear": 0.9, "mase": mase + (p == "init")}
+                for p in ("init", "trained")]
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "results.json").write_text(json.dumps({
+            "rows": rows, "baselines": {str(sigma): {"x_only_r2_mlp": 0.5}}, "args": {"seed": seed},
+            "settings": {"lr": 0.01, "n_train": 200, "n_steps": 250}, "train_steps": 1000}))
+        return str(tmp_path / folder)
+
+    dirs = [half("a0", 0, 0.0, 0.10), half("b0", 0, 0.05, 0.30), half("a1", 1, 0.0, 0.10), half("b1", 1, 0.05, 0.20)]
+    rows = recipe.summarize(dirs, tmp_path / "sum")
+    assert {r["n_runs"] for r in rows} == {2}  # two seeds, each from two folders
+    dm = (tmp_path / "sum" / "delta_mase.csv").read_text().splitlines()
+    assert len(dm) == 2 and "lru" in dm[1]
+    assert "0.150 ± " in capsys.readouterr().out  # mean of 0.20 and 0.10
+    import csv
+
+    row = next(csv.DictReader(open(tmp_path / "sum" / "delta_mase.csv")))
+    assert float(row["delta_mase"]) == pytest.approx(0.15) and row["n_runs"] == "2"
+    # the same cells twice for one seed is an error, not a silent extra run
+    assert recipe.main(["--summarize", dirs[0], dirs[0], "--out", str(tmp_path / "x")]) == 2
+    assert "repeats" in capsys.readouterr().err

@@ -80,3 +80,26 @@ def test_bad_inputs_raise():
         integrate("lorenz", np.zeros(4), 10)
     with pytest.raises(ProbekitError, match="rho"):
         integrate("lorenz", np.ones(3), 10, params={"roh": 1.0})
+
+
+def test_noise_levels_share_the_clean_trajectories_and_equal_simulate():
+    from dataclasses import replace
+
+    from probekit.synthetic.dynamical import simulate_noise_levels
+
+    cfg = DynamicalConfig(n_trajectories=3, n_steps=60, burn_in=20, seed=5)
+    levels = simulate_noise_levels(cfg, [0.0, 0.05, 0.2])
+    assert list(levels) == [0.0, 0.05, 0.2]
+    np.testing.assert_array_equal(levels[0.0].states, levels[0.05].states)
+    np.testing.assert_array_equal(levels[0.0].observations, levels[0.0].states[..., :1])
+    for s, tr in levels.items():  # each level is exactly what simulate() gives for it
+        ref = simulate(replace(cfg, noise_std=s))
+        np.testing.assert_array_equal(tr.states, ref.states)
+        np.testing.assert_array_equal(tr.observations, ref.observations)
+    # only the noise differs, and it is the same draw scaled
+    d1 = levels[0.05].noisy_states - levels[0.05].states
+    d2 = levels[0.2].noisy_states - levels[0.2].states
+    np.testing.assert_allclose(d2, 4 * d1, rtol=1e-9, atol=1e-12)
+    assert np.std(d1) > 0.03
+    with pytest.raises(ProbekitError, match="noise_stds"):
+        simulate_noise_levels(cfg, [0.1, -1])
