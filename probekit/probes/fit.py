@@ -9,6 +9,7 @@ layer chunks and returns held-out decision values.
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,9 +51,13 @@ class EngineSettings:
     device:
         ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
     chunk_mb:
-        Bound on one layer chunk's working set (MiB: its activations, rotated fold designs
-        and stacked inner-fold designs) in :func:`out_of_fold`; ``None``: 256 on CPU, 4096
-        on CUDA.
+        Bound on the working set of the layer chunks in flight (MiB: their activations,
+        rotated fold designs and stacked inner-fold designs) in :func:`out_of_fold`;
+        ``None``: 256 on CPU, 4096 on CUDA.
+    workers:
+        Layer chunks solved at once on CPU, each in its own thread with one torch
+        thread (the solver's many small operations gain little from torch's
+        intra-op threads); ``None``: ``torch.get_num_threads()``. CUDA: always 1.
     random_state:
         Seed of the inner folds.
     stream:
@@ -76,6 +81,7 @@ class EngineSettings:
     random_state: int = 0
     stream: bool | None = None
     stream_rows: int = 8192
+    workers: int | None = None
 
     def method_for(self, task: str) -> str:
         """The method used for ``task``.
@@ -176,10 +182,11 @@ def decisions(X: torch.Tensor, coef: torch.Tensor, intercept: torch.Tensor) -> t
     return torch.einsum("bnd,bskd->bsnk", X, coef) + intercept[:, :, None, :]
 
 
-def _chunks(features: list, per_layer_bytes: float, settings: EngineSettings, device: torch.device):
-    """Consecutive runs of same-shape layers, each within ``chunk_mb`` at ``per_layer_bytes`` a layer."""
+def _chunks(features: list, per_layer_bytes: float, settings: EngineSettings, device: torch.device,
+            workers: int = 1):
+    """Consecutive runs of same-shape layers; ``workers`` of them together within ``chunk_mb`` at ``per_layer_bytes`` a layer."""
     budget = settings.chunk_mb if settings.chunk_mb is not None else (4096.0 if device.type == "cuda" else 256.0)
-    per = max(1, int(budget * 2**20 // max(1.0, per_layer_bytes)))
+    per = max(1, int(budget / workers * 2**20 // max(1.0, per_layer_bytes)))
     runs, start = [], 0
     for i in range(1, len(features) + 1):
         if i == len(features) or np.shape(features[i]) != np.shape(features[start]):
@@ -250,7 +257,9 @@ def out_of_fold(features: list, codes: np.ndarray, groups: np.ndarray, task: str
     per_layer = _working_bytes(n, d, splits, inner, method, torch.finfo(dtype).bits // 8)
     if _streams(method, task, per_layer, settings, device):
         return _streamed(features, codes, groups, splits, settings, progress)
-    for lo, hi in _chunks(features, per_layer, settings, device):
+    workers = _workers(settings, device, len(features))
+
+    def solve(lo: int, hi: int) -> int:
         X = _read_layers(features, lo, hi, device, dtype)
         if method == "logistic":
             labels = torch.as_tensor(codes, dtype=torch.long, device=device)
@@ -265,10 +274,59 @@ def out_of_fold(features: list, codes: np.ndarray, groups: np.ndarray, task: str
                                                   settings)
                 decision[lo:hi, :, test] = decisions(X[:, test_t], coef, intercept).double().cpu().numpy()
                 penalty[lo:hi, :, f] = pen.numpy()
-        del X
-        if progress is not None:
-            progress(hi - lo)
+        return hi - lo
+
+    run_chunks(_chunks(features, per_layer, settings, device, workers), solve, workers, progress)
     return decision, penalty
+
+
+def _workers(settings: EngineSettings, device: torch.device, n_layers: int) -> int:
+    """Layer chunks to solve at once (see ``EngineSettings.workers``).
+
+    Raises
+    ------
+    ProbekitError
+        ``workers`` below 1.
+    """
+    if settings.workers is not None and int(settings.workers) < 1:
+        raise ProbekitError(f"engine workers must be at least 1; got {settings.workers!r}")
+    if device.type != "cpu":
+        return 1
+    wanted = int(settings.workers) if settings.workers is not None else torch.get_num_threads()
+    return max(1, min(wanted, n_layers))
+
+
+def run_chunks(chunks: list, solve, workers: int, progress=None) -> None:
+    """``solve(lo, hi)`` for every chunk: in order, or ``workers`` at once in threads of one torch thread each.
+
+    Torch releases the GIL inside its operations, so the threads run on separate cores;
+    each sets its own (thread-local) OpenMP thread count to 1, and the caller's count is
+    restored afterwards. The first error of any chunk is raised once the others stop;
+    chunks not started by then are cancelled. ``progress(n_layers)`` is called in the
+    caller's thread as each chunk finishes.
+    """
+    if workers <= 1 or len(chunks) <= 1:
+        for lo, hi in chunks:
+            done = solve(lo, hi)
+            if progress is not None:
+                progress(done)
+        return
+    threads = torch.get_num_threads()
+
+    def task(lo: int, hi: int) -> int:
+        torch.set_num_threads(1)
+        return solve(lo, hi)
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probekit-engine")
+    try:
+        futures = [pool.submit(task, lo, hi) for lo, hi in chunks]
+        for future in as_completed(futures):
+            done = future.result()
+            if progress is not None:
+                progress(done)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        torch.set_num_threads(threads)
 
 
 def _streams(method: str, task: str, per_layer: float, settings: EngineSettings, device) -> bool:
