@@ -47,7 +47,7 @@ import numpy as np
 
 from probekit.errors import ProbekitError, run_command
 from probekit.report.recipe_figures import extrapolation_figure, low_degree_search_figure, world_model_recovery_figure
-from probekit.report.tables import (format_mean_std, format_table, format_value, group_rows, mean_ci, nan_to_none,
+from probekit.report.tables import (format_mean_std, format_table, format_value, mean_ci, nan_to_none,
                                     write_rows_csv)
 from probekit.synthetic.boolean_search import SEARCH_FAMILIES, SEARCH_SETTINGS, search_pivot
 
