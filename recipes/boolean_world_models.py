@@ -20,14 +20,16 @@ under one budget, each scored against its untrained init; plus the input-basis e
 degree-3 polynomial fit on ``U[-1,1)^2``, tested on ``U[-2,2)^2`` by a ReLU MLP, a
 transformer and a basis-matched model.
 
-Presets::
+Budgets (``--budget {tiny,cpu,reference}``, default cpu; ``--tiny`` = ``--budget tiny``; ``--dry-run`` builds and
+records the configs in ``OUT/plan.json`` without running)::
 
     python recipes/boolean_world_models.py all --tiny --out /tmp/bwm   # ~1 min, for tests
-    python recipes/boolean_world_models.py all --out results/bwm       # default budget, ~50 min on 2 busy cores
+    python recipes/boolean_world_models.py all --out results/bwm       # cpu budget, ~50 min on 2 busy cores
+    python recipes/boolean_world_models.py all --budget reference --out results/bwm-ref  # papers.md P1 set-up
 
 Outputs in ``--out``: ``search_trials.csv``, ``search_summary.csv``, ``search_recovery.png``,
 ``train_runs.csv``, ``train_summary.csv``, ``train_recovery.png``, ``ood.csv``,
-``ood_mse.png`` and ``results.json`` (config, summaries, checks).
+``ood_mse.png`` and ``results.json`` (budget name, config, network settings, summaries, checks).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import json
 import math
 import sys
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,60 +47,46 @@ import numpy as np
 
 from probekit.errors import ProbekitError, run_command
 from probekit.report.recipe_figures import extrapolation_figure, low_degree_search_figure, world_model_recovery_figure
-from probekit.report.tables import (format_mean_std, format_table, format_value, group_rows, mean_ci, nan_to_none,
+from probekit.report.tables import (format_mean_std, format_table, format_value, mean_ci, nan_to_none,
                                     write_rows_csv)
+from probekit.synthetic.boolean_search import SEARCH_FAMILIES, SEARCH_SETTINGS, search_pivot
 
-SEARCH_FAMILIES: dict[str, tuple[str, int | None]] = {
-    "1-junta": ("junta", 1), "2-junta": ("junta", 2), "parity": ("parity", None), "degree<=2": ("degree", 2)}
-#: name -> (n, world kind, search space)
-SEARCH_SETTINGS: dict[str, tuple[int, str, str]] = {
-    "n3-bijection": (3, "bijection", "bijection"), "n3-affine": (3, "affine", "affine"),
-    "n4-affine": (4, "affine", "affine"), "n4-bijworld-affine": (4, "bijection", "affine")}
 ARCHS = ("mlp", "transformer")
 
+_OOD_RANGES = dict(ood_train_range=1.0, ood_test_range=2.0)  # papers.md P1: train U[-1,1), test U[-2,2)
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(
         settings=["n3-affine", "n4-affine"], families=list(SEARCH_FAMILIES), search_counts=[1, 2, 10, 12],
         trials=3, criteria=["degree"],
         n=4, train_counts=[1, 8], seeds=2, worlds=["bijection", "affine"], archs=["mlp", "transformer"],
         steps=150, lr=1e-2, hidden=32, head_hidden=8,
-        ood_seeds=1, ood_steps=80, ood_n_train=256),
-    "default": dict(
+        ood_seeds=1, ood_steps=80, ood_n_train=256, **_OOD_RANGES),
+    "cpu": dict(  # sized for 2 CPU cores (~50 min); the tables of README_P1.md
         settings=["n3-bijection", "n3-affine", "n4-affine"], families=list(SEARCH_FAMILIES),
         search_counts=[1, 2, 3, 4, 6, 8, 10, 12, 16], trials=20, criteria=["degree", "influence"],
         n=5, train_counts=[1, 2, 5, 10], seeds=5, worlds=["bijection", "affine"],
         archs=["mlp", "transformer"], steps=1000, lr=3e-3, hidden=64, head_hidden=16,
-        ood_seeds=3, ood_steps=1500, ood_n_train=1024),
+        ood_seeds=3, ood_steps=1500, ood_n_train=1024, **_OOD_RANGES),
+    # The source's set-up as /work/shared/design/papers.md section P1 states it (Zhang, Chen & Chen 2025 have no
+    # public code or numbers). papers.md fixes the kinds below and no number: where it is silent ("silent") the
+    # cpu value is kept, so this preset has the cpu preset's values (README_P1.md, "Budgets").
+    "reference": dict(
+        settings=["n3-bijection", "n3-affine", "n4-affine"],  # "GF(2)-affine maps; all bijections for n <= 3"
+        families=list(SEARCH_FAMILIES),  # "parities chi_S, random k-juntas, random degree-<=k functions"
+        search_counts=[1, 2, 3, 4, 6, 8, 10, 12, 16], trials=20,  # "many / enough tasks": counts silent
+        criteria=["degree", "influence"],  # "lowest Fourier-Walsh degree"; influence: silent (cpu)
+        n=5, train_counts=[1, 2, 5, 10], seeds=5,  # silent (cpu; issue #17 asks >= 5 seeds)
+        worlds=["bijection", "affine"],  # "a random bijection psi of the cube (or structured ones)"
+        archs=["mlp", "transformer"],  # "shared trunk + per-task heads, ReLU MLP and a transformer"
+        steps=1000, lr=3e-3, hidden=64, head_hidden=16,  # widths, steps, lr: silent (cpu)
+        ood_seeds=3, ood_steps=1500, ood_n_train=1024,  # silent (cpu)
+        **_OOD_RANGES),  # "train/val inputs U[-1,1), test U[-2,2)"
 }
 
 
 # ------------------------------------------------------------------------------ helpers
 def _table(rows: list[dict], cols: list[str]) -> str:
     return format_table(cols, [[format_value(r.get(c), sci_below=1e-3) for c in cols] for r in rows], "plain")
-
-
-def _pivot(summary: list[dict], cfg: dict) -> str:
-    from probekit.synthetic.boolean import coverage_probability
-
-    counts = cfg["search_counts"]
-    rows = []
-    for setting in cfg["settings"]:
-        for crit in cfg["criteria"]:
-            for fam in cfg["families"]:
-                cells = {s["n_tasks"]: s for s in summary
-                         if (s["setting"], s["criterion"], s["family"]) == (setting, crit, fam)}
-                row = {"setting": setting, "criterion": crit, "family": fam}
-                for t in counts:
-                    c = cells.get(t)
-                    row[f"T={t}"] = (f"{c['recovery_rate']:.2f}/{c['truth_min_rate']:.2f}/{c['coverage_rate']:.2f}"
-                                     if c else "-")
-                rows.append(row)
-        if "1-junta" in cfg["families"]:
-            n = SEARCH_SETTINGS[setting][0]
-            row = {"setting": setting, "criterion": "theory", "family": "P(1-juntas cover)"}
-            row.update({f"T={t}": f"{coverage_probability(n, t, 1):.3f}" for t in counts})
-            rows.append(row)
-    return _table(rows, ["setting", "criterion", "family"] + [f"T={t}" for t in counts])
 
 
 def _above0(mean: float | None, half: float | None) -> bool:
@@ -115,52 +104,15 @@ def run_search(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[
     """Ideal low-degree learner over settings x criteria x families x task counts x trials."""
     from tqdm.auto import tqdm
 
-    from scipy.stats import binomtest
+    from probekit.synthetic.boolean_search import search_trial, summarize_search
 
-    from probekit.estimators.low_degree import LowDegreeSearch
-    from probekit.synthetic.boolean import coverage_probability, make_world, sample_tasks
-    from probekit.synthetic.boolean_recovery import stable_seed as hash_seed
-
-    trials_rows: list[dict] = []
     jobs = [(s, c, f, t) for s in cfg["settings"] for c in cfg["criteria"] for f in cfg["families"]
             for t in cfg["search_counts"]]
-    for setting, criterion, fam, count in tqdm(jobs, disable=not progress, desc="search"):
-        n, world_kind, space = SEARCH_SETTINGS[setting]
-        family, k = SEARCH_FAMILIES[fam]
-        for trial in range(cfg["trials"]):
-            seed = [hash_seed(setting, fam, count, trial)]
-            rng = np.random.default_rng(seed)
-            world = make_world(n, world_kind, rng)
-            tasks = sample_tasks(family, n, count, k=k, seed=rng)
-            est = LowDegreeSearch(space=space, criterion=criterion).fit(world.tasks_on_observations(tasks))
-            rec = est.recovery(world.psi)
-            trials_rows.append({
-                "setting": setting, "n": n, "world": world_kind, "space": space, "criterion": criterion,
-                "family": fam, "n_tasks": count, "trial": trial,
-                **{k: int(getattr(rec, k)) for k in ("recovered", "truth_is_minimizer", "truth_reachable")},
-                "covers_all_bits": int(tasks.covers_all),
-                **{k: getattr(rec, k) for k in ("n_minimizers", "n_signed_permutations", "min_cost", "latent_cost",
-                                                "min_total_degree", "latent_total_degree", "stored_signed_fraction")},
-            })
-    summary: list[dict] = []
-    groups = group_rows(trials_rows, ("setting", "criterion", "family", "n_tasks"))
-    for setting, criterion, fam, count in sorted(groups, key=lambda x: (
-            cfg["settings"].index(x[0]), cfg["criteria"].index(x[1]), cfg["families"].index(x[2]), x[3])):
-        rs = groups[(setting, criterion, fam, count)]
-        cov = [r for r in rs if r["covers_all_bits"]]
-        n = rs[0]["n"]
-        summary.append({
-            "setting": setting, "criterion": criterion, "family": fam, "n_tasks": count, "trials": len(rs),
-            "recovery_rate": float(np.mean([r["recovered"] for r in rs])),  # exact 95% Clopper-Pearson:
-            "recovery_rate_ci": list(binomtest(sum(r["recovered"] for r in rs), len(rs)).proportion_ci()),
-            "truth_min_rate": float(np.mean([r["truth_is_minimizer"] for r in rs])),
-            "coverage_rate": float(np.mean([r["covers_all_bits"] for r in rs])),
-            "recovery_if_covered": float(np.mean([r["recovered"] for r in cov])) if cov else float("nan"),
-            "theory_coverage_1junta": coverage_probability(n, count, 1) if fam == "1-junta" else float("nan"),
-            "mean_n_minimizers": float(np.mean([r["n_minimizers"] for r in rs])),
-            "n_signed_perms": rs[0]["n_signed_permutations"],
-            "mean_min_minus_latent": float(np.mean([r["min_cost"] - r["latent_cost"] for r in rs])),
-        })
+    trials_rows = [search_trial(*job, trial) for job in tqdm(jobs, disable=not progress, desc="search")
+                   for trial in range(cfg["trials"])]
+    summary = summarize_search(trials_rows, {k: cfg[k] for k in ("settings", "criteria", "families")})
+    for s in summary:
+        s["budget"] = f"{cfg['budget']}: exhaustive search, {cfg['trials']} trials"
     checks = []
     # coverage of every bit is necessary (README_P1); independent 1-juntas cover with P >= .96 from T = 16 at n <= 4
     big = [s for s in summary if s["family"] == "1-junta" and s["criterion"] == "degree" and s["n_tasks"] >= 16]
@@ -199,13 +151,11 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
 
     from probekit.synthetic.boolean_recovery import (seed_paired_difference, recovery_design, recovery_run,
                                                      summarize_recovery)
-    from probekit.train.multitask import MultiTaskConfig
-
     rows: list[dict] = []
+    configs = model_configs(cfg)["train"]
     jobs = recovery_design(cfg["n"], cfg["train_counts"], cfg["seeds"], cfg["worlds"], cfg["archs"])
     for job in tqdm(jobs, disable=not progress, desc="train"):
-        mc = MultiTaskConfig(arch=job["arch"], hidden=cfg["hidden"], head_hidden=cfg["head_hidden"],
-                             steps=cfg["steps"], lr=cfg["lr"], seed=job["seed"])  # one budget for every arch
+        mc = replace(configs[job["arch"]], seed=job["seed"])  # one budget for every arch
         scores = recovery_run(job["world"], job["tasks"], mc, job["input_map"])
         rows.append({**{k: job[k] for k in ("experiment", "input_basis", "arch", "seed", "condition", "n_tasks")},
                      "world": job["world"].kind, "covers_all_bits": int(job["tasks"].covers_all),
@@ -213,7 +163,8 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
     keys = ("experiment", "world", "input_basis", "arch", "condition", "n_tasks")
     summary = summarize_recovery(rows, keys)
     for s in summary:
-        s["budget"] = f"{cfg['steps']} steps, full batch {2 ** cfg['n']}, Adam lr {cfg['lr']:g} constant"
+        s["budget"] = (f"{cfg['budget']}: {cfg['steps']} steps, full batch {2 ** cfg['n']}, AdamW lr {cfg['lr']:g} "
+                       f"constant, weight decay {configs[s['arch']].weight_decay:g}")
     checks, top = [], max(cfg["train_counts"])
 
     def cell(**sel: Any) -> dict:
@@ -267,17 +218,16 @@ def run_train(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[d
 
 # ------------------------------------------------------------------------------ ood
 def run_ood(cfg: dict, progress: bool) -> tuple[list[dict], list[dict], list[dict]]:
-    from probekit.synthetic.extrapolation import ExtrapolationConfig, run_extrapolation
+    from probekit.synthetic.extrapolation import run_extrapolation
 
-    rows = []
+    rows, ec = [], replace(model_configs(cfg)["ood"], progress=progress)
     for seed in range(cfg["ood_seeds"]):
-        ec = ExtrapolationConfig(steps=cfg["ood_steps"], n_train=cfg["ood_n_train"], seed=seed,
-                                 progress=progress)
-        rows += run_extrapolation(ec)
+        rows += run_extrapolation(replace(ec, seed=seed))
     summary = []
     for model in ("mlp", "transformer", "polynomial"):
         rs = [r for r in rows if r["model"] == model]
-        summary.append({"model": model, "seeds": len(rs), "n_params": rs[0]["n_params"],
+        summary.append({"model": model, "seeds": len(rs), "n_params": rs[0]["n_params"], "budget": f"{cfg['budget']}: "
+                        + (f"{ec.steps} Adam steps" if model != "polynomial" else "least squares"),
                         **{k: float(np.mean([r[k] for r in rs])) for k in ("train_mse", "id_mse", "ood_mse")},
                         "ood_mse_ci": mean_ci([r["ood_mse"] for r in rs])[1]})
     by = {s["model"]: s for s in summary}
@@ -302,7 +252,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=("search", "train", "ood", "all"))
     p.add_argument("--out", required=True, type=Path, help="output directory")
-    p.add_argument("--tiny", action="store_true", help="seconds-long setting for tests")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--budget", choices=tuple(PRESETS), help="cpu (default): sized for 2 CPU cores; reference: the "
+                      "set-up of papers.md P1 (the cpu values where it states none); tiny: seconds, for tests")
+    size.add_argument("--tiny", action="store_const", const="tiny", dest="budget", help="= --budget tiny (tests)")
+    p.add_argument("--dry-run", action="store_true", help="build and record the configs (OUT/plan.json), no runs")
     p.add_argument("--settings", nargs="+", choices=list(SEARCH_SETTINGS), help="search settings")
     p.add_argument("--families", nargs="+", choices=list(SEARCH_FAMILIES), help="search task families")
     p.add_argument("--search-counts", nargs="+", type=int, help="task counts for the search")
@@ -321,12 +275,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def build_config(args: argparse.Namespace) -> dict[str, Any]:
-    cfg = dict(PRESETS["tiny" if args.tiny else "default"])
-    for key in ("settings", "families", "search_counts", "trials", "criteria", "n", "train_counts", "seeds",
-                "worlds", "archs", "steps", "ood_seeds", "ood_steps"):
-        v = getattr(args, key)
-        if v is not None:
-            cfg[key] = v
+    budget = args.budget or "cpu"
+    cfg = dict(PRESETS[budget])
+    over = [k for k in ("settings", "families", "search_counts", "trials", "criteria", "n", "train_counts", "seeds",
+                        "worlds", "archs", "steps", "ood_seeds", "ood_steps") if getattr(args, k) is not None]
+    cfg.update({k: getattr(args, k) for k in over}, budget=budget, overrides=over)
     _positive_ints(cfg["search_counts"], "--search-counts")
     _positive_ints(cfg["train_counts"], "--train-counts")
     for key in ("trials", "seeds", "steps", "ood_seeds", "ood_steps"):
@@ -335,8 +288,27 @@ def build_config(args: argparse.Namespace) -> dict[str, Any]:
     if not 2 <= cfg["n"] <= 10:
         raise ProbekitError(f"--n={cfg['n']}; the neural experiment supports 2 <= n <= 10 latent bits")
     cfg["search_counts"], cfg["train_counts"] = sorted(set(cfg["search_counts"])), sorted(set(cfg["train_counts"]))
-    cfg["preset"] = "tiny" if args.tiny else "default"
     return cfg
+
+
+def model_configs(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The budget's network settings: a MultiTaskConfig per arch (seed 0) and the ExtrapolationConfig (seed 0)."""
+    from probekit.synthetic.extrapolation import ExtrapolationConfig
+    from probekit.train.multitask import MultiTaskConfig
+
+    train = {a: MultiTaskConfig(arch=a, hidden=cfg["hidden"], head_hidden=cfg["head_hidden"], steps=cfg["steps"],
+                                lr=cfg["lr"]) for a in cfg["archs"]}
+    return {"train": train, "ood": ExtrapolationConfig(steps=cfg["ood_steps"], n_train=cfg["ood_n_train"],
+                                                       train_range=cfg["ood_train_range"],
+                                                       test_range=cfg["ood_test_range"])}
+
+
+def _plan(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Sizes of each experiment (number of exact searches / trained networks), without running anything."""
+    cells = len(cfg["settings"]) * len(cfg["criteria"]) * len(cfg["families"]) * len(cfg["search_counts"])
+    per_seed = len(cfg["worlds"]) * (len(cfg["train_counts"]) + 1) + 2  # theory cells + basis matched / ablation
+    return {"search_trials": cells * cfg["trials"], "train_runs": cfg["seeds"] * per_seed * len(cfg["archs"]),
+            "ood_fits": cfg["ood_seeds"] * 3}  # MLP, transformer, polynomial per seed
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -344,8 +316,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     progress = not args.no_progress
-    results: dict[str, Any] = {"config": cfg, "paper": "Zhang, Chen & Chen (2025), arXiv 2502.09297; "
+    mcs = model_configs(cfg)  # validates every network setting before anything runs
+    settings = {"train": {a: asdict(c) for a, c in mcs["train"].items()}, "ood": asdict(mcs["ood"])}
+    results: dict[str, Any] = {"budget": cfg["budget"], "config": cfg, "settings": settings,
+                               "paper": "Zhang, Chen & Chen (2025), arXiv 2502.09297; "
                                "no public numbers (targets are qualitative)", "checks": []}
+    if args.dry_run:  # a plan, not results: nothing trained, no results.json
+        plan = {k: v for k, v in results.items() if k != "checks"} | {"dry_run": True, "plan": _plan(cfg)}
+        (out / "plan.json").write_text(json.dumps(nan_to_none(plan), indent=2))
+        print(f"budget {cfg['budget']}: {plan['plan']}; configs in {out / 'plan.json'} (dry run, nothing trained)")
+        return plan
     t_start = time.time()
     if args.command in ("search", "all"):
         t0 = time.time()
@@ -356,7 +336,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print("\n== Ideal low-degree learner: recovery = (argmin total degree == signed perms of z) ==")
         print("   cell = recovery rate / rate at which the true latent is a minimizer / coverage rate "
               f"(over {cfg['trials']} trials); full table in search_summary.csv")
-        print(_pivot(summary, cfg))
+        counts = cfg["search_counts"]
+        print(_table(search_pivot(summary, cfg["settings"], cfg["criteria"], cfg["families"], counts,
+                                  f"{cfg['budget']} · {cfg['trials']} trials"),
+                     ["setting", "criterion", "family", "budget"] + [f"T={t}" for t in counts]))
         results.update(search=summary, search_seconds=time.time() - t0, checks=results["checks"] + checks)
     if args.command in ("train", "all"):
         t0 = time.time()
@@ -368,9 +351,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
               f"{summary[0]['budget']} for every arch): matched |corr| of the bottleneck with z, "
               "mean ± 95% t-interval; 'input' = with the network's input coordinates ==")
         cols = ["recovery", "recovery_untrained", "gain", "recovery_input", "recovery_input_untrained", "train_mse"]
-        print(format_table(["experiment", "world", "basis", "arch", "condition", "T", "n", "z_identified"] + cols,
-                           [[s["experiment"], s["world"], s["input_basis"], s["arch"], s["condition"], s["n_tasks"],
-                             s["n_runs"], format_value(s["z_identified"], ".2f")]
+        print(format_table(["experiment", "world", "basis", "arch", "condition", "T", "budget", "n", "z_identified"]
+                           + cols, [[s["experiment"], s["world"], s["input_basis"], s["arch"], s["condition"],
+                                     s["n_tasks"], f"{cfg['budget']} {cfg['steps']} st.", s["n_runs"],
+                                     format_value(s["z_identified"], ".2f")]
                             + [format_mean_std(s[c], s[f"{c}_ci"], 1.0, 3) for c in cols] for s in summary], "plain"))
         results.update(train=summary, train_seconds=time.time() - t0, checks=results["checks"] + checks)
     if args.command in ("ood", "all"):
@@ -378,8 +362,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rows, summary, checks = run_ood(cfg, progress)
         write_rows_csv(rows, out / "ood.csv", float_format=".6g")
         extrapolation_figure(summary, out / "ood_mse.png")
-        print("\n== Extrapolation: degree-3 polynomial, train U[-1,1)^2, test U[-2,2)^2 ==")
-        print(_table(summary, ["model", "seeds", "train_mse", "id_mse", "ood_mse", "ood_mse_ci", "n_params"]))
+        a, b = cfg["ood_train_range"], cfg["ood_test_range"]
+        print(f"\n== Extrapolation: degree-3 polynomial, train U[-{a:g},{a:g})^2, test U[-{b:g},{b:g})^2 ==")
+        print(_table(summary, ["model", "budget", "seeds", "train_mse", "id_mse", "ood_mse", "ood_mse_ci", "n_params"]))
         results.update(ood=summary, ood_seconds=time.time() - t0, checks=results["checks"] + checks)
     results["seconds"] = time.time() - t_start
     with open(out / "results.json", "w") as f:
