@@ -67,7 +67,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         n=5, train_counts=[1, 2, 5, 10], seeds=5, worlds=["bijection", "affine"],
         archs=["mlp", "transformer"], steps=1000, lr=3e-3, hidden=64, head_hidden=16,
         ood_seeds=3, ood_steps=1500, ood_n_train=1024, **_OOD_RANGES),
-    # The source's set-up as /work/shared/design/papers.md section P1 states it (Zhang, Chen & Chen 2025 have no
+    # The source's set-up as ../shared/design/papers.md section P1 states it (Zhang, Chen & Chen 2025 have no
     # public code or numbers). papers.md fixes the kinds below and no number: where it is silent ("silent") the
     # cpu value is kept, so this preset has the cpu preset's values (README_P1.md, "Budgets").
     "reference": dict(

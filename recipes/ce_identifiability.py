@@ -40,7 +40,7 @@ from probekit.train.cross_entropy import (LR_SCHEDULES, ClassifierConfig, CrossE
                                           train_cross_entropy)
 
 # --------------------------------------------------------------------------- paper numbers
-# Reizinger et al. (2025), Tables 2-4 and Fig. 3 (see /work/shared/design/papers.md, P2).
+# Reizinger et al. (2025), Tables 2-4 and Fig. 3 (see ../shared/design/papers.md, P2).
 # These are the PAPER's figures, printed beside ours for comparison only.
 
 #: Table 2 (DIET, R² in %): (normalized head z~->z, normalized head w->v, unnormalized head z~->z).

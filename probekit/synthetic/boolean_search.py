@@ -11,7 +11,7 @@ interval of the recovery rate.
 References
 ----------
 Zhang, Chen & Chen (2025), "When do neural networks learn world models?", ICML
-(arXiv 2502.09297), Sec. 3-4; /work/shared/design/papers.md, section P1 (the exact
+(arXiv 2502.09297), Sec. 3-4; ../shared/design/papers.md, section P1 (the exact
 minimum-degree search over signed permutations and GF(2)-affine maps, brute force over all
 bijections for n <= 3).
 """
