@@ -302,8 +302,18 @@ def run_chunks(chunks: list, solve, workers: int, progress=None) -> None:
     Torch releases the GIL inside its operations, so the threads run on separate cores;
     each sets its own (thread-local) OpenMP thread count to 1, and the caller's count is
     restored afterwards. The first error of any chunk is raised once the others stop;
-    chunks not started by then are cancelled. ``progress(n_layers)`` is called in the
-    caller's thread as each chunk finishes.
+    chunks not started by then are cancelled.
+
+    Parameters
+    ----------
+    chunks:
+        ``[(lo, hi), ...]`` layer ranges.
+    solve:
+        ``solve(lo, hi) -> n_layers_done``; writes its results itself (disjoint per chunk).
+    workers:
+        Chunks at once (1: in order, in the caller's thread with its torch threads).
+    progress:
+        Optional ``progress(n_layers_done)``, called in the caller's thread as each chunk finishes.
     """
     if workers <= 1 or len(chunks) <= 1:
         for lo, hi in chunks:
