@@ -89,10 +89,11 @@ PRESETS = {
     # length; they follow the released code (mitchellostrow/nn_delay_embeddings, read via the search
     # tool: conf/config.yaml train.epochs = 2000, train.eval_nsteps = 100; train.py warms up over 100
     # epochs): 2000 epochs x (2000 // 10) = 400,000 steps, warm-up and evaluation every 100 epochs =
-    # 20,000 steps. Silent in both, so kept as cpu: start 50, the MLP head width 4 d (papers.md: m in
-    # {50, 100}, not paired with d), grad-clip 1, weight decay 0.01 (= the code's). Ours, not cpu's: stride
-    # 10 (cpu's 2 would give 450,000 points per k-NN), max_train 20000, rollout horizon 100. GPU-sized;
-    # resumable checkpoints at every evaluation.
+    # 20,000 steps. Where the code's config differs from the paper text (lr 0.01, batch 32, 100 x 1000
+    # steps), papers.md's paper text wins. Silent in both, so kept as cpu: start 50, MLP head width 4 d
+    # (papers.md: m in {50, 100}, not paired with d); weight decay 0.01 = the code's; grad-clip 1 (the code
+    # does not clip). Ours: stride 10 (cpu's 2 would give 450,000 points per k-NN), max_train 20000,
+    # rollout horizon 100. GPU-sized; resumable checkpoints at every evaluation.
     "reference": dict(d=[10, 25, 50, 100], models=["gpt", "lru", "gpt-nope"], sigma=[0.0, 0.05], n_train=2000,
                       n_val=2000, n_steps=500, epochs=2000, eval_every=20000, batch_size=10, warmup=20000,
                       lr=1e-3, mlp_decoding=True, stride=10, start=50, max_train=20000, rollout_horizon=100,
