@@ -203,3 +203,29 @@ def test_checkpoints_of_other_settings_are_not_resumed(recipe, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "lr=0.001 there, 0.01 now" in err and "--out" in err
     assert not (tmp_path / "results.json").exists()
+
+
+def test_an_interrupted_checkpointed_run_resumes_to_the_same_results(recipe, tmp_path):
+    """A run killed after step 12 of 24 (its last checkpoint removed) and started again with the same
+    command ends with the rows and R²-vs-steps curve of the uninterrupted run."""
+    cmd = ["--tiny", "--checkpoints", "--models", "lru", "--sigma", "0.0", "--out", str(tmp_path), "--no-progress"]
+    assert recipe.main(cmd) == 0
+    first = json.loads((tmp_path / "results.json").read_text())
+    run_dir = tmp_path / "checkpoints" / "lru_d8_sigma0.0"
+    assert json.loads((run_dir / "latest.json").read_text())["step"] == 24
+    (run_dir / "latest.json").write_text(json.dumps({"step": 12, "folder": "step_0000012"}))
+    for path in sorted((run_dir / "step_0000024").iterdir()):
+        path.unlink()
+    (run_dir / "step_0000024").rmdir()
+    (tmp_path / "results.json").unlink()
+    state = json.loads((run_dir / "step_0000012" / "state.json").read_text())
+    state["history"][0]["marker"] = "from the checkpoint"  # shows the rerun resumed rather than restarted
+    (run_dir / "step_0000012" / "state.json").write_text(json.dumps(state))
+    assert recipe.main(cmd) == 0
+    again = json.loads((tmp_path / "results.json").read_text())
+    assert again["history"][0].pop("marker") == "from the checkpoint"
+    assert again["history"] == first["history"] and [h["step"] for h in again["history"]] == [0, 12, 24]
+    drop = ("train_seconds",)
+    assert [{k: v for k, v in r.items() if k not in drop} for r in again["rows"]] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in first["rows"]]
+    assert json.loads((run_dir / "latest.json").read_text())["step"] == 24
