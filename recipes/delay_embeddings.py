@@ -288,7 +288,8 @@ def print_table(result: dict) -> None:
           f"split by trajectory; overlap k={result['args']['k']} with the true state)")
     print(f"budget {result['budget']}; n = 1 seed (seed {result['args']['seed']}) on every row, so no interval: "
           "--summarize over seeds gives 95 % t-intervals")
-    hdr = (f"{'model':9s}{'d':>4s}{'sigma':>6s}{'params':>8s} | {'R2 lin init':>11s}{'trained':>8s} | "
+    hdr = (f"{'model':9s}{'d':>4s}{'sigma':>6s}{'budget':>10s}{'n':>3s}{'params':>8s} | "
+           f"{'R2 lin init':>11s}{'trained':>8s} | "
            f"{'R2 mlp init':>11s}{'trained':>8s} | {'overlap init':>12s}{'trained':>8s} | "
            f"{'MASE init':>9s}{'trained':>8s} | {'rollout@end':>11s} | {'EN R2 tr':>8s} | {'ovl-PE tr':>9s}")
     print(hdr)
@@ -297,7 +298,8 @@ def print_table(result: dict) -> None:
     for key in keys:
         init = next(r for r in rows if (r["model"], r["d"], r["sigma"]) == key and r["phase"] == "init")
         tr = next(r for r in rows if (r["model"], r["d"], r["sigma"]) == key and r["phase"] == "trained")
-        print(f"{key[0]:9s}{key[1]:>4d}{key[2]:>6.2f}{init['n_params']:>8d} | {_fmt(init['r2_linear']):>11s}"
+        print(f"{key[0]:9s}{key[1]:>4d}{key[2]:>6.2f}{result['budget_name']:>10s}{1:>3d}{init['n_params']:>8d} | "
+              f"{_fmt(init['r2_linear']):>11s}"
               f"{_fmt(tr['r2_linear']):>8s} | {_fmt(init['r2_mlp']):>11s}{_fmt(tr['r2_mlp']):>8s} | "
               f"{_fmt(init['overlap']):>12s}{_fmt(tr['overlap']):>8s} | {_fmt(init['mase']):>9s}"
               f"{_fmt(tr['mase']):>8s} | {_fmt(tr['rollout_nrmse_end']):>11s} | {_fmt(tr['r2_elasticnet']):>8s} | "

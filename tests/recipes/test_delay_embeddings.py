@@ -22,6 +22,8 @@ def test_tiny_recipe_runs_and_writes_outputs(recipe, tmp_path, capsys, monkeypat
     printed = capsys.readouterr().out
     assert "Takens" in printed and "lru" in printed and "gpt" in printed and "paper" in printed
     assert "budget tiny: 24 steps, lr 0.01, 12 traj × 200; n = 1 seed (seed 0)" in printed
+    table = [line for line in printed.splitlines() if line.startswith(("gpt ", "lru "))]
+    assert len(table) == 4 and all(line.split()[3:5] == ["tiny", "1"] for line in table)  # budget, n per row
     for name in ("results.csv", "history.csv", "results.json", "decoding_vs_step.png", "mase_vs_params.png",
                  "delta_mase_noise.png"):
         assert (tmp_path / name).stat().st_size > 0, name
