@@ -193,7 +193,8 @@ def test_steer_summarize_recomputes_paired_tests_without_a_model(recipe, tmp_pat
         (tmp_path / name).mkdir()
         write_rows_csv([r for r in rows if r["method"] in ("baseline", "uniform_answers", keep)],
                        tmp_path / name / "steer_runs.csv")
-        write_rows_csv([q for q in perq if q["method"] in ("baseline", keep)], tmp_path / name / "steer_per_question.csv")
+        write_rows_csv([q for q in perq if q["method"] in ("baseline", keep)],
+                       tmp_path / name / "steer_per_question.csv")
     merged = tmp_path / "merged"
     assert recipe.main(["steer", "--summarize", str(tmp_path / "run_a"), str(tmp_path / "run_b"), "--truthfulqa",
                         str(tqa), "--out", str(merged)]) == 0
