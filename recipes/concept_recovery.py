@@ -320,7 +320,7 @@ def summarize_steer(args) -> list[dict]:
     names = {r.get("budget") for r in runs}  # older runs recorded no budget name: none is printed
     base_q = [r for r in per_question if r["method"] == "baseline"]
     label = steer_budget_label(names.pop() if len(names) == 1 else None, len(base_q),
-                               len({r["fold"] for r in base_q}), runs[0].get("budget_settings"))
+                               len({r["fold"] for r in base_q}), runs[0].get("config"))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     return _steer_tables(rows, per_question, counts, Path(args.out), label)[1]
 
