@@ -25,13 +25,18 @@ Reproduces the two experiments of Rajendran, Buchholz, Aragam, Schölkopf & Ravi
     and pooled, 95 % paired bootstrap intervals, two-sided paired t-test (+ Wilcoxon), Holm.
     Per-head activations are cached in an activation store under ``OUT/steer_cache/``.
 
+Both sub-commands take ``--budget {tiny,cpu,reference}`` (default cpu; ``--tiny`` = ``--budget tiny``;
+presets and their sources in :mod:`probekit.evaluation.concept_recovery_presets`); options given
+explicitly override the preset; every run's JSON records the budget name and its settings.
+
 Commands::
 
-    python recipes/concept_recovery.py synthetic --out results/p4              # 5 seeds, 237 s measured on 2 CPU cores
+    python recipes/concept_recovery.py synthetic --out results/p4              # cpu: 5 seeds, 237 s on 2 CPU cores
     python recipes/concept_recovery.py synthetic --tiny --out /tmp/p4          # seconds (tests)
-    python recipes/concept_recovery.py steer --out results/p4                  # 400 questions, ~45 min, 2 CPU cores
-    python recipes/concept_recovery.py steer --limit 0 --alphas 2 --out DIR    # all 817 questions
-    python recipes/concept_recovery.py steer --summarize DIR [--out OTHER]     # tables from DIR's CSVs, no model
+    python recipes/concept_recovery.py synthetic --budget reference            # authors' code: seeds 3-7
+    python recipes/concept_recovery.py steer --out results/p4                  # cpu: 400 questions, ~45 min
+    python recipes/concept_recovery.py steer --budget reference --out DIR      # ITI: 817 q, K = 48, alpha 15 (GPU)
+    python recipes/concept_recovery.py steer --summarize DIR [DIR2 ...] [--out OTHER]  # tables, no model
 
 Outputs: ``synthetic_runs.csv`` (setting/mixing/seed/method), ``synthetic_summary.csv``,
 ``synthetic_table.md``, ``synthetic.json``, ``synthetic.png``; ``steer_runs.csv`` (fold × method ×
@@ -59,31 +64,17 @@ from probekit.evaluation.heldout_texts import load_heldout_texts
 from probekit.metrics.recovery import (concept_recovery_markdown, concept_recovery_scores,
                                        read_concept_recovery_runs, summarise_concept_recovery)
 from probekit.evaluation.activation_cache import cached_rows
+from probekit.evaluation.budgets import add_budget_arguments, budget_record, resolve_budget
+from probekit.evaluation.concept_recovery_presets import (ITI_REFERENCE, STEER_BUDGETS, SYNTHETIC_BUDGETS,
+                                                          steer_budget_label, synthetic_budget_label)
+from probekit.evaluation.concept_recovery_presets import SYNTHETIC_REFERENCE as REFERENCE
+from probekit.evaluation.steering_merge import merge_steering_runs
 from probekit.evaluation.steering_summary import (answer_counts, check_uniform_rows, format_steering_folds,
                                                   mc2_levels, read_steering_run, steering_comparisons,
                                                   steering_markdown_table, summarise_steering)
 from probekit.steering.head_methods import STEER_METHODS, head_directions, head_intervention_factory
 from probekit.report.recipe_figures import concept_recovery_figure, steering_figure
 from probekit.report.tables import write_rows_csv
-
-#: R² / MCC-out of the authors' released code (causal_to_concept/synthetic at commit 8433463)
-#: run on a CPU machine, 4 seeds, mean ± sd (see design/papers.md P4). Reference, not measured here.
-REFERENCE = {
-    ("S1", "linear"): {"r2": 0.986, "r2_sd": 0.010, "mcc_out": 0.973},
-    ("S1", "mlp"): {"r2": 0.923, "r2_sd": 0.064, "mcc_out": 0.951},
-    ("S2", "linear"): {"r2": 0.983, "r2_sd": 0.009, "mcc_out": 0.880},
-    ("S3", "linear"): {"r2": 0.972, "r2_sd": 0.014, "mcc_out": 0.841},
-    ("S3", "mlp"): {"r2": 0.940, "r2_sd": 0.030, "mcc_out": 0.883},
-}
-
-#: ITI on LLaMA-7B, 2-fold (Li et al. 2023, Table 3): True*Info / True / MC1 / CE / KL. Reference only.
-ITI_REFERENCE = {
-    "baseline": (30.5, 31.6, 25.7, 2.16, 0.0),
-    "random": (31.2, 32.3, 25.8, 2.19, 0.02),
-    "probe": (34.8, 36.3, 27.0, 2.21, 0.06),
-    "mass_mean": (42.3, 45.1, 28.8, 2.41, 0.27),
-}
-
 
 # ============================================================================ synthetic
 def run_synthetic(args) -> dict:
@@ -106,8 +97,9 @@ def run_synthetic(args) -> dict:
             v = data.valuations(z_eval)
             t1 = time.time()
             est = ContrastiveConceptEstimator(
-                encoder="linear" if mixing == "linear" else "mlp", max_epochs=args.epochs,
-                batch_size=args.batch_size, random_state=seed, verbose=args.progress,
+                encoder="linear" if mixing == "linear" else "mlp", max_epochs=args.epochs, batch_size=args.batch_size,
+                lr_encoder=args.lr_encoder, lr_logits=args.lr_logits, l1_lambda=args.l1_lambda, random_state=seed,
+                verbose=args.progress,
             ).fit(data.base_x, data.env_x, data.env_concepts)
             fit_s = time.time() - t1
             common = {"setting": setting, "mixing": mixing, "seed": seed, "gen_seconds": round(gen_s, 3)}
@@ -124,8 +116,9 @@ def run_synthetic(args) -> dict:
                   f"MCC-in {r['mcc_in']:.3f}  MCC-out {r['mcc_out']:.3f}  | PCA MCC-out {rows[-2]['mcc_out']:.3f}",
                   flush=True)
     write_rows_csv(rows, out / "synthetic_runs.csv")
-    summary = _synthetic_tables(rows, out, f"{args.epochs} ep, {args.n_per_env}/env")
-    result = {"config": {k: v for k, v in vars(args).items() if not callable(v)}, "runs": rows, "summary": summary,
+    summary = _synthetic_tables(rows, out, synthetic_budget_label(args.budget, args.budget_settings))
+    result = {**budget_record(args), "config": {k: v for k, v in vars(args).items() if not callable(v)},
+              "runs": rows, "summary": summary,
               "reference": {f"{s} {m}": v for (s, m), v in REFERENCE.items()},
               "reference_note": "authors' released code, 4 seeds, mean ± sd (design/papers.md P4); not measured here",
               "seconds": round(time.time() - t_all, 1)}
@@ -149,10 +142,10 @@ def summarize_synthetic(args) -> list[dict]:
     """--summarize: the tables again from DIR/synthetic_runs.csv (budget from DIR/synthetic.json if there)."""
     folder = Path(args.summarize)
     rows = read_concept_recovery_runs(folder / "synthetic_runs.csv")
-    cfg = json.loads((folder / "synthetic.json").read_text())["config"] if (folder / "synthetic.json").is_file() \
-        else vars(args)
+    run = json.loads((folder / "synthetic.json").read_text()) if (folder / "synthetic.json").is_file() else {}
+    cfg = run.get("budget_settings", run.get("config", args.budget_settings))  # older runs: no budget name
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    return _synthetic_tables(rows, Path(args.out), f"{cfg['epochs']} ep, {cfg['n_per_env']}/env")
+    return _synthetic_tables(rows, Path(args.out), synthetic_budget_label(run.get("budget"), cfg))
 
 
 # ============================================================================ steer
@@ -238,13 +231,15 @@ def run_steer(args) -> dict:
     lm = load_model(args.model)
     model, tok = lm.model, lm.tokenizer
     sites = attention_head_sites(model)
+    if args.top_k > sum(site.n_heads for site in sites):
+        raise ProbekitError(f"--top-k {args.top_k} exceeds the {sum(site.n_heads for site in sites)} attention heads "
+                            f"of {args.model} (budget {args.budget}); pass a smaller --top-k")
     scorer = TruthfulQAScorer(model, tok, template=args.template, progress=args.progress)
     embedder = SentenceEmbedder(args.embedder)
     data = _extract(args, scorer, sites, items, embedder, out)
     acts = data["acts"]
     labels, q_of = data["labels"], data["question_of"]
-    pos_of_index = {int(q): p for p, q in enumerate(data["q_index"])}
-    emb_by_q = {int(q): data["embeddings"][p] for q, p in pos_of_index.items()}
+    emb_by_q = {int(q): data["embeddings"][p] for p, q in enumerate(data["q_index"])}
 
     texts = load_heldout_texts(args.heldout, args.n_heldout)
     text_emb = embedder.encode(texts) if "steering_matrix" in args.methods else None
@@ -267,11 +262,9 @@ def run_steer(args) -> dict:
             dirs = head_directions(method, heads, x_fold, y_fold, q_fold, probes.coef, emb_by_q, rng)
             for alpha in args.alphas:
                 t0 = time.time()
-                q_emb = (lambda i, text: emb_by_q[i])
-                fac = head_intervention_factory(method, dirs, alpha, sites, q_emb)
+                fac = head_intervention_factory(method, dirs, alpha, sites, lambda i, text: emb_by_q[i])
                 res = scorer.evaluate(test_items, interventions=fac, desc=f"fold {fold} {method} a={alpha}")
-                t_emb = (lambda i, text: text_emb[i])
-                t_fac = head_intervention_factory(method, dirs, alpha, sites, t_emb)
+                t_fac = head_intervention_factory(method, dirs, alpha, sites, lambda i, text: text_emb[i])
                 ce, kl, _ = language_model_side_effects(model, tok, texts, interventions=t_fac, reference=ref)
                 row = {"fold": fold, "method": method, "draw": draw, "alpha": alpha, "n_test": len(test_items),
                        "MC1": res.mc1, "MC2": res.mc2, "MC3": res.mc3, "CE": ce, "KL": kl,
@@ -285,9 +278,10 @@ def run_steer(args) -> dict:
                       flush=True)
                 write_rows_csv(rows, out / "steer_runs.csv")  # partial results survive an interrupted run
                 write_rows_csv(per_question, out / "steer_per_question.csv")
-    summary, tests = _steer_tables(rows, per_question, answer_counts(items), out)
+    label = steer_budget_label(args.budget, len(items), args.folds, args.budget_settings)
+    summary, tests = _steer_tables(rows, per_question, answer_counts(items), out, label)
     cfg = {k: v for k, v in vars(args).items() if not callable(v)}
-    result = {"config": cfg, "n_questions": len(items), "runs": rows, "summary": summary,
+    result = {**budget_record(args), "config": cfg, "n_questions": len(items), "runs": rows, "summary": summary,
               "extraction_seconds": float(data["seconds"]), "seconds": round(time.time() - t_all, 1),
               "iti_reference_llama7b": ITI_REFERENCE,
               "iti_reference_note": "LLaMA-7B, Li et al. 2023 Table 3 (True*Info, True, MC1, CE, KL); "
@@ -298,15 +292,12 @@ def run_steer(args) -> dict:
     return result
 
 
-def _steer_tables(rows, per_question, counts, out: Path) -> tuple[list[dict], list[dict]]:
+def _steer_tables(rows, per_question, counts, out: Path, budget: str) -> tuple[list[dict], list[dict]]:
     """Summary per (method, α), paired tests (per fold and pooled, Holm), written and printed."""
     summary = summarise_steering(rows, per_question)
     tests = steering_comparisons(per_question, counts)
     write_rows_csv(summary, out / "steer_summary.csv")
     write_rows_csv(tests, out / "steer_tests.csv")
-    base_q = [r for r in per_question if r["method"] == "baseline"]
-    n_folds = len({r["fold"] for r in base_q})
-    budget = f"{len(base_q)} q, {n_folds} fold{'s' if n_folds > 1 else ''}"
     table = steering_markdown_table(summary, tests, budget, mc2_levels(per_question, counts))
     (out / "steer_table.md").write_text(table + "\n")
     print(format_steering_folds(summary) + "\n\nPooled over folds (held-out questions; gains = paired "
@@ -321,68 +312,77 @@ def summarize_steer(args) -> list[dict]:
     """--summarize: the tables again from DIR/steer_runs.csv + steer_per_question.csv (no model)."""
     from probekit.evaluation.truthfulqa import load_truthfulqa
 
-    rows, per_question = read_steering_run(args.summarize)
+    rows, per_question = merge_steering_runs([read_steering_run(d) for d in args.summarize])
     counts = answer_counts(load_truthfulqa(args.truthfulqa))
     check_uniform_rows(rows, per_question, counts)
+    runs = [json.loads((Path(d) / "steer.json").read_text()) if (Path(d) / "steer.json").is_file() else {}
+            for d in args.summarize]
+    names = {r.get("budget") for r in runs}  # older runs recorded no budget name: none is printed
+    base_q = [r for r in per_question if r["method"] == "baseline"]
+    label = steer_budget_label(names.pop() if len(names) == 1 else None, len(base_q),
+                               len({r["fold"] for r in base_q}), runs[0].get("config"))
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    return _steer_tables(rows, per_question, counts, Path(args.out))[1]
+    return _steer_tables(rows, per_question, counts, Path(args.out), label)[1]
 
 
 # ============================================================================ CLI
 
 def parse_args(argv=None) -> argparse.Namespace:
+    """Arguments with the ``--budget`` preset filled in (options given explicitly win)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
+    cpu_s, cpu_t = SYNTHETIC_BUDGETS["cpu"], STEER_BUDGETS["cpu"]
 
     s = sub.add_parser("synthetic", help="concept recovery on synthetic concept-conditioned data")
-    s.add_argument("--tiny", action="store_true", help="seconds: 2 seeds, 400 samples/env, 3 epochs (tests)")
     s.add_argument("--settings", nargs="+", default=["S1", "S2", "S3"], choices=["S1", "S2", "S3"])
     s.add_argument("--mixings", nargs="+", default=["linear", "mlp"], choices=["linear", "mlp"])
-    s.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
-    s.add_argument("--n-per-env", type=int, default=5000, help="samples per conditional data set (paper: 5000)")
-    s.add_argument("--n-eval", type=int, default=5000, help="fresh base samples for the metrics")
-    s.add_argument("--epochs", type=int, default=100)
-    s.add_argument("--batch-size", type=int, default=2048)
+    s.add_argument("--seeds", nargs="+", type=int, help=f"default: the budget's (cpu {cpu_s['seeds']})")
+    s.add_argument("--n-per-env", type=int, help="samples per conditional data set (paper and cpu: 5000)")
+    s.add_argument("--n-eval", type=int, help="fresh base samples for the metrics (cpu: 5000)")
+    s.add_argument("--epochs", type=int, help="cpu: 100")
+    s.add_argument("--batch-size", type=int, help="cpu: 2048")
     s.add_argument("--progress", action="store_true")
 
     t = sub.add_parser("steer", help="steer an LLM toward truthfulness (TruthfulQA MC)")
     t.add_argument("--model", default="smollm2-135m")
     t.add_argument("--embedder", default="minilm-l6", help="sentence encoder for the steering matrix")
     t.add_argument("--truthfulqa", default=None, help="TruthfulQA.csv (default: $PROBEKIT_SHARED_DATA/truthfulqa)")
-    t.add_argument("--limit", type=int, default=400, help="random subset of questions (0 = all 817)")
+    t.add_argument("--limit", type=int, help="random subset of questions (0 = all 817; cpu 400, reference 0)")
     t.add_argument("--heldout", default=None, help="held-out text for CE/KL (CSV with 'statement' or .txt)")
-    t.add_argument("--n-heldout", type=int, default=40)
+    t.add_argument("--n-heldout", type=int, help="held-out texts for CE/KL (cpu 40, reference 100)")
     t.add_argument("--template", default="Q: {question}\nA:")
-    t.add_argument("--folds", type=int, default=2)
-    t.add_argument("--top-k", type=int, default=16, help="heads steered (of n_layers * n_heads)")
-    t.add_argument("--alphas", nargs="+", type=float, default=[2.0, 4.0],
-                   help="steering strengths, in units of the activations' std along the direction")
-    t.add_argument("--methods", nargs="+", default=["random", "probe", "mass_mean", "steering_matrix"])
-    t.add_argument("--random-draws", type=int, default=3,
-                   help="independent random directions per fold and alpha (the random row is their mean)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--folds", type=int, help="cross-validation folds by question (2)")
+    t.add_argument("--top-k", type=int, help="heads steered, of n_layers * n_heads (cpu 16, reference 48)")
+    t.add_argument("--alphas", nargs="+", type=float, help="steering strengths, in units of the activations' std "
+                   f"along the direction (cpu {cpu_t['alphas']}, reference 15)")
+    t.add_argument("--methods", nargs="+", help=f"cpu: {' '.join(cpu_t['methods'])}; also concept")
+    t.add_argument("--random-draws", type=int,
+                   help="independent random directions per fold and alpha (the random row is their mean; 3)")
+    t.add_argument("--seed", type=int, help="question subset, folds, validation split (cpu 0, reference 42)")
     t.add_argument("--no-cache", action="store_true", help="recompute the cached activations")
     t.add_argument("--progress", action="store_true")
-    for sp, run, summarize in ((s, run_synthetic, summarize_synthetic), (t, run_steer, summarize_steer)):
+    for sp, run, summarize, n in ((s, run_synthetic, summarize_synthetic, None), (t, run_steer, summarize_steer, "+")):
+        add_budget_arguments(sp)
         sp.add_argument("--out", default=None, help="output folder (default results/concept_recovery; DIR with "
                         "--summarize)")
-        sp.add_argument("--summarize", metavar="DIR", help="only recompute the tables from DIR's CSVs (no model)")
+        sp.add_argument("--summarize", metavar="DIR", nargs=n, help="only recompute the tables from DIR's CSVs "
+                        "(no model)" + ("; several DIRs: runs of other methods on the same questions, merged"
+                                        if n else ""))
         sp.set_defaults(func=run, summarize_func=summarize)
     args = p.parse_args(argv)
-    args.out = args.out or args.summarize or "results/concept_recovery"
+    first = args.summarize[0] if isinstance(args.summarize, list) else args.summarize
+    args.out = args.out or first or "results/concept_recovery"
     if args.summarize:
         args.func = args.summarize_func
-    if args.command == "synthetic" and args.tiny:
-        args.seeds, args.n_per_env, args.n_eval, args.epochs, args.batch_size = [1, 2], 400, 1000, 3, 256
+    resolve_budget(args, SYNTHETIC_BUDGETS if args.command == "synthetic" else STEER_BUDGETS)
     if args.command == "synthetic":
         for name in ("n_per_env", "n_eval", "epochs", "batch_size"):
             if getattr(args, name) < 1:
                 raise ProbekitError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    else:
-        if args.limit < 0 or args.top_k < 1 or args.n_heldout < 1 or args.random_draws < 1:
-            raise ProbekitError("--limit must be >= 0; --top-k, --n-heldout and --random-draws >= 1; got "
-                                f"{args.limit}, {args.top_k}, {args.n_heldout}, {args.random_draws}")
+    elif args.limit < 0 or args.top_k < 1 or args.n_heldout < 1 or args.random_draws < 1 or args.folds < 2:
+        raise ProbekitError("--limit must be >= 0; --top-k, --n-heldout and --random-draws >= 1; --folds >= 2; got "
+                            f"{args.limit}, {args.top_k}, {args.n_heldout}, {args.random_draws}, {args.folds}")
     return args
 
 

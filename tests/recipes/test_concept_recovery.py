@@ -22,6 +22,8 @@ def test_synthetic_tiny_writes_table_with_reference(recipe, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "reference" in printed and "NOT measured" in printed
     res = json.loads((tmp_path / "synthetic.json").read_text())
+    assert res["budget"] == "tiny" and res["budget_settings"]["seeds"] == [1, 2]  # the run records its budget
+    assert (res["budget_settings"]["epochs"], res["budget_settings"]["n_per_env"]) == (3, 400)
     methods = {r["method"] for r in res["runs"]}
     assert methods == {"contrastive", "pca", "ica"}
     assert len(res["runs"]) == 2 * 3  # 2 seeds x 3 methods
@@ -40,7 +42,7 @@ def test_synthetic_tiny_writes_table_with_reference(recipe, tmp_path, capsys):
     # every row of the README table states its budget, n seeds and a 95 % interval; MCC-out comes first
     table = (tmp_path / "synthetic_table.md").read_text().splitlines()
     assert table[0].index("MCC-out") < table[0].index("R²")
-    assert "| S1 | linear | 3 ep, 400/env | 2 | **" in table[2] and table[2].count(" ± ") >= 6
+    assert "| S1 | linear | tiny: 3 ep, 400/env | 2 | **" in table[2] and table[2].count(" ± ") >= 6
     half = 12.7062047 * np.std([r["mcc_out"] for r in res["runs"] if r["method"] == "contrastive"], ddof=1) / 2 ** 0.5
     assert summ["mcc_out_ci"] == pytest.approx(half)  # Student t, 1 degree of freedom
     pairs = [s["mcc_out"] - p["mcc_out"] for s, p in zip(*[[r for r in res["runs"] if r["method"] == m]
@@ -113,7 +115,10 @@ def test_steer_runs_end_to_end_on_a_tiny_model(recipe, tmp_path, tiny_models, ca
     pooled = [t for t in tests if t["scope"] == "pooled"]
     assert len(pooled) == 1 + 5 * 2 + 10 and all(t["n"] == 6 for t in pooled)  # 5 methods: 10 pairs
     assert all(t["p_holm"] >= t["p_t"] for t in tests)
-    assert "| steering_matrix | 4 | 6 q, 2 folds | 6 |" in (tmp_path / "o" / "steer_table.md").read_text()
+    assert "| steering_matrix | 4 | cpu: 6 q, 2 folds, top-2 | 6 |" in (tmp_path / "o" / "steer_table.md").read_text()
+    # the budget (cpu, the default) and its settings, explicit options included, are in the run's JSON
+    assert res["budget"] == "cpu" and res["budget_settings"]["top_k"] == 2
+    assert res["budget_settings"]["alphas"] == [4.0] and res["budget_settings"]["n_heldout"] == 40
     # a second run reuses the cached activations
     capsys.readouterr()
     assert recipe.main(common + ["--alphas", "1", "--methods", "mass_mean"]) == 0
@@ -183,8 +188,122 @@ def test_steer_summarize_recomputes_paired_tests_without_a_model(recipe, tmp_pat
     uni = tests["pooled", "good", "uniform_answers"]
     assert float(uni["mean_b"]) == pytest.approx(0.5) and float(uni["p_holm"]) >= float(uni["p_t"])
     assert (tmp_path / "run" / "steer_tests.csv").exists() is False  # --out given: the run folder is untouched
+    # the same run split in two folders (one method each, as when a method is added later) merges to the same tests
+    for name, keep in (("run_a", "random"), ("run_b", "good")):
+        (tmp_path / name).mkdir()
+        write_rows_csv([r for r in rows if r["method"] in ("baseline", "uniform_answers", keep)],
+                       tmp_path / name / "steer_runs.csv")
+        write_rows_csv([q for q in perq if q["method"] in ("baseline", keep)],
+                       tmp_path / name / "steer_per_question.csv")
+    merged = tmp_path / "merged"
+    assert recipe.main(["steer", "--summarize", str(tmp_path / "run_a"), str(tmp_path / "run_b"), "--truthfulqa",
+                        str(tqa), "--out", str(merged)]) == 0
+    with open(merged / "steer_tests.csv", newline="") as f:
+        again = {(r["scope"], r["a"], r["b"]): r for r in csv.DictReader(f)}
+    assert again.keys() == tests.keys()
+    assert all(float(again[k]["p_holm"]) == pytest.approx(float(tests[k]["p_holm"])) for k in tests)
+    # a folder that is not part of the same experiment (other unsteered scores) is refused
+    write_rows_csv([dict(q, MC2=q["MC2"] + 0.01) if q["method"] == "baseline" else q for q in perq
+                    if q["method"] in ("baseline", "good")], tmp_path / "run_b" / "steer_per_question.csv")
+    capsys.readouterr()
+    assert recipe.main(["steer", "--summarize", str(tmp_path / "run_a"), str(tmp_path / "run_b"), "--truthfulqa",
+                        str(tqa), "--out", str(merged)]) == 2
+    assert "cannot be merged" in capsys.readouterr().err
     # a run whose recorded chance level disagrees with the TruthfulQA CSV's answer counts is refused, loudly
     rows[1]["MC2"] = 0.45
     write_rows_csv(rows, run / "steer_runs.csv")
     assert recipe.main(["steer", "--summarize", str(run), "--truthfulqa", str(tqa), "--out", str(out)]) == 2
     assert "uniform-answer MC2" in capsys.readouterr().err
+
+
+def test_budget_presets_follow_their_sources(recipe):
+    import inspect
+
+    from probekit.estimators.contrastive_concepts import ContrastiveConceptEstimator
+
+    # cpu (the default) = the recipe's settings before --budget existed: the README's numbers are unchanged
+    a = recipe.parse_args(["synthetic"])
+    assert a.budget == "cpu" and a.seeds == [1, 2, 3, 4, 5]
+    assert (a.n_per_env, a.n_eval, a.epochs, a.batch_size) == (5000, 5000, 100, 2048)
+    defaults = inspect.signature(ContrastiveConceptEstimator).parameters  # what the run used before
+    assert all(defaults[k].default == getattr(a, k) for k in ("lr_encoder", "lr_logits", "l1_lambda"))
+    # reference = the authors' code (causal_to_concept/synthetic): run_experiments.sh seeds 3..7; settings*.yaml
+    # num_samps 5000, batch_size 2048, epochs 100, lr_nonparametric .005, lr_parametric .05, eta 1e-4;
+    # evaluation.py samples_for_evaluation 5000
+    r = recipe.parse_args(["synthetic", "--budget", "reference"])
+    assert r.seeds == [3, 4, 5, 6, 7] and (r.n_per_env, r.n_eval, r.epochs, r.batch_size) == (5000, 5000, 100, 2048)
+    assert (r.lr_encoder, r.lr_logits, r.l1_lambda) == (0.005, 0.05, 1e-4)
+    t = recipe.parse_args(["steer"])
+    assert (t.limit, t.folds, t.top_k, t.alphas, t.random_draws, t.n_heldout, t.seed) == (400, 2, 16, [2.0, 4.0],
+                                                                                          3, 40, 0)
+    assert t.methods == ["random", "probe", "mass_mean", "steering_matrix"]
+    # reference = ITI's validate_2fold.py (likenneth/honest_llama): all 817 questions, --num_fold 2,
+    # --num_heads 48, --alpha 15, --seed 42; CE / KL on num_samples=100 texts
+    r = recipe.parse_args(["steer", "--budget", "reference"])
+    assert (r.limit, r.folds, r.top_k, r.alphas, r.seed, r.n_heldout) == (0, 2, 48, [15.0], 42, 100)
+    assert set(r.methods) == {"random", "probe", "mass_mean", "steering_matrix", "concept"}
+    # an option given explicitly wins over the preset; the rest of the preset stays
+    o = recipe.parse_args(["steer", "--budget", "reference", "--top-k", "8", "--alphas", "3"])
+    assert (o.top_k, o.alphas, o.limit, o.seed) == (8, [3.0], 0, 42) and o.budget_settings["top_k"] == 8
+    assert recipe.parse_args(["synthetic", "--tiny", "--seeds", "7"]).seeds == [7]
+
+
+@pytest.mark.parametrize("command", ["synthetic", "steer"])
+def test_budget_tiny_is_the_tiny_flag(recipe, command):
+    a, b = (vars(recipe.parse_args([command, *flag])) for flag in (["--tiny"], ["--budget", "tiny"]))
+    assert a == b and a["budget"] == "tiny"
+    assert a != vars(recipe.parse_args([command]))
+
+
+def test_bad_budget_exits_2_naming_the_valid_ones(recipe, capsys):
+    for argv in (["synthetic", "--budget", "full"], ["steer", "--budget", "gpu"]):
+        with pytest.raises(SystemExit) as exc:
+            recipe.main(argv)
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and "--budget: invalid choice" in err and "'tiny', 'cpu', 'reference'" in err
+    with pytest.raises(SystemExit) as exc:
+        recipe.main(["synthetic", "--tiny", "--budget", "cpu"])
+    assert exc.value.code == 2 and "not allowed with" in capsys.readouterr().err
+
+
+def test_synthetic_reference_dry_start(recipe, tmp_path):
+    """The reference preset at its sizes (5000 samples per environment), one seed and one epoch."""
+    assert recipe.main(["synthetic", "--budget", "reference", "--settings", "S1", "--mixings", "linear",
+                        "--seeds", "3", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "synthetic.json").read_text())
+    assert res["budget"] == "reference" and res["budget_settings"]["seeds"] == [3]
+    assert res["budget_settings"]["n_per_env"] == 5000 and res["budget_settings"]["epochs"] == 1
+    assert {r["seed"] for r in res["runs"]} == {3} and len(res["runs"]) == 3
+    assert "| S1 | linear | reference: 1 ep, 5000/env | 1 |" in (tmp_path / "synthetic_table.md").read_text()
+
+
+def test_synthetic_tiny_claims_nonlinear_mixing_and_few_environments(recipe, tmp_path):
+    """papers.md P4 at tiny scale (seed 1): concepts recovered under random-MLP mixing (S2, S3) and with
+    n = 4 environments for d_z = 8 (S3): MCC-out above PCA and ICA, which know nothing of the concepts
+    (measured: S2 mlp 0.925 vs 0.575 / 0.753; S3 linear 0.670 vs 0.455 / 0.491; S3 mlp 0.907 vs 0.437 / 0.526)."""
+    assert recipe.main(["synthetic", "--tiny", "--settings", "S2", "S3", "--seeds", "1", "--out", str(tmp_path)]) == 0
+    by = {(r["setting"], r["mixing"], r["method"]): r["mcc_out"]
+          for r in json.loads((tmp_path / "synthetic.json").read_text())["runs"]}
+    for s, m in (("S2", "mlp"), ("S3", "linear"), ("S3", "mlp")):
+        assert by[s, m, "contrastive"] > max(by[s, m, "pca"], by[s, m, "ica"]) + 0.1, (s, m)
+
+
+def test_steer_reference_dry_start_on_a_tiny_model(recipe, tmp_path, tiny_models, capsys):
+    """The ITI preset (alpha 15, seed 42, 100 held-out texts) end to end on 6 questions; K = 48 is more heads
+    than the tiny model has: refused before any extraction, then given explicitly."""
+    tqa = tmp_path / "tqa.csv"
+    _write_tqa(tqa)
+    held = tmp_path / "held.txt"
+    held.write_text("The sun is a star.\nWater is wet.\nParis is in France.\n")
+    common = ["steer", "--budget", "reference", "--model", str(tiny_models["llama"]), "--truthfulqa", str(tqa),
+              "--heldout", str(held), "--out", str(tmp_path / "o"), "--methods", "mass_mean"]
+    assert recipe.main(common) == 2
+    assert "--top-k 48 exceeds the" in capsys.readouterr().err and not (tmp_path / "o" / "steer_cache").exists()
+    assert recipe.main(common + ["--top-k", "2"]) == 0
+    res = json.loads((tmp_path / "o" / "steer.json").read_text())
+    assert res["budget"] == "reference" and res["n_questions"] == 6
+    st = res["budget_settings"]
+    assert (st["alphas"], st["seed"], st["n_heldout"], st["top_k"], st["folds"]) == ([15.0], 42, 100, 2, 2)
+    steered = [r for r in res["runs"] if r["method"] == "mass_mean"]
+    assert len(steered) == 2 and all(r["alpha"] == 15.0 and r["KL"] > 0 for r in steered)
+    assert "| mass_mean | 15 | reference: 6 q, 2 folds, top-2 | 6 |" in (tmp_path / "o" / "steer_table.md").read_text()
