@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from probekit.errors import ProbekitError, run_command
+from probekit.evaluation.budgets import DEFAULT_BUDGET, add_budget_arguments
 from probekit.report.recipe_figures import extrapolation_figure, low_degree_search_figure, world_model_recovery_figure
 from probekit.report.tables import (format_mean_std, format_table, format_value, mean_ci, nan_to_none,
                                     write_rows_csv)
@@ -252,10 +253,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=("search", "train", "ood", "all"))
     p.add_argument("--out", required=True, type=Path, help="output directory")
-    size = p.add_mutually_exclusive_group()
-    size.add_argument("--budget", choices=tuple(PRESETS), help="cpu (default): sized for 2 CPU cores; reference: the "
-                      "set-up of papers.md P1 (the cpu values where it states none); tiny: seconds, for tests")
-    size.add_argument("--tiny", action="store_const", const="tiny", dest="budget", help="= --budget tiny (tests)")
+    add_budget_arguments(p)  # --budget {tiny,cpu,reference} (reference: papers.md P1, cpu values where silent)
     p.add_argument("--dry-run", action="store_true", help="build and record the configs (OUT/plan.json), no runs")
     p.add_argument("--settings", nargs="+", choices=list(SEARCH_SETTINGS), help="search settings")
     p.add_argument("--families", nargs="+", choices=list(SEARCH_FAMILIES), help="search task families")
@@ -275,7 +273,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def build_config(args: argparse.Namespace) -> dict[str, Any]:
-    budget = args.budget or "cpu"
+    budget = args.budget or DEFAULT_BUDGET
     cfg = dict(PRESETS[budget])
     over = [k for k in ("settings", "families", "search_counts", "trials", "criteria", "n", "train_counts", "seeds",
                         "worlds", "archs", "steps", "ood_seeds", "ood_steps") if getattr(args, k) is not None]

@@ -44,6 +44,7 @@ from pathlib import Path
 import torch
 
 from probekit.errors import ProbekitError, run_command
+from probekit.evaluation.budgets import DEFAULT_BUDGET, add_budget_arguments
 from probekit.evaluation.delay_probes import HiddenStateEvaluator, delay_baselines
 from probekit.metrics.delay_embedding import rollout_error
 from probekit.models.sequence import build_sequence_model, computation_mode, count_parameters
@@ -65,7 +66,6 @@ PAPER_DELTA_MASE = {
 
 MODEL_CHOICES = ("gpt", "lru", "gpt-nope")
 
-BUDGETS = ("tiny", "cpu", "reference")
 #: Preset names written to results.json before ``--budget`` took a value.
 LEGACY_BUDGETS = {"budget": "cpu", "full": "reference"}
 
@@ -104,10 +104,7 @@ PRESETS = {
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    size = p.add_mutually_exclusive_group()
-    size.add_argument("--budget", choices=BUDGETS, dest="preset",
-                      help="cpu (default): <= 30 min on 2 CPU cores; reference: the paper's set-up (GPU, resumable)")
-    size.add_argument("--tiny", action="store_const", const="tiny", dest="preset", help="= --budget tiny (tests)")
+    add_budget_arguments(p)  # reference: the paper's set-up (GPU, resumable)
     p.add_argument("--out", default="results/delay_embeddings", help="output directory")
     p.add_argument("--system", default="lorenz", choices=["lorenz", "rossler"])
     p.add_argument("--models", nargs="+", choices=MODEL_CHOICES, help="models to train")
@@ -134,7 +131,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "(folders of one --seed, e.g. one per --sigma, merge), written to OUT/summary.csv and "
                         "OUT/delta_mase.csv and printed as tables")
     args = p.parse_args(argv)
-    args.preset = args.preset or "cpu"
+    args.preset = args.budget or DEFAULT_BUDGET
     args.checkpoints = args.checkpoints or args.preset == "reference"
     preset = dict(PRESETS[args.preset])
     for key in ("d", "models", "sigma", "n_train", "n_val", "n_steps", "steps", "eval_every", "batch_size",
