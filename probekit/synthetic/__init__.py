@@ -192,3 +192,8 @@ __all__ = [
     "summarize_recovery",
     "vmf_mean_resultant_length",
 ]
+
+from probekit.synthetic.boolean_search import (SEARCH_FAMILIES, SEARCH_SETTINGS, search_pivot,  # noqa: E402
+                                               search_trial, summarize_search)
+
+__all__ += ["SEARCH_FAMILIES", "SEARCH_SETTINGS", "search_pivot", "search_trial", "summarize_search"]

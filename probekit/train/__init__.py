@@ -87,3 +87,7 @@ __all__ = [
 from probekit.train.cross_entropy import head_singular_value_mae  # noqa: E402
 
 __all__ += ["head_singular_value_mae"]
+
+from probekit.train.settings_guard import guard_settings  # noqa: E402
+
+__all__ += ["guard_settings"]
