@@ -59,7 +59,7 @@ def _dots(a, b):
     return torch.einsum("bmkp,bmkp->bm", a, b)  # (B, m); einsum: no temporary product
 
 
-def _step_length(z, Gd, Y, k, q, V, d, inv_C, newton_steps: int = 2):
+def _step_length(z, Gd, Y, k, q, V, d, inv_C, newton_steps: int = 1):
     """Step ``t`` ``(B, m)`` along ``d``: Newton steps on the exact 1-D objective from ``t = 1``.
 
     Only elementwise work on the logits ``z + t G d`` (no matrix product), and no function
@@ -194,7 +194,7 @@ def _iterate(b: _Batch, k: int, refresh: bool, memory: int, tol: float) -> None:
 
 
 def sweep_lbfgs(G, q, Y, inv_C, n_eff, k: int, V0, tol: float = 1e-4, max_iter: int = 300, memory: int = 4,
-                refresh: int = 5):
+                refresh: int = 10):
     """Batched L-BFGS for many zero-padded designs × columns, with a Jacobi preconditioner.
 
     Parameters
