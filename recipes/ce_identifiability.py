@@ -28,6 +28,7 @@ import torch
 
 from probekit.errors import ProbekitError, did_you_mean, run_command
 from probekit.evaluation.balanced_probes import above_chance, balanced_probe_accuracies
+from probekit.evaluation.budgets import DEFAULT_BUDGET, add_budget_arguments
 from probekit.metrics.identifiability import factor_probe_scores
 from probekit.models.dsprites import DSPRITES_ENCODERS, dsprites_encoder, encoder_features
 from probekit.report.ce_summary import ce_run_record, ce_synthetic_table, load_ce_runs, summarize_ce_runs
@@ -310,10 +311,7 @@ def run_imagenet(args) -> dict:
 
 # --------------------------------------------------------------------------- CLI
 def _add_common(p: argparse.ArgumentParser) -> None:
-    size = p.add_mutually_exclusive_group()
-    size.add_argument("--budget", choices=("tiny", "cpu", "reference"), dest="preset",
-                      help="cpu (default): sized for 2 CPU cores; reference: the reference code's steps / sizes")
-    size.add_argument("--tiny", action="store_const", const="tiny", dest="preset", help="= --budget tiny (tests)")
+    add_budget_arguments(p)  # reference: the reference code's steps / sizes
     p.add_argument("--out", default="results/ce_identifiability", help="output folder (a sub-folder per command)")
     p.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the preset's)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
@@ -362,7 +360,7 @@ MINIMUM = {"steps": 1, "eval_every": 1, "epochs": 1, "batch_size": 2}
 
 def parse_args(argv=None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
-    args.preset = args.preset or "cpu"
+    args.preset = args.budget or DEFAULT_BUDGET
     presets = {"synthetic": SYNTHETIC_PRESETS, "dsprites": DSPRITES_PRESETS, "imagenet": IMAGENET_PRESETS}
     s = dict(presets[args.command][args.preset])
     if args.seeds:
