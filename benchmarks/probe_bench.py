@@ -98,9 +98,9 @@ def old_path(features, dataset, n_splits: int, seed: int):
     return np.asarray(scores)
 
 
-def engine_path(features, dataset, n_splits: int, seed: int, n_controls: int):
+def engine_path(features, dataset, n_splits: int, seed: int, n_controls: int, device: str = "cpu"):
     rows = layer_sweep(features, {}, dataset, n_splits=n_splits, seed=seed, n_controls=n_controls,
-                       progress=False, device="cpu")
+                       progress=False, device=device)
     return np.asarray([r.score for r in rows])
 
 
@@ -204,6 +204,7 @@ def main() -> None:
     parser.add_argument("--no-ridge", action="store_true", help="skip the RidgeCV comparison")
     parser.add_argument("--rss", action="store_true", help="peak RSS while probing 50k/100k/200k-row stores")
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
+    parser.add_argument("--device", default="cpu", help="the engine's device (cpu, cuda); the old path is CPU")
     args = parser.parse_args()
     if args.rss_child:
         return rss_child(args.rss_child)
@@ -217,12 +218,13 @@ def main() -> None:
         features, dataset = synthetic(args.layers, args.rows, args.dims, args.seed)
     n, d = np.shape(next(iter(features.values())))
     print(f"{len(features)} layers x {n} rows x {d} dims, {args.n_splits} folds; torch threads "
-          f"{torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, cpus {os.cpu_count()}")
+          f"{torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, cpus {os.cpu_count()}, "
+          f"engine device {args.device}")
     times = {"old": [], "engine K=5": [], "engine K=1": []}
     scores = {}
     runs = {"old": lambda: old_path(features, dataset, args.n_splits, args.seed),
-            "engine K=5": lambda: engine_path(features, dataset, args.n_splits, args.seed, 5),
-            "engine K=1": lambda: engine_path(features, dataset, args.n_splits, args.seed, 1)}
+            "engine K=5": lambda: engine_path(features, dataset, args.n_splits, args.seed, 5, args.device),
+            "engine K=1": lambda: engine_path(features, dataset, args.n_splits, args.seed, 1, args.device)}
     for r in range(args.rounds):
         print(f"round {r + 1}")
         order = list(runs) if r % 2 == 0 else list(runs)[::-1]
