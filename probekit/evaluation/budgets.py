@@ -30,6 +30,11 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
     Both store into ``args.budget`` (``None`` when neither is given; :func:`resolve_budget`
     turns that into :data:`DEFAULT_BUDGET`). An unknown name is refused by argparse (exit 2,
     ``invalid choice: ... (choose from 'tiny', 'cpu', 'reference')``).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The recipe's parser (or sub-command parser); the two options are added to it.
     """
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--budget", choices=BUDGETS, default=None,
@@ -77,5 +82,15 @@ def resolve_budget(args: argparse.Namespace, presets: dict[str, dict]) -> dict:
 
 
 def budget_record(args: argparse.Namespace) -> dict:
-    """``{"budget": name, "budget_settings": {...}}`` for a run's JSON (after :func:`resolve_budget`)."""
+    """``{"budget": name, "budget_settings": {...}}`` for a run's JSON (after :func:`resolve_budget`).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Arguments that :func:`resolve_budget` has filled (``budget`` and ``budget_settings``).
+
+    Returns
+    -------
+    dict
+    """
     return {"budget": args.budget, "budget_settings": dict(args.budget_settings)}

@@ -67,13 +67,39 @@ ITI_REFERENCE = {
 
 
 def synthetic_budget_label(budget: str | None, settings: dict) -> str:
-    """Table cell of a synthetic run, e.g. ``"cpu: 100 ep, 5000/env"`` (no name if unrecorded)."""
+    """Table cell of a synthetic run, e.g. ``"cpu: 100 ep, 5000/env"`` (no name if unrecorded).
+
+    Parameters
+    ----------
+    budget : str or None
+        Budget name (``tiny`` / ``cpu`` / ``reference``); ``None`` for runs that did not record one.
+    settings : dict
+        The run's settings; ``epochs`` and ``n_per_env`` (samples per conditional data set) are read.
+
+    Returns
+    -------
+    str
+    """
     size = f"{settings['epochs']} ep, {settings['n_per_env']}/env"
     return f"{budget}: {size}" if budget else size
 
 
 def steer_budget_label(budget: str | None, n_questions: int, n_folds: int, settings: dict | None = None) -> str:
-    """Table cell of a steering run, e.g. ``"cpu: 400 q, 2 folds, top-16"`` (no name / K if unrecorded)."""
+    """Table cell of a steering run, e.g. ``"cpu: 400 q, 2 folds, top-16"`` (no name / K if unrecorded).
+
+    Parameters
+    ----------
+    budget : str or None
+        Budget name; ``None`` for runs that did not record one.
+    n_questions, n_folds : int
+        TruthfulQA questions scored and cross-validation folds over them.
+    settings : dict or None
+        The run's settings; ``top_k`` (heads steered) is read when present.
+
+    Returns
+    -------
+    str
+    """
     size = f"{n_questions} q, {n_folds} fold{'s' if n_folds > 1 else ''}"
     if settings and settings.get("top_k"):
         size += f", top-{settings['top_k']}"

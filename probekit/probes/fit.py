@@ -241,7 +241,7 @@ def out_of_fold(features: list, codes: np.ndarray, groups: np.ndarray, task: str
     Raises
     ------
     ProbekitError
-        Unknown method/device/dtype, or non-finite activations.
+        Unknown method/device/dtype, ``workers`` below 1, or non-finite activations.
     """
     device, dtype = resolve_device(settings.device), E.resolve_dtype(settings.dtype)
     method = settings.method_for(task)
