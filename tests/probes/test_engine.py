@@ -68,7 +68,7 @@ def test_inner_scores_and_choice_equal_sklearn_on_every_c():
                                   **_LOGISTIC_CV_EXTRA).fit(Z, y)
     F = E.with_ones(torch.as_tensor(Z)[None])
     Q, lam = E.preconditioner_basis(F)
-    _, best, scores = E.logistic_cv(F @ Q, Q[:, -1, :], lam, torch.as_tensor(y)[None], [splits], Cs, 1, tol=1e-8,
+    _, best, scores = E.logistic_cv(F @ Q, Q, lam, torch.as_tensor(y)[None], [splits], Cs, 1, tol=1e-8,
                                     max_iter=1000)
     sk_scores = np.asarray(sk.scores_[1] if isinstance(sk.scores_, dict) else sk.scores_).reshape(3, -1).mean(0)
     np.testing.assert_allclose(scores[0, 0].numpy(), sk_scores, atol=1e-9)
