@@ -100,13 +100,13 @@ def test_the_cheap_norm_bounds_decide_as_the_full_standardized_test():
     rng = np.random.default_rng(3)
     L, B, m, k, p = 2, 5, 7, 3, 9
     Q = torch.tensor(np.stack([np.linalg.qr(rng.normal(size=(p, p)))[0] for _ in range(L)]))
-    layer = torch.tensor([0, 1, 1, 0, 1])
     scales = torch.tensor(10.0 ** rng.uniform(-5, -2, size=(B, m, 1, 1)))
     g = torch.tensor(rng.normal(size=(B, m, k, p))) * scales
     active = torch.tensor(rng.random((B, m)) < 0.8)
-    batch = type("Batch", (), {"Q": Q, "layer": layer})()
     tol = 1e-3
-    got = lbfgs._converged(batch, g, active, tol)
-    full = torch.einsum("bmkp,bqp->bmkq", g, Q[layer]).abs().amax((2, 3)) <= tol
-    assert got[active].tolist() == full[active].tolist()
-    assert 0 < int(full[active].sum()) < int(active.sum())  # both answers occur among the active problems
+    for layer in (torch.tensor([0, 1, 1, 0, 1]), torch.ones(B, dtype=torch.long)):  # two layers; one layer
+        batch = type("Batch", (), {"Q": Q, "layer": layer, "layers_in_batch": len(layer.unique())})()
+        got = lbfgs._converged(batch, g, active, tol)
+        full = torch.einsum("bmkp,bqp->bmkq", g, Q[layer]).abs().amax((2, 3)) <= tol
+        assert got[active].tolist() == full[active].tolist()
+        assert 0 < int(full[active].sum()) < int(active.sum())  # both answers occur among the active problems
