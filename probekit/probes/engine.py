@@ -50,8 +50,9 @@ NEWTON_MAX_PARAMS = 64
 #: scikit-learn's test): with a factor 1 the per-layer accuracies equal those of fits run
 #: to ``1e-7`` in float64 (the exact optimum), and differ from the scikit-learn loop's by
 #: 0.09 points on average (max 0.62), which is scikit-learn's own distance to the exact
-#: optimum. A factor 2 cut the solver's CPU time by 13 % and is 0.08 points (max 0.88)
-#: from the exact optimum; a factor 3 saved 16 % but was 0.12 (max 1.1) from it.
+#: optimum. A factor 2 saves about 11 % of the CPU time (median of five paired runs) and
+#: is 0.08 points (max 0.88) from the exact optimum; a factor 3 saves about 14 % and is
+#: 0.12 (max 1.1) from it.
 INNER_TOL = 2.0
 
 
