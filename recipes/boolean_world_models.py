@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from probekit.errors import ProbekitError, run_command
-from probekit.evaluation.budgets import DEFAULT_BUDGET, add_budget_arguments
+from probekit.evaluation.budgets import DEFAULT_BUDGET, add_budget_arguments, apply_overrides
 from probekit.report.recipe_figures import extrapolation_figure, low_degree_search_figure, world_model_recovery_figure
 from probekit.report.tables import (format_mean_std, format_table, format_value, mean_ci, nan_to_none,
                                     write_rows_csv)
@@ -274,10 +274,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def build_config(args: argparse.Namespace) -> dict[str, Any]:
     budget = args.budget or DEFAULT_BUDGET
-    cfg = dict(PRESETS[budget])
-    over = [k for k in ("settings", "families", "search_counts", "trials", "criteria", "n", "train_counts", "seeds",
-                        "worlds", "archs", "steps", "ood_seeds", "ood_steps") if getattr(args, k) is not None]
-    cfg.update({k: getattr(args, k) for k in over}, budget=budget, overrides=over)
+    cfg, over = apply_overrides(PRESETS[budget], args, ("settings", "families", "search_counts", "trials", "criteria",
+                                                        "n", "train_counts", "seeds", "worlds", "archs", "steps",
+                                                        "ood_seeds", "ood_steps"))
+    cfg.update(budget=budget, overrides=over)
     _positive_ints(cfg["search_counts"], "--search-counts")
     _positive_ints(cfg["train_counts"], "--train-counts")
     for key in ("trials", "seeds", "steps", "ood_seeds", "ood_steps"):

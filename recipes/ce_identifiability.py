@@ -28,7 +28,7 @@ import torch
 
 from probekit.errors import ProbekitError, did_you_mean, run_command
 from probekit.evaluation.balanced_probes import above_chance, balanced_probe_accuracies
-from probekit.evaluation.budgets import DEFAULT_BUDGET, add_budget_arguments
+from probekit.evaluation.budgets import DEFAULT_BUDGET, add_budget_arguments, apply_overrides
 from probekit.metrics.identifiability import factor_probe_scores
 from probekit.models.dsprites import DSPRITES_ENCODERS, dsprites_encoder, encoder_features
 from probekit.report.ce_summary import ce_run_record, ce_synthetic_table, load_ce_runs, summarize_ce_runs
@@ -362,12 +362,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     args.preset = args.budget or DEFAULT_BUDGET
     presets = {"synthetic": SYNTHETIC_PRESETS, "dsprites": DSPRITES_PRESETS, "imagenet": IMAGENET_PRESETS}
-    s = dict(presets[args.command][args.preset])
-    if args.seeds:
-        s["seeds"] = list(args.seeds)
-    for key in OVERRIDES[args.command]:
-        if getattr(args, key) is not None:
-            s[key] = getattr(args, key)
+    s, _ = apply_overrides(presets[args.command][args.preset], args, ("seeds", *OVERRIDES[args.command]))
     if args.command == "synthetic" and args.rows:
         s["rows"] = list(SYNTHETIC_ROWS) if args.rows == ["all"] else list(args.rows)
     for key, low in MINIMUM.items():

@@ -44,7 +44,7 @@ from pathlib import Path
 import torch
 
 from probekit.errors import ProbekitError, run_command
-from probekit.evaluation.budgets import DEFAULT_BUDGET, add_budget_arguments
+from probekit.evaluation.budgets import DEFAULT_BUDGET, add_budget_arguments, apply_overrides
 from probekit.evaluation.delay_probes import HiddenStateEvaluator, delay_baselines
 from probekit.metrics.delay_embedding import rollout_error
 from probekit.models.sequence import build_sequence_model, computation_mode, count_parameters
@@ -133,12 +133,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.preset = args.budget or DEFAULT_BUDGET
     args.checkpoints = args.checkpoints or args.preset == "reference"
-    preset = dict(PRESETS[args.preset])
-    for key in ("d", "models", "sigma", "n_train", "n_val", "n_steps", "steps", "eval_every", "batch_size",
-                "n_heads", "epochs", "lr"):
-        val = getattr(args, key, None)
-        if val is not None:
-            preset[key] = val
+    preset, _ = apply_overrides(PRESETS[args.preset], args, ("d", "models", "sigma", "n_train", "n_val", "n_steps",
+                                                             "steps", "eval_every", "batch_size", "n_heads",
+                                                             "epochs", "lr"))
     if args.epochs is not None:
         preset.pop("steps", None)
     if args.steps is not None:

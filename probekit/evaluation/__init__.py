@@ -53,12 +53,13 @@ __all__ += ["PairedDifference", "holm", "paired_difference", "answer_counts", "c
             "read_steering_run", "steering_comparisons", "steering_markdown_table", "uniform_answer_mc2",
             "format_steering_folds", "mc2_levels"]
 
-from probekit.evaluation.budgets import BUDGETS, DEFAULT_BUDGET, add_budget_arguments, budget_record, resolve_budget
+from probekit.evaluation.budgets import (BUDGETS, DEFAULT_BUDGET, add_budget_arguments, apply_overrides, budget_record,
+                                        resolve_budget)
 from probekit.evaluation.concept_recovery_presets import (ITI_REFERENCE, STEER_BUDGETS, STEER_METHODS_DEFAULT,
                                                           SYNTHETIC_BUDGETS, SYNTHETIC_REFERENCE, steer_budget_label,
                                                           synthetic_budget_label)
 from probekit.evaluation.steering_merge import merge_steering_runs
 
-__all__ += ["BUDGETS", "DEFAULT_BUDGET", "add_budget_arguments", "budget_record", "resolve_budget",
+__all__ += ["BUDGETS", "DEFAULT_BUDGET", "add_budget_arguments", "apply_overrides", "budget_record", "resolve_budget",
             "merge_steering_runs", "ITI_REFERENCE", "STEER_BUDGETS", "STEER_METHODS_DEFAULT",
             "SYNTHETIC_BUDGETS", "SYNTHETIC_REFERENCE", "steer_budget_label", "synthetic_budget_label"]

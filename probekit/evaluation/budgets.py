@@ -17,7 +17,7 @@ import argparse
 
 from probekit.errors import ProbekitError
 
-__all__ = ["BUDGETS", "DEFAULT_BUDGET", "add_budget_arguments", "budget_record", "resolve_budget"]
+__all__ = ["BUDGETS", "DEFAULT_BUDGET", "add_budget_arguments", "apply_overrides", "budget_record", "resolve_budget"]
 
 #: The budget names, smallest first.
 BUDGETS = ("tiny", "cpu", "reference")
@@ -41,6 +41,30 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
                       help="tiny: seconds (tests); cpu (default): sized for 2 CPU cores; reference: the source's "
                            "set-up (for a GPU). Options given explicitly override the preset")
     size.add_argument("--tiny", action="store_const", const="tiny", dest="budget", help="= --budget tiny")
+
+
+def apply_overrides(preset: dict, args: argparse.Namespace, keys=None) -> tuple[dict, list[str]]:
+    """A preset with every option that ``args`` gives explicitly in its place (the one rule of every recipe).
+
+    Parameters
+    ----------
+    preset : dict
+        ``{option name (args attribute): value}``; not modified (the result is a shallow copy).
+    args : argparse.Namespace
+        Parsed arguments; an option that was not given is ``None`` (or absent).
+    keys : iterable of str, optional
+        The options that may override (default: the preset's keys). A key the preset lacks
+        is added when given.
+
+    Returns
+    -------
+    (settings, given)
+        The merged settings, and the keys taken from ``args``, in ``keys`` order.
+    """
+    settings = dict(preset)
+    given = [key for key in (preset if keys is None else keys) if getattr(args, key, None) is not None]
+    settings.update({key: getattr(args, key) for key in given})
+    return settings, given
 
 
 def resolve_budget(args: argparse.Namespace, presets: dict[str, dict]) -> dict:
@@ -69,12 +93,10 @@ def resolve_budget(args: argparse.Namespace, presets: dict[str, dict]) -> dict:
     name = args.budget or DEFAULT_BUDGET
     if name not in presets:
         raise ProbekitError(f"--budget {name!r} is not a budget; valid: {', '.join(presets)}")
-    settings = {}
-    for key, value in presets[name].items():
-        given = getattr(args, key, None)
-        if given is None:
-            given = list(value) if isinstance(value, (list, tuple)) else value
-        settings[key] = given
+    settings, given = apply_overrides(presets[name], args)
+    for key, value in settings.items():
+        if key not in given and isinstance(value, (list, tuple)):
+            settings[key] = list(value)  # a copy: nothing done to args changes the preset
         setattr(args, key, settings[key])
     args.budget = name
     args.budget_settings = dict(settings)

@@ -3,7 +3,7 @@ import argparse
 import pytest
 
 from probekit.errors import ProbekitError
-from probekit.evaluation.budgets import BUDGETS, add_budget_arguments, budget_record, resolve_budget
+from probekit.evaluation.budgets import BUDGETS, add_budget_arguments, apply_overrides, budget_record, resolve_budget
 
 PRESETS = {"tiny": {"steps": 2, "seeds": [0]}, "cpu": {"steps": 20, "seeds": [0, 1]},
            "reference": {"steps": 2000, "seeds": [0, 1, 2]}}
@@ -45,3 +45,16 @@ def test_bad_names_are_refused(capsys):
     args = _parser().parse_args(["--budget", "reference"])
     with pytest.raises(ProbekitError, match="not a budget; valid: tiny, cpu"):
         resolve_budget(args, {"tiny": PRESETS["tiny"], "cpu": PRESETS["cpu"]})
+
+
+def test_apply_overrides_takes_the_given_options_only_and_leaves_the_preset_alone():
+    args = _parser().parse_args(["--steps", "7"])
+    preset = PRESETS["cpu"]
+    settings, given = apply_overrides(preset, args)
+    assert settings == {"steps": 7, "seeds": [0, 1]} and given == ["steps"]
+    assert preset == {"steps": 20, "seeds": [0, 1]}  # not modified
+    # explicit keys: only those may override, and a given key the preset lacks is added
+    args = _parser().parse_args(["--steps", "7", "--seeds", "4"])
+    args.epochs = 3
+    settings, given = apply_overrides(preset, args, ("seeds", "epochs"))
+    assert settings == {"steps": 20, "seeds": [4], "epochs": 3} and given == ["seeds", "epochs"]
