@@ -24,8 +24,8 @@ DEFAULT_CS = (1e-3, 1e-2, 1e-1, 1.0)
 
 #: Default working set (MiB) of the layer chunks in flight. On CPU it is sized for the
 #: solver's designs to stay in cache: on the cities store (31 layers of 808 × 576, two
-#: workers) chunks of one layer probed in 6.9-7.3 s (median of 4) against 7.5-8.0 s for
-#: two layers (256 MiB).
+#: workers) chunks of one layer probed in a median 7.1 s (6.9-8.3 s, four runs) against
+#: 7.9 s (7.5-8.0 s) for chunks of two layers (256 MiB).
 CHUNK_MB = {"cpu": 64.0, "cuda": 4096.0}
 
 #: Default bound (MiB) on one layer's working set above which ridge regression streams.
