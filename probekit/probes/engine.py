@@ -199,7 +199,7 @@ def _dot(a, b):
 
 
 def _gmax(c: Columns, g: torch.Tensor) -> torch.Tensor:
-    """``(B, m)`` largest gradient entry: of ``Q g`` (the standardized basis, scikit-learn's lbfgs test) when ``c.Q`` is set."""
+    """``(B, m)`` largest gradient entry; of ``Q g`` (standardized basis, scikit-learn's test) when ``c.Q`` is set."""
     if c.Q is not None:
         B, p, m, k = g.shape
         g = (c.Q @ g.reshape(B, p, m * k)).reshape(B, p, m, k)
@@ -715,7 +715,8 @@ def logistic_folds(X: torch.Tensor, labels: torch.Tensor, outer: list, inner: li
     V, it1 = sweep_lbfgs(G.reshape(B, n_max, p), q.repeat_interleave(E, 0),
                          _targets(Y, k, dt).repeat(L, 1, 1, 1),
                          inv_C.expand(B, -1), n_eff.repeat(L), k, torch.zeros(B, nC * w, k, p, dtype=dt, device=dev),
-                         tol=tol * INNER_TOL, max_iter=max_iter, basis=(Q, torch.arange(L, device=dev).repeat_interleave(E)))
+                         tol=tol * INNER_TOL, max_iter=max_iter,
+                         basis=(Q, torch.arange(L, device=dev).repeat_interleave(E)))
     del G
     V = V.reshape(L, E, nC, w, k, p)
     # inner held-out accuracy, summed over inner folds, per (layer, fold, label set, C)

@@ -21,6 +21,8 @@ from probekit.probes import engine as E
 from probekit.probes.splits import has_shared_groups, inner_splits, splits_by_groups
 
 DEFAULT_CS = (1e-3, 1e-2, 1e-1, 1.0)
+DEFAULT_ALPHAS = tuple(np.logspace(-2, 5, 15))
+METHODS = ("logistic", "ridge")
 
 #: Default working set (MiB) of the layer chunks in flight. On CPU it is sized for the
 #: solver's designs to stay in cache: on the cities store (31 layers of 808 × 576, two
@@ -30,8 +32,6 @@ CHUNK_MB = {"cpu": 64.0, "cuda": 4096.0}
 
 #: Default bound (MiB) on one layer's working set above which ridge regression streams.
 STREAM_MB = {"cpu": 256.0, "cuda": 4096.0}
-DEFAULT_ALPHAS = tuple(np.logspace(-2, 5, 15))
-METHODS = ("logistic", "ridge")
 
 
 __all__ = ["EngineSettings", "fit_linear", "out_of_fold"]
@@ -192,10 +192,17 @@ def decisions(X: torch.Tensor, coef: torch.Tensor, intercept: torch.Tensor) -> t
     return torch.einsum("bnd,bskd->bsnk", X, coef) + intercept[:, :, None, :]
 
 
+def _budget_mb(settings: EngineSettings, device: torch.device, defaults: dict) -> float:
+    """``settings.chunk_mb``, or the default of ``defaults`` (:data:`CHUNK_MB` / :data:`STREAM_MB`) for the device."""
+    if settings.chunk_mb is not None:
+        return float(settings.chunk_mb)
+    return defaults["cuda" if device.type == "cuda" else "cpu"]
+
+
 def _chunks(features: list, per_layer_bytes: float, settings: EngineSettings, device: torch.device,
             workers: int = 1):
     """Consecutive runs of same-shape layers; ``workers`` of them together within ``chunk_mb`` at ``per_layer_bytes`` a layer."""
-    budget = settings.chunk_mb if settings.chunk_mb is not None else CHUNK_MB["cuda" if device.type == "cuda" else "cpu"]
+    budget = _budget_mb(settings, device, CHUNK_MB)
     per = max(1, int(budget / workers * 2**20 // max(1.0, per_layer_bytes)))
     runs, start = [], 0
     for i in range(1, len(features) + 1):
@@ -355,7 +362,7 @@ def _streams(method: str, task: str, per_layer: float, settings: EngineSettings,
         return False
     if settings.stream is not None:
         return bool(settings.stream)
-    budget = settings.chunk_mb if settings.chunk_mb is not None else STREAM_MB["cuda" if device.type == "cuda" else "cpu"]
+    budget = _budget_mb(settings, device, STREAM_MB)
     return per_layer > budget * 2**20
 
 

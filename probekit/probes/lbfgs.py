@@ -40,12 +40,12 @@ def _rows_product(R: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
 
 
 def _intercept_part(V: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """``q^T v`` ``(B, m, k)`` for every column of ``V`` ``(B, m, k, p)`` (``q`` ``(B, p)``), without a temporary product."""
+    """``q^T v`` ``(B, m, k)`` for every column of ``V`` ``(B, m, k, p)``, ``q`` ``(B, p)`` (no temporary)."""
     return torch.einsum("bmkp,bp->bmk", V, q)
 
 
 def _gradient(G, q, V, r, inv_C, n_eff):
-    """``(G^T r + inv_C (I - q q^T) V) / n_eff`` ``(B, m, k, p)``: the penalty leaves the intercept coordinate ``q`` free.
+    """``(G^T r + inv_C (I - q q^T) V) / n_eff`` ``(B, m, k, p)``; the intercept coordinate ``q`` is unpenalized.
 
     ``r`` ``(B, m, k, n)`` is scaled in place.
     """

@@ -73,7 +73,7 @@ def _standardized_gradient(F, Y, W, C):
 
 
 def test_with_a_basis_a_problem_stops_on_the_standardized_gradient_as_scikit_learn():
-    """The stopping test is ``max |Q g| <= tol`` (scikit-learn's gtol on standardized features), not the rotated ``max |g|``."""
+    """The stopping test is ``max |Q g| <= tol`` (scikit-learn's gtol, standardized basis), not the rotated ``max |g|``."""
     rotated_test_would_go_on = []
     for k in (1, 3):
         F, Q, G, Y = _rotated(k=k)
